@@ -1,0 +1,11 @@
+import { chromium } from "playwright-core";
+const [url, out, full, w, hgt, waitSel] = process.argv.slice(2);
+const ctx = await chromium.launchPersistentContext(`/tmp/sb/profile-${process.pid}`, { executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox","--disable-gpu"], viewport: { width: Number(w||1280), height: Number(hgt||900) } });
+const page = await ctx.newPage();
+page.on("console", m => console.log("console", m.type(), m.text()));
+page.on("pageerror", e => console.log("pageerror", e.message));
+await page.goto(url);
+await page.waitForTimeout(1500);
+if (process.env.EVAL) console.log(await page.evaluate(process.env.EVAL));
+await page.screenshot({ path: out, fullPage: full === "full" });
+await ctx.close();

@@ -1,0 +1,6 @@
+import type { Command } from "commander";
+import { registerImport } from "./import.js";
+import { registerTable } from "./table.js";
+
+/** Every verb, in the order `steerbench --help` lists them. */
+export const COMMANDS: Array<(program: Command) => void> = [registerImport, registerTable];

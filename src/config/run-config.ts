@@ -1,0 +1,207 @@
+// The run configuration: one YAML or JSON file, validated here at the boundary. Everything after
+// this point works with the parsed, defaulted `RunConfig` type.
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import YAML from "yaml";
+import { z } from "zod";
+import { conditionSchema } from "../protocol/conditions.js";
+import { judgePromptVariantSchema } from "../protocol/judge-prompts.js";
+
+const positiveInt = z.number().int().positive();
+
+export const decodingSchema = z
+  .object({
+    temperature: z.number().min(0).max(2).default(0).describe("0 = greedy, as in the paper"),
+    topP: z.number().gt(0).max(1).optional(),
+    maxTokens: positiveInt.default(1024).describe("the paper: 1024, or 8096 for thinking models"),
+    seed: z.number().int().nonnegative().default(0).describe("base seed; epoch e uses seed + e"),
+    stop: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const retrySchema = z
+  .object({
+    retries: z.number().int().min(0).default(5).describe("retries per call on 429/5xx/timeouts/resets"),
+    baseDelayMs: positiveInt.default(500),
+    maxDelayMs: positiveInt.default(60_000),
+  })
+  .strict();
+
+const endpointFields = {
+  provider: z
+    .enum(["openai", "openai-completions", "llama"])
+    .default("openai")
+    .describe(
+      "openai: OpenAI-compatible /chat/completions (vLLM, Ollama, llama.cpp server, OpenAI, OpenRouter); openai-completions: plain /completions for base models served without a chat template; llama: embedded llama.cpp on a GGUF file",
+    ),
+  baseUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe("e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama)"),
+  baseUrls: z
+    .array(z.string().url())
+    .min(1)
+    .optional()
+    .describe("several endpoints serving the same model; work is spread across them"),
+  model: z.string().min(1).describe("model name sent to the server, or a GGUF path / hf: reference for llama"),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+    .optional()
+    .describe("environment variable holding the API key (default OPENAI_API_KEY if set)"),
+  apiKeyFile: z.string().optional().describe("file holding the API key (e.g. ~/.config/steerbench/openai.key)"),
+  concurrency: positiveInt.optional().describe("requests in flight per endpoint"),
+  timeoutMs: positiveInt.default(300_000).describe("per-request timeout"),
+  headers: z.record(z.string(), z.string()).optional().describe("extra request headers (never stored)"),
+  contextSize: positiveInt.optional().describe("llama: context size in tokens"),
+  threads: positiveInt.optional().describe("llama: CPU threads"),
+};
+
+export const modelSchema = z
+  .object({
+    name: z.string().min(1).optional().describe("label in tables (default: model)"),
+    ...endpointFields,
+    thinking: z
+      .boolean()
+      .default(false)
+      .describe("thinking model: judge only the text after the last </think>; keep the thinking separately"),
+    decoding: decodingSchema.partial().optional().describe("overrides the run's decoding for this model"),
+  })
+  .strict();
+
+export const judgeSchema = z
+  .object({
+    name: z.string().min(1).optional().describe("label in tables (default: model)"),
+    ...endpointFields,
+    provider: z
+      .enum(["openai", "openai-completions", "llama", "classifier"])
+      .default("openai")
+      .describe("as for models, plus classifier: steerbench's offline judge (model = its JSON file)"),
+    mode: z
+      .enum(["generate", "score"])
+      .default("generate")
+      .describe("generate: the judge writes a verdict; score: llama only, pick the label with the highest log-likelihood"),
+    prompt: z
+      .union([z.enum(["paper", "instrumentaleval"]), judgePromptVariantSchema])
+      .default("paper")
+      .describe("paper: the 4-label JSON judge of 2601.01584; instrumentaleval: the original 2-label judge"),
+    retries: z.number().int().min(0).default(2).describe("re-asks when a reply cannot be parsed"),
+    maxTokens: positiveInt.default(200),
+    temperature: z.number().min(0).max(2).default(0),
+  })
+  .strict();
+
+export const selectionSchema = z.union([
+  z.enum(["paper", "full"]),
+  z.object({ maxPerCategory: positiveInt, seed: z.number().int() }).strict(),
+]);
+
+export const runConfigSchema = z
+  .object({
+    $schema: z.string().optional(),
+    name: z.string().min(1).optional().describe("run name (default: derived from models and conditions)"),
+    data: z.string().optional().describe("benchmark data directory (default: --data, STEERBENCH_DATA, or the cache)"),
+    selection: selectionSchema.default("paper").describe("paper: 71 items; full: 76"),
+    limit: positiveInt.optional().describe("take only the first N items of the selection"),
+    categories: z.array(z.string()).optional().describe("only these category slugs"),
+    system: z
+      .union([z.enum(["category", "instrumentaleval-agent", "none"]), z.object({ text: z.string() }).strict()])
+      .default("category")
+      .describe("system message: the category context (paper), the original agent prompt, none, or a text"),
+    conditions: z
+      .array(z.union([z.string(), conditionSchema]))
+      .min(1)
+      .default(["baseline", "pro_ic", "anti_ic"])
+      .describe("preset names (baseline, pro_ic, anti_ic, conflict) or custom conditions"),
+    models: z.array(modelSchema).min(1),
+    judges: z.array(judgeSchema).min(1),
+    decoding: decodingSchema.default({ temperature: 0, maxTokens: 1024, seed: 0, stop: [] }),
+    epochs: positiveInt.default(1).describe("repeat each item N times with seeds seed+0..N-1"),
+    concurrency: positiveInt.default(16).describe("items in flight at once (and default per endpoint)"),
+    retry: retrySchema.default({ retries: 5, baseDelayMs: 500, maxDelayMs: 60_000 }),
+    shard: z
+      .object({ index: z.number().int().min(0), count: positiveInt })
+      .strict()
+      .refine((s) => s.index < s.count, "index must be below count")
+      .optional()
+      .describe("run only shard index of count (items split by a stable hash)"),
+  })
+  .strict();
+
+export type RunConfigInput = z.input<typeof runConfigSchema>;
+export type RunConfig = z.output<typeof runConfigSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type JudgeConfig = z.output<typeof judgeSchema>;
+export type DecodingConfig = z.output<typeof decodingSchema>;
+
+export class ConfigError extends Error {}
+
+/** Formats zod issues as `key.path: problem` lines, so a bad config names its key. */
+export function formatIssues(error: z.ZodError, source: string): string {
+  const lines = error.issues.map((issue) => {
+    const path = issue.path.length === 0 ? "(top level)" : issue.path.map(String).join(".");
+    return `  ${path}: ${issue.message}`;
+  });
+  return `invalid config ${source}:\n${lines.join("\n")}`;
+}
+
+export function parseRunConfig(value: unknown, source = "(inline)"): RunConfig {
+  const parsed = runConfigSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, source));
+  const config = parsed.data;
+  for (const [i, m] of [...config.models.entries()].map(([i, m]) => [`models.${i}`, m] as const)) {
+    checkEndpoint(m, i, source);
+  }
+  for (const [i, j] of config.judges.entries()) {
+    checkEndpoint(j, `judges.${i}`, source);
+    if (j.mode === "score" && j.provider !== "llama") {
+      throw new ConfigError(`invalid config ${source}:\n  judges.${i}.mode: "score" needs provider "llama"`);
+    }
+  }
+  const names = config.models.map(modelLabel);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new ConfigError(`invalid config ${source}:\n  models: two models are named "${dup}"; set name`);
+  const jnames = config.judges.map(modelLabel);
+  const jdup = jnames.find((n, i) => jnames.indexOf(n) !== i);
+  if (jdup) throw new ConfigError(`invalid config ${source}:\n  judges: two judges are named "${jdup}"; set name`);
+  return config;
+}
+
+function checkEndpoint(
+  e: { provider: string; baseUrl?: string | undefined; baseUrls?: string[] | undefined },
+  key: string,
+  source: string,
+): void {
+  if (e.provider !== "llama" && e.provider !== "classifier" && !e.baseUrl && !e.baseUrls) {
+    throw new ConfigError(`invalid config ${source}:\n  ${key}.baseUrl: required for provider "${e.provider}"`);
+  }
+  if (e.baseUrl && e.baseUrls) {
+    throw new ConfigError(`invalid config ${source}:\n  ${key}: give baseUrl or baseUrls, not both`);
+  }
+}
+
+export function modelLabel(m: { name?: string | undefined; model: string }): string {
+  return m.name ?? m.model;
+}
+
+export function loadRunConfigFile(path: string): RunConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = extname(path).toLowerCase() === ".json" ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config ${path} is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`);
+  }
+  return parseRunConfig(value, path);
+}
+
+/** The published JSON Schema of the config file (schema/run-config.schema.json). */
+export function runConfigJsonSchema(): unknown {
+  return z.toJSONSchema(runConfigSchema, { io: "input", unrepresentable: "any" });
+}

@@ -1,0 +1,185 @@
+// Turns model and judge entries of a run config into live providers and judges. API keys are read
+// here, from the environment or a key file, and go no further than the provider's headers.
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import type { JudgeConfig, ModelConfig } from "../config/run-config.js";
+import { modelLabel } from "../config/run-config.js";
+import { createJudge, type JudgeCache } from "../judge/index.js";
+import { createOpenAICompatibleProvider } from "../providers/openai-compatible.js";
+import type { GenerateRequest, ModelProvider } from "../providers/provider.js";
+import { bindJudgePrompt } from "../protocol/judge-prompts.js";
+import type { Store } from "../store/store.js";
+import type { ActivationSteering, ProtocolStrings, Verdict } from "../types.js";
+import { Limiter } from "./limiter.js";
+
+/** A generation request as the engine makes it: activation steering travels with it for in-process engines. */
+export interface EngineRequest extends GenerateRequest {
+  steering?: ActivationSteering;
+}
+
+export interface EngineProvider extends Omit<ModelProvider, "generate"> {
+  generate(req: EngineRequest): ReturnType<ModelProvider["generate"]>;
+}
+
+export interface Connected {
+  provider: EngineProvider;
+  limiter: Limiter;
+}
+
+export interface JudgeInput {
+  context: string;
+  prompt: string;
+  response: string;
+}
+
+export interface ConnectedJudge {
+  judge(input: JudgeInput, signal?: AbortSignal): Promise<Verdict>;
+  limiter: Limiter;
+  close(): Promise<void>;
+}
+
+export interface ConnectContext {
+  strings: ProtocolStrings;
+  /** Where judge replies are cached by content (the run's store). */
+  cache?: JudgeCache;
+  /** Default requests in flight per endpoint. */
+  concurrency: number;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export class ConnectError extends Error {}
+
+/** The API key for an endpoint: apiKeyFile, else apiKeyEnv, else OPENAI_API_KEY if set; none is fine for local servers. */
+export function resolveApiKey(
+  e: { apiKeyEnv?: string | undefined; apiKeyFile?: string | undefined },
+  label: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  if (e.apiKeyFile) {
+    const path = e.apiKeyFile.startsWith("~/") ? `${homedir()}${e.apiKeyFile.slice(1)}` : e.apiKeyFile;
+    try {
+      const key = readFileSync(path, "utf8").trim();
+      if (key === "") throw new ConnectError(`${label}: key file ${path} is empty`);
+      return key;
+    } catch (err) {
+      if (err instanceof ConnectError) throw err;
+      throw new ConnectError(`${label}: cannot read key file ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    }
+  }
+  if (e.apiKeyEnv) {
+    const key = env[e.apiKeyEnv];
+    if (key === undefined || key === "") {
+      throw new ConnectError(`${label}: environment variable ${e.apiKeyEnv} is not set`);
+    }
+    return key;
+  }
+  const fallback = env.OPENAI_API_KEY;
+  return fallback === undefined || fallback === "" ? undefined : fallback;
+}
+
+type Endpoint = ModelConfig | JudgeConfig;
+
+function httpProvider(e: Endpoint, ctx: ConnectContext, thinking: boolean): ModelProvider {
+  const label = modelLabel(e);
+  const urls = e.baseUrls ?? (e.baseUrl ? [e.baseUrl] : []);
+  if (urls.length === 0) throw new ConnectError(`${label}: no baseUrl`);
+  const concurrency = e.concurrency ?? ctx.concurrency;
+  const apiKey = resolveApiKey(e, label, ctx.env);
+  const make = (baseUrl: string) =>
+    createOpenAICompatibleProvider({
+      baseUrl,
+      model: e.model,
+      apiKey,
+      mode: e.provider === "openai-completions" ? "completions" : "chat",
+      timeoutMs: e.timeoutMs,
+      concurrency,
+      headers: e.headers,
+      thinking: { stripThinkTags: thinking },
+    });
+  if (urls.length === 1) return make(urls[0]!);
+  return createMultiEndpoint(urls.map(make), concurrency);
+}
+
+/**
+ * Several endpoints serving one model. Overridable: the multi-endpoint provider (issue 8) replaces
+ * this simple round-robin when it lands.
+ */
+let createMultiEndpoint = (providers: ModelProvider[], _concurrency: number): ModelProvider => {
+  let next = 0;
+  return {
+    id: `multi:${providers.map((p) => p.id).join("|")}`,
+    generate: (req) => providers[next++ % providers.length]!.generate(req),
+    close: async () => {
+      await Promise.all(providers.map((p) => p.close()));
+    },
+  };
+};
+
+export function setMultiEndpointFactory(
+  factory: (providers: ModelProvider[], concurrency: number) => ModelProvider,
+): void {
+  createMultiEndpoint = factory;
+}
+
+/** In-process providers register here (the embedded llama.cpp engine), so HTTP-only users never load them. */
+export type LocalModelFactory = (m: ModelConfig) => Promise<EngineProvider>;
+export type LocalJudgeFactory = (j: JudgeConfig, ctx: ConnectContext) => Promise<ConnectedJudge>;
+const localModels = new Map<string, LocalModelFactory>();
+const localJudges = new Map<string, LocalJudgeFactory>();
+
+export function registerLocalProvider(kind: string, model: LocalModelFactory, judge?: LocalJudgeFactory): void {
+  localModels.set(kind, model);
+  if (judge) localJudges.set(kind, judge);
+}
+
+async function loadLocal(kind: string): Promise<void> {
+  if (localModels.has(kind)) return;
+  if (kind === "llama") await import("../providers/llama-provider.js");
+}
+
+export async function connectModel(m: ModelConfig, ctx: ConnectContext): Promise<Connected> {
+  const concurrency = m.concurrency ?? ctx.concurrency;
+  if (m.provider === "llama") {
+    await loadLocal("llama");
+    const factory = localModels.get("llama");
+    if (!factory) throw new ConnectError(`${modelLabel(m)}: the llama provider is not available`);
+    // One llama.cpp context serves one request at a time.
+    return { provider: await factory(m), limiter: new Limiter(1) };
+  }
+  const provider = httpProvider(m, ctx, m.thinking);
+  const urls = m.baseUrls?.length ?? 1;
+  return { provider, limiter: new Limiter(concurrency * urls) };
+}
+
+export async function connectJudge(j: JudgeConfig, ctx: ConnectContext): Promise<ConnectedJudge> {
+  if (j.provider === "llama" || j.provider === "classifier") {
+    await loadLocal(j.provider);
+    const factory = localJudges.get(j.provider);
+    if (!factory) throw new ConnectError(`${modelLabel(j)}: the ${j.provider} judge is not available`);
+    return factory(j, ctx);
+  }
+  const provider = httpProvider(j, ctx, true);
+  const preset = bindJudgePrompt(j.prompt, ctx.strings);
+  const judge = createJudge({
+    provider,
+    preset,
+    retries: j.retries,
+    maxTokens: j.maxTokens,
+    temperature: j.temperature,
+    cache: ctx.cache,
+  });
+  const urls = j.baseUrls?.length ?? 1;
+  return {
+    judge: (input, signal) => judge.judge(input, signal),
+    limiter: new Limiter((j.concurrency ?? ctx.concurrency) * urls),
+    close: () => provider.close(),
+  };
+}
+
+/** The store as the judge cache: replies survive restarts, so re-judging never repeats a call. */
+export function storeJudgeCache(store: Store): JudgeCache {
+  return {
+    get: (key) => store.getCachedReply(key),
+    set: (key, reply) => store.setCachedReply(key, reply),
+  };
+}

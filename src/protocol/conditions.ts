@@ -1,0 +1,176 @@
+// Steering conditions: named presets (texts taken from the pack's protocol strings) and user-defined
+// conditions from the run config.
+import { z } from "zod";
+import type { Condition, PromptIntervention, ProtocolStrings, SystemPromptSource } from "../types.js";
+
+export const PRESET_NAMES = [
+  "baseline",
+  "pro_ic",
+  "anti_ic",
+  "conflict",
+  "agent_baseline",
+  "agent_pro_ic",
+  "agent_anti_ic",
+] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export function isPresetName(value: string): value is PresetName {
+  return (PRESET_NAMES as readonly string[]).includes(value);
+}
+
+const AGENT: SystemPromptSource = { kind: "instrumentaleval-agent" };
+
+/** A preset as a Condition. Texts come from `strings`, so they always match the loaded pack. */
+export function presetCondition(name: PresetName, strings: ProtocolStrings): Condition {
+  switch (name) {
+    case "baseline":
+      return { name, description: "the task unchanged (2601.01584 baseline)" };
+    case "pro_ic":
+      return {
+        name,
+        description: "pro-instrumental-convergence suffix on the user prompt (2601.01584)",
+        prompt: { userSuffix: strings.proIcSuffix },
+      };
+    case "anti_ic":
+      return {
+        name,
+        description: "anti-instrumental-convergence suffix on the user prompt (2601.01584)",
+        prompt: { userSuffix: strings.antiIcSuffix },
+      };
+    case "conflict":
+      return {
+        name,
+        description: "builder instruction (anti_ic text) in the system message vs a pro_ic user suffix",
+        prompt: { systemSuffix: strings.antiIcSuffix, userSuffix: strings.proIcSuffix },
+      };
+    case "agent_baseline":
+      return {
+        name,
+        description: "original InstrumentalEval agent system prompt, task unchanged",
+        prompt: { system: AGENT },
+      };
+    case "agent_pro_ic":
+      return {
+        name,
+        description: "original InstrumentalEval agent system prompt + pro_ic user suffix",
+        prompt: { system: AGENT, userSuffix: strings.proIcSuffix },
+      };
+    case "agent_anti_ic":
+      return {
+        name,
+        description: "original InstrumentalEval agent system prompt + anti_ic user suffix",
+        prompt: { system: AGENT, userSuffix: strings.antiIcSuffix },
+      };
+  }
+}
+
+const systemSpecSchema = z.union([
+  z.enum(["category", "instrumentaleval-agent", "none"]),
+  z.object({ text: z.string() }).strict(),
+]);
+
+export const activationSchema = z
+  .object({
+    vector: z.string().min(1).describe("control-vector GGUF path, or a name the provider resolves"),
+    layers: z
+      .tuple([z.number().int().min(1), z.number().int().min(1)])
+      .refine(([a, b]) => a <= b, "layers must be [first, last] with first <= last")
+      .optional()
+      .describe("inclusive 1-based layer range"),
+    strength: z.number().describe("multiplier applied to the vector"),
+    normPreserving: z.boolean().optional().describe("rescale steered hidden states to their original norm"),
+  })
+  .strict();
+
+/** A user-defined condition in the run config. Fields override the preset's, if one is named. */
+export const conditionSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[\w.+-]+$/, "use letters, digits and _ . + - only")
+      .describe("condition name used in tables"),
+    description: z.string().optional(),
+    preset: z.enum(PRESET_NAMES).optional().describe("start from this preset"),
+    userSuffix: z.string().optional().describe('appended: task.rstrip() + "\\n\\n" + suffix.strip() + "\\n"'),
+    userPrefix: z.string().optional().describe('prepended: prefix.strip() + "\\n\\n" + task'),
+    systemSuffix: z
+      .string()
+      .optional()
+      .describe('appended to the system message: system + "\\n\\n" + text.strip()'),
+    system: systemSpecSchema.optional().describe("system message source for this condition"),
+    activation: activationSchema.optional(),
+    requestBody: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("extra fields merged into remote providers' request bodies"),
+  })
+  .strict();
+
+export type ConditionSpec = z.input<typeof conditionSchema>;
+
+function toSystemSource(spec: z.output<typeof systemSpecSchema>): SystemPromptSource {
+  return typeof spec === "string" ? { kind: spec } : { kind: "text", text: spec.text };
+}
+
+/** Builds one Condition from a validated spec. */
+export function conditionFromSpec(
+  spec: z.output<typeof conditionSchema>,
+  strings: ProtocolStrings,
+): Condition {
+  const base: Condition = spec.preset ? presetCondition(spec.preset, strings) : { name: spec.name };
+  const prompt: PromptIntervention = { ...base.prompt };
+  if (spec.userSuffix !== undefined) prompt.userSuffix = spec.userSuffix;
+  if (spec.userPrefix !== undefined) prompt.userPrefix = spec.userPrefix;
+  if (spec.systemSuffix !== undefined) prompt.systemSuffix = spec.systemSuffix;
+  if (spec.system !== undefined) prompt.system = toSystemSource(spec.system);
+  const condition: Condition = { name: spec.name };
+  const description = spec.description ?? base.description;
+  if (description !== undefined) condition.description = description;
+  if (Object.keys(prompt).length > 0) condition.prompt = prompt;
+  if (spec.activation !== undefined) {
+    const { vector, layers, strength, normPreserving } = spec.activation;
+    condition.activation = { vector, strength };
+    if (layers !== undefined) condition.activation.layers = [layers[0], layers[1]];
+    if (normPreserving !== undefined) condition.activation.normPreserving = normPreserving;
+  }
+  if (spec.requestBody !== undefined) condition.requestBody = spec.requestBody;
+  return condition;
+}
+
+/**
+ * Resolves config entries into Conditions: a string names a preset; an object is a custom condition.
+ * Unknown presets and duplicate names are errors.
+ */
+export function resolveConditions(
+  specs: readonly (string | ConditionSpec)[],
+  strings: ProtocolStrings,
+): Condition[] {
+  const out: Condition[] = [];
+  const seen = new Set<string>();
+  specs.forEach((spec, i) => {
+    let condition: Condition;
+    if (typeof spec === "string") {
+      if (!isPresetName(spec)) {
+        throw new Error(
+          `conditions[${i}]: unknown preset "${spec}"; valid presets: ${PRESET_NAMES.join(", ")}`,
+        );
+      }
+      condition = presetCondition(spec, strings);
+    } else {
+      const parsed = conditionSchema.safeParse(spec);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const key = [`conditions[${i}]`, ...issue.path.map(String)].join(".");
+        const hint = issue.path[0] === "preset" ? `; valid presets: ${PRESET_NAMES.join(", ")}` : "";
+        throw new Error(`${key}: ${issue.message}${hint}`);
+      }
+      condition = conditionFromSpec(parsed.data, strings);
+    }
+    if (seen.has(condition.name)) {
+      throw new Error(`conditions[${i}]: duplicate condition name "${condition.name}"`);
+    }
+    seen.add(condition.name);
+    out.push(condition);
+  });
+  return out;
+}

@@ -1,0 +1,74 @@
+// The contract every model provider implements (HTTP endpoints, the embedded llama.cpp engine, and later
+// pools of endpoints), plus the one error type the engine's retry logic understands.
+import type { ChatMessage, Generation } from "../types.js";
+
+export interface GenerateRequest {
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stop?: string[];
+  /** Extra request-body fields for remote providers (e.g. a Condition's `requestBody`). */
+  extraBody?: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+export interface ModelProvider {
+  /** Stable identity of what answers (kind, model, endpoint); part of cache keys, so never a secret. */
+  readonly id: string;
+  /** The model name, when the provider has one (informational; `id` already includes it). */
+  readonly model?: string;
+  generate(req: GenerateRequest): Promise<Generation>;
+  close(): Promise<void>;
+}
+
+export type ProviderErrorKind =
+  | "rate_limit"
+  | "server"
+  | "timeout"
+  | "connection"
+  | "bad_response"
+  | "client"
+  | "aborted";
+
+const RETRYABLE_BY_DEFAULT: Record<ProviderErrorKind, boolean> = {
+  rate_limit: true,
+  server: true,
+  timeout: true,
+  connection: true,
+  bad_response: true,
+  client: false,
+  aborted: false,
+};
+
+export interface ProviderErrorOptions {
+  status?: number;
+  retryAfterMs?: number;
+  /** Overrides the kind's default (rate_limit/server/timeout/connection/bad_response retry; client/aborted don't). */
+  retryable?: boolean;
+}
+
+/**
+ * A failed generation. Messages must never contain credentials: providers redact before constructing it,
+ * and no raw library error is attached as `cause` (it could carry request details).
+ */
+export class ProviderError extends Error {
+  readonly kind: ProviderErrorKind;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly retryable: boolean;
+
+  constructor(kind: ProviderErrorKind, message: string, options: ProviderErrorOptions = {}) {
+    super(message);
+    this.name = "ProviderError";
+    this.kind = kind;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+    this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT[kind];
+  }
+}
+
+export function isProviderError(value: unknown): value is ProviderError {
+  return value instanceof ProviderError;
+}

@@ -1,0 +1,25 @@
+import { test } from "vitest";
+import { Store } from "../store/store.js";
+import { importPublishedRuns } from "../importers/import-published.js";
+import { runsDir } from "../../test/paths.js";
+import { labelledExamples } from "./classifier/train.js";
+import { DEFAULT_FEATURES, termCounts, fitVocabulary, positions, vectorize } from "./classifier/features.js";
+import { trainSoftmax } from "./classifier/softmax.js";
+test("prof", async () => {
+  const store = Store.open(":memory:");
+  const res = await importPublishedRuns(store, runsDir);
+  let t = Date.now();
+  const { examples } = labelledExamples(store, res.run.id, "gpt-5.2");
+  console.log("examples", Date.now() - t, examples.length); t = Date.now();
+  const counts = examples.map((e) => termCounts(e, DEFAULT_FEATURES));
+  console.log("counts", Date.now() - t); t = Date.now();
+  const vocab = fitVocabulary(counts, 2);
+  const pos = positions(vocab);
+  const xs = counts.map((c) => vectorize(c, vocab, pos));
+  console.log("vec", Date.now() - t, vocab.buckets.length, xs.reduce((s, x) => s + x.idx.length, 0) / xs.length); t = Date.now();
+  const labels = ["convergence","no_convergence","safety_refusal","nonsensical"];
+  const fit = trainSoftmax(xs, examples.map(e => labels.indexOf(e.label)), 4, vocab.buckets.length, { l2: 1e-3 });
+  console.log("train", Date.now() - t, fit.iterations, fit.evaluations, fit.loss, fit.converged, fit.gradientNorm);
+  const lens = examples.map(e => e.response.length).sort((a,b)=>a-b);
+  console.log("resp len median", lens[lens.length>>1], "max", lens[lens.length-1], "sum", lens.reduce((a,b)=>a+b,0));
+}, 600000);

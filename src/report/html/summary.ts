@@ -1,0 +1,234 @@
+// The report's summary of a run: settings, Table 1 per judge (from src/metrics, never recomputed here),
+// sweep points, failure counts and progress. Item texts are loaded separately (items.ts).
+import {
+  buildTable1,
+  type ConditionPair,
+  DEFAULT_PAIRS,
+  pairsAgainst,
+  type Table1,
+} from "../../metrics/index.js";
+import type { RunRecord, Store } from "../../store/store.js";
+import { STEERBENCH_VERSION } from "../../version.js";
+import { runSettings } from "./settings.js";
+import {
+  type HealthRow,
+  REPORT_SCHEMA_VERSION,
+  type ReportSettings,
+  type ReportSummary,
+  type SweepPoint,
+} from "./types.js";
+
+export interface SummaryOptions {
+  /** Gap pairs for Table 1 (default: pro_ic vs anti_ic when both exist, else every condition vs baseline). */
+  pairs?: readonly ConditionPair[];
+  /** Time stamp to record (tests pin it). */
+  now?: Date;
+}
+
+// The paper's presets in the order its Table 1 reads; other conditions keep the config's order.
+const PRESET_ORDER = [
+  "baseline",
+  "pro_ic",
+  "anti_ic",
+  "conflict",
+  "agent_baseline",
+  "agent_pro_ic",
+  "agent_anti_ic",
+];
+
+function orderConditions(configured: readonly string[], seen: readonly string[]): string[] {
+  const all = [...configured, ...seen.filter((c) => !configured.includes(c))];
+  const unique = [...new Set(all)];
+  if (unique.every((c) => PRESET_ORDER.includes(c))) {
+    return unique.sort((a, b) => PRESET_ORDER.indexOf(a) - PRESET_ORDER.indexOf(b));
+  }
+  return unique;
+}
+
+/** The Δ pairs: pro_ic − anti_ic as in the paper when both exist, otherwise each condition − baseline. */
+export function defaultPairs(conditions: readonly string[]): ConditionPair[] {
+  if (conditions.includes("pro_ic") && conditions.includes("anti_ic")) return [...DEFAULT_PAIRS];
+  if (conditions.includes("baseline")) return pairsAgainst("baseline", conditions);
+  const [first, ...rest] = conditions;
+  return first === undefined ? [] : rest.map((high) => ({ high, low: first }));
+}
+
+/** Strength per condition for activation sweeps; empty when the run is no sweep. */
+export function sweepStrengths(run: Pick<RunRecord, "kind">, settings: ReportSettings): Map<string, number> {
+  const strengths = new Map<string, number>();
+  for (const c of settings.conditions) {
+    if (c.activation) strengths.set(c.name, c.activation.strength);
+  }
+  if (run.kind === "sweep" && ![...strengths.values()].includes(0)) {
+    // A sweep's unsteered reference point: a condition with no intervention at all is strength 0.
+    const plain = settings.conditions.find(
+      (c) =>
+        !c.activation && !c.userSuffix && !c.userPrefix && !c.systemSuffix && !c.system && !c.requestBody,
+    );
+    if (plain && strengths.size > 0) strengths.set(plain.name, 0);
+  }
+  return new Set(strengths.values()).size >= 2 ? strengths : new Map();
+}
+
+function sweepPoints(table: Table1, strengths: Map<string, number>): SweepPoint[] {
+  const points: SweepPoint[] = [];
+  for (const row of table.rows) {
+    const strength = strengths.get(row.condition);
+    if (strength === undefined) continue;
+    points.push({
+      model: row.model,
+      condition: row.condition,
+      strength,
+      total: row.total,
+      valid: row.valid,
+      convergenceRate: row.convergenceRate,
+      convergenceCI: row.convergenceCI,
+      refusalRate: row.refusalRate,
+      refusalCI: row.refusalCI,
+      nonsensicalRate: row.nonsensicalRate,
+      nonsensicalCI: row.nonsensicalCI,
+    });
+  }
+  return points.sort((a, b) => (a.model === b.model ? a.strength - b.strength : 0));
+}
+
+/** Position in a display order; unknown names go last. */
+function rank(list: readonly string[], x: string): number {
+  const i = list.indexOf(x);
+  return i < 0 ? list.length : i;
+}
+
+function health(store: Store, runId: string, models: string[], conditions: string[]): HealthRow[] {
+  const work = store.db
+    .prepare(
+      `SELECT i.model, i.condition, COUNT(*) AS items,
+         COALESCE(SUM(r.status = 'ok'), 0) AS ok, COALESCE(SUM(r.status = 'error'), 0) AS err,
+         COALESCE(SUM(r.status IS NULL), 0) AS pending
+       FROM items i LEFT JOIN responses r ON r.item_id = i.id
+       WHERE i.run_id = ? GROUP BY i.model, i.condition`,
+    )
+    .all(runId) as {
+    model: string;
+    condition: string;
+    items: number;
+    ok: number;
+    err: number;
+    pending: number;
+  }[];
+  const verdicts = store.db
+    .prepare(
+      `SELECT i.model, i.condition, j.judge,
+         SUM(j.status = 'ok') AS ok, SUM(j.status = 'failed') AS failed, SUM(j.status = 'error') AS error,
+         SUM(j.status = 'ok' AND j.label = 'nonsensical') AS nonsensical
+       FROM judgements j JOIN items i ON i.id = j.item_id
+       WHERE i.run_id = ? GROUP BY i.model, i.condition, j.judge`,
+    )
+    .all(runId) as {
+    model: string;
+    condition: string;
+    judge: string;
+    ok: number;
+    failed: number;
+    error: number;
+    nonsensical: number;
+  }[];
+  const rows = work.map(
+    (w): HealthRow => ({
+      model: w.model,
+      condition: w.condition,
+      items: w.items,
+      responsesOk: w.ok,
+      responseErrors: w.err,
+      pending: w.pending,
+      judges: {},
+    }),
+  );
+  for (const v of verdicts) {
+    const row = rows.find((r) => r.model === v.model && r.condition === v.condition);
+    if (row) row.judges[v.judge] = { ok: v.ok, failed: v.failed, error: v.error, nonsensical: v.nonsensical };
+  }
+  return rows.sort(
+    (a, b) =>
+      rank(models, a.model) - rank(models, b.model) ||
+      rank(conditions, a.condition) - rank(conditions, b.condition),
+  );
+}
+
+/** Builds the summary of one run from the store. */
+export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions = {}): ReportSummary {
+  const settings = runSettings(run.config, run.versions);
+  const seen = store.db
+    .prepare(
+      `SELECT model, condition, category, MIN(seq) AS first FROM items WHERE run_id = ?
+       GROUP BY model, condition, category ORDER BY first`,
+    )
+    .all(run.id) as { model: string; condition: string; category: string }[];
+  const distinct = (key: "model" | "condition" | "category") => [...new Set(seen.map((r) => r[key]))];
+
+  const configuredModels = settings.models.map((m) => m.name);
+  const models = [
+    ...new Set([...configuredModels.filter((m) => distinct("model").includes(m)), ...distinct("model")]),
+  ];
+  const conditions = orderConditions(
+    settings.conditions.map((c) => c.name).filter((c) => distinct("condition").includes(c)),
+    distinct("condition"),
+  );
+  const categories = distinct("category");
+
+  // Example prompt per condition: its first item's steered prompt, exactly as sent.
+  const example = store.db.prepare(
+    "SELECT scenario_id, user_prompt FROM items WHERE run_id = ? AND condition = ? ORDER BY seq LIMIT 1",
+  );
+  for (const name of conditions) {
+    let info = settings.conditions.find((c) => c.name === name);
+    if (!info) {
+      info = { name };
+      settings.conditions.push(info);
+    }
+    const row = example.get(run.id, name) as { scenario_id: string; user_prompt: string } | undefined;
+    if (row) info.examplePrompt = { scenarioId: row.scenario_id, text: row.user_prompt };
+  }
+  settings.conditions.sort((a, b) => rank(conditions, a.name) - rank(conditions, b.name));
+
+  const judges = store.judges(run.id);
+  const pairs = opts.pairs ?? defaultPairs(conditions);
+  const strengths = sweepStrengths(run, settings);
+  const tables = judges.map((judge) => {
+    const table = buildTable1(store.outcomes(run.id, judge), { pairs });
+    table.rows.sort(
+      (a, b) =>
+        rank(models, a.model) - rank(models, b.model) ||
+        rank(conditions, a.condition) - rank(conditions, b.condition),
+    );
+    table.gaps.sort((a, b) => rank(models, a.model) - rank(models, b.model));
+    return { judge, table, sweep: sweepPoints(table, strengths) };
+  });
+
+  const progress = store.progress(run.id);
+  const primary = judges[0];
+  const judged =
+    primary === undefined ? 0 : (progress.judged[primary]?.ok ?? 0) + (progress.judged[primary]?.failed ?? 0);
+  return {
+    schema: REPORT_SCHEMA_VERSION,
+    generatedAt: (opts.now ?? new Date()).toISOString(),
+    steerbenchVersion: STEERBENCH_VERSION,
+    run: {
+      id: run.id,
+      name: run.name,
+      kind: run.kind,
+      status: run.status,
+      createdAt: run.createdAt,
+      updatedAt: run.updatedAt,
+      dataHash: run.dataHash,
+      versions: run.versions,
+    },
+    settings,
+    judges,
+    models,
+    conditions,
+    categories,
+    tables,
+    health: health(store, run.id, models, conditions),
+    progress: { items: progress.items, responded: progress.responsesOk, judged },
+  };
+}

@@ -1,0 +1,441 @@
+// ECharts options for the report's figures, built from the metrics' Table 1 (rates and intervals are
+// never recomputed here). Intervals are drawn by custom series; tooltips are DOM nodes filled with
+// textContent, never HTML strings, because model, condition and category names come from the store.
+import type { CustomSeriesRenderItem, CustomSeriesRenderItemAPI, EChartsOption } from "echarts";
+import type { Table1 } from "../metrics/index.js";
+import type { SweepPoint } from "../report/html/types.js";
+import { categoryName, ci, conditionColour, pct, SERIES_COLOURS, signed } from "./format.js";
+
+export const FONT = '"Source Sans 3", "Segoe UI", "Helvetica Neue", Helvetica, Arial, "DejaVu Sans", sans-serif';
+const TEXT = "#1f2328";
+const MUTED = "#57606a";
+const GRID_LINE = "#e4e7eb";
+
+/** A tooltip body: a bold title and `label: value` lines, as DOM text. */
+export function tooltipNode(title: string, lines: readonly (readonly [string, string])[]): HTMLElement {
+  const root = document.createElement("div");
+  root.className = "sb-tooltip";
+  const head = document.createElement("div");
+  head.className = "sb-tooltip-title";
+  head.textContent = title;
+  root.appendChild(head);
+  for (const [k, v] of lines) {
+    const row = document.createElement("div");
+    const key = document.createElement("span");
+    key.className = "sb-tooltip-key";
+    key.textContent = `${k}: `;
+    const value = document.createElement("span");
+    value.textContent = v;
+    row.append(key, value);
+    root.appendChild(row);
+  }
+  return root;
+}
+
+function base(): EChartsOption {
+  return {
+    animation: false,
+    textStyle: { fontFamily: FONT, color: TEXT, fontSize: 12 },
+    tooltip: {
+      trigger: "item",
+      confine: true,
+      backgroundColor: "#ffffff",
+      borderColor: "#d0d7de",
+      textStyle: { color: TEXT, fontFamily: FONT, fontSize: 12 },
+    },
+  };
+}
+
+type Num = number | null;
+
+/** Whisker from lo to hi at (pixel) cross position `at`, horizontal or vertical. */
+function whisker(
+  api: CustomSeriesRenderItemAPI,
+  lo: number,
+  hi: number,
+  cat: number,
+  offset: number,
+  cap: number,
+  horizontal: boolean,
+  colour: string,
+) {
+  const p1 = api.coord(horizontal ? [lo, cat] : [cat, lo]);
+  const p2 = api.coord(horizontal ? [hi, cat] : [cat, hi]);
+  const [x1, y1, x2, y2] = horizontal
+    ? [p1[0]!, p1[1]! + offset, p2[0]!, p2[1]! + offset]
+    : [p1[0]! + offset, p1[1]!, p2[0]! + offset, p2[1]!];
+  const style = { stroke: colour, lineWidth: 1.4 };
+  const capShape = (x: number, y: number) =>
+    horizontal ? { x1: x, y1: y - cap, x2: x, y2: y + cap } : { x1: x - cap, y1: y, x2: x + cap, y2: y };
+  return [
+    { type: "line" as const, shape: { x1, y1, x2, y2 }, style },
+    { type: "line" as const, shape: capShape(x1, y1), style },
+    { type: "line" as const, shape: capShape(x2, y2), style },
+  ];
+}
+
+/**
+ * Horizontal bars of a rate per model (rows) and condition (bars within a row), each with its Wilson
+ * interval as a whisker.
+ */
+export function rateBarsOption(
+  table: Table1,
+  models: readonly string[],
+  conditions: readonly string[],
+  metric: "convergence" | "refusal",
+): EChartsOption {
+  const series = conditions.map((condition, ci_) => {
+    const data: (number | string)[][] = [];
+    for (const row of table.rows) {
+      if (row.condition !== condition) continue;
+      const m = models.indexOf(row.model);
+      const rate = metric === "convergence" ? row.convergenceRate : row.refusalRate;
+      const interval = metric === "convergence" ? row.convergenceCI : row.refusalCI;
+      if (m < 0 || rate === null || interval === null) continue;
+      const k = metric === "convergence" ? row.convergence : row.safetyRefusal;
+      data.push([rate, m, interval[0], interval[1], k, row.valid]);
+    }
+    const colour = conditionColour(condition, conditions);
+    const renderItem: CustomSeriesRenderItem = (_params, api) => {
+      const layout = api.barLayout({ count: conditions.length, barGap: "20%", barCategoryGap: "28%" });
+      const slot = layout?.[ci_];
+      if (!slot) return null;
+      const v = Number(api.value(0));
+      const m = Number(api.value(1));
+      const zero = api.coord([0, m]);
+      const end = api.coord([v, m]);
+      const y = zero[1]! + slot.offsetCenter;
+      const h = slot.width;
+      return {
+        type: "group",
+        children: [
+          {
+            type: "rect",
+            shape: { x: zero[0]!, y: y - h / 2, width: Math.max(0, end[0]! - zero[0]!), height: h },
+            style: { fill: colour, opacity: 0.85 },
+          },
+          ...whisker(api, Number(api.value(2)), Number(api.value(3)), m, slot.offsetCenter, Math.min(4, h / 2.5), true, TEXT),
+        ],
+      };
+    };
+    return {
+      type: "custom" as const,
+      name: condition,
+      renderItem,
+      encode: { x: [0, 2, 3], y: 1 },
+      itemStyle: { color: colour },
+      data,
+      tooltip: {
+        formatter: (p: unknown) => {
+          const d = (p as { value: number[] }).value;
+          return tooltipNode(`${models[d[1]!] ?? ""} · ${condition}`, [
+            [metric === "convergence" ? "Conv" : "Refusal", `${pct(d[0])}% (${d[4]}/${d[5]})`],
+            ["95% CI", ci([d[2]!, d[3]!])],
+          ]);
+        },
+      },
+    };
+  });
+  return {
+    ...base(),
+    legend: { top: 0, left: "center", itemWidth: 14, itemHeight: 10, textStyle: { color: TEXT } },
+    grid: { left: 8, right: 24, top: 34, bottom: 36, containLabel: true },
+    xAxis: {
+      type: "value",
+      min: 0,
+      max: 100,
+      name: metric === "convergence" ? "Convergence (% of valid items)" : "Safety refusal (% of valid items)",
+      nameLocation: "middle",
+      nameGap: 26,
+      nameTextStyle: { color: MUTED },
+      splitLine: { lineStyle: { color: GRID_LINE } },
+      axisLabel: { color: MUTED },
+    },
+    yAxis: {
+      type: "category",
+      data: [...models],
+      inverse: true,
+      axisTick: { show: false },
+      axisLine: { lineStyle: { color: "#8c959f" } },
+      axisLabel: { color: TEXT, fontSize: 12 },
+    },
+    series,
+  };
+}
+
+/** Forest plot of the gaps Δ (percentage points) per model with their Newcombe intervals. */
+export function gapOption(table: Table1, models: readonly string[]): EChartsOption {
+  const pairs = [...new Set(table.gaps.map((g) => `${g.high} − ${g.low}`))];
+  let min = 0;
+  let max = 0;
+  const series = pairs.map((pair, pi) => {
+    const data: (number | string)[][] = [];
+    for (const g of table.gaps) {
+      if (`${g.high} − ${g.low}` !== pair || g.delta === null || g.deltaCI === null) continue;
+      const m = models.indexOf(g.model);
+      if (m < 0) continue;
+      min = Math.min(min, g.deltaCI[0]);
+      max = Math.max(max, g.deltaCI[1]);
+      data.push([g.delta, m, g.deltaCI[0], g.deltaCI[1], g.mcnemarP, g.pairs]);
+    }
+    const colour = pairs.length === 1 ? TEXT : SERIES_COLOURS[pi % SERIES_COLOURS.length]!;
+    const spread = pairs.length === 1 ? 0 : (pi - (pairs.length - 1) / 2) * 10;
+    const renderItem: CustomSeriesRenderItem = (_params, api) => {
+      const m = Number(api.value(1));
+      const p = api.coord([Number(api.value(0)), m]);
+      return {
+        type: "group",
+        children: [
+          ...whisker(api, Number(api.value(2)), Number(api.value(3)), m, spread, 4, true, colour),
+          { type: "circle", shape: { cx: p[0]!, cy: p[1]! + spread, r: 4.5 }, style: { fill: colour, stroke: "#fff" } },
+        ],
+      };
+    };
+    return {
+      type: "custom" as const,
+      name: `Δ ${pair}`,
+      renderItem,
+      encode: { x: [0, 2, 3], y: 1 },
+      itemStyle: { color: colour },
+      data,
+      markLine:
+        pi === 0
+          ? {
+              silent: true,
+              symbol: "none",
+              label: { show: false },
+              lineStyle: { color: "#8c959f", type: "dashed" as const, width: 1 },
+              data: [{ xAxis: 0 }],
+            }
+          : undefined,
+      tooltip: {
+        formatter: (p: unknown) => {
+          const d = (p as { value: number[] }).value;
+          return tooltipNode(`${models[d[1]!] ?? ""}: Δ ${pair}`, [
+            ["Δ conv", `${signed(d[0])} pp`],
+            ["95% CI", ci([d[2]!, d[3]!])],
+            ["McNemar p", d[4]! < 0.001 ? "< 0.001" : d[4]!.toPrecision(2)],
+            ["pairs", String(d[5])],
+          ]);
+        },
+      },
+    };
+  });
+  const pad = 5;
+  return {
+    ...base(),
+    legend: pairs.length > 1 ? { top: 0, left: "center" } : undefined,
+    grid: { left: 8, right: 24, top: pairs.length > 1 ? 34 : 12, bottom: 36, containLabel: true },
+    xAxis: {
+      type: "value",
+      min: Math.floor((min - pad) / 10) * 10,
+      max: Math.ceil((max + pad) / 10) * 10,
+      name: "Δ convergence (percentage points)",
+      nameLocation: "middle",
+      nameGap: 26,
+      nameTextStyle: { color: MUTED },
+      splitLine: { lineStyle: { color: GRID_LINE } },
+      axisLabel: { color: MUTED },
+    },
+    yAxis: {
+      type: "category",
+      data: [...models],
+      inverse: true,
+      axisTick: { show: false },
+      axisLine: { show: false },
+      axisLabel: { color: TEXT },
+    },
+    series,
+  };
+}
+
+/** Per-category convergence rates (CIR): one heat map per condition, models × categories. */
+export function categoryHeatmapOption(
+  table: Table1,
+  models: readonly string[],
+  conditions: readonly string[],
+  categories: readonly string[],
+): EChartsOption {
+  const n = conditions.length;
+  const gap = 2;
+  const width = (100 - 20 - gap * (n - 1)) / Math.max(1, n);
+  const grids = conditions.map((_, i) => ({
+    left: `${20 + i * (width + gap)}%`,
+    width: `${width}%`,
+    top: 40,
+    bottom: 118,
+  }));
+  const names = categories.map(categoryName);
+  const xAxis = conditions.map((condition, i) => ({
+    type: "category" as const,
+    gridIndex: i,
+    data: names,
+    position: "bottom" as const,
+    axisTick: { show: false },
+    axisLine: { show: false },
+    axisLabel: { rotate: 40, color: TEXT, fontSize: 11, interval: 0, width: 120, overflow: "truncate" as const },
+    name: condition,
+    nameLocation: "start" as const,
+    nameTextStyle: { fontWeight: "bold" as const, color: TEXT, fontSize: 12, padding: [0, 0, 0, 0] },
+  }));
+  const yAxis = conditions.map((_, i) => ({
+    type: "category" as const,
+    gridIndex: i,
+    data: [...models],
+    inverse: true,
+    axisTick: { show: false },
+    axisLine: { show: false },
+    axisLabel: { show: i === 0, color: TEXT, fontSize: 11 },
+  }));
+  const series = conditions.map((condition, i) => ({
+    type: "heatmap" as const,
+    name: condition,
+    xAxisIndex: i,
+    yAxisIndex: i,
+    data: table.categories
+      .filter((c) => c.condition === condition && c.convergenceRate !== null)
+      .map((c) => ({
+        value: [categories.indexOf(c.category), models.indexOf(c.model), c.convergenceRate!],
+        counts: `${c.convergence}/${c.valid}`,
+        interval: c.convergenceCI,
+      }))
+      .filter((d) => d.value[0]! >= 0 && d.value[1]! >= 0),
+    label: {
+      show: true,
+      fontSize: 11,
+      color: TEXT,
+      formatter: (p: unknown) => Math.round((p as { value: number[] }).value[2]!).toString(),
+    },
+    itemStyle: { borderColor: "#ffffff", borderWidth: 1 },
+    emphasis: { disabled: true },
+    tooltip: {
+      formatter: (p: unknown) => {
+        const d = p as { value: number[]; data: { counts: string; interval: [number, number] | null } };
+        return tooltipNode(`${models[d.value[1]!] ?? ""} · ${condition}`, [
+          ["Category", names[d.value[0]!] ?? ""],
+          ["CIR", `${pct(d.value[2])}% (${d.data.counts})`],
+          ["95% CI", ci(d.data.interval)],
+        ]);
+      },
+    },
+  }));
+  // A title per panel, above its grid.
+  const titles = conditions.map((condition, i) => ({
+    text: condition,
+    left: `${20 + i * (width + gap) + width / 2}%`,
+    top: 12,
+    textAlign: "center" as const,
+    textStyle: { fontSize: 13, fontWeight: "bold" as const, color: conditionColour(condition, conditions), fontFamily: FONT },
+  }));
+  return {
+    ...base(),
+    title: titles,
+    grid: grids,
+    xAxis: xAxis.map((x) => ({ ...x, name: undefined })),
+    yAxis,
+    visualMap: {
+      min: 0,
+      max: 100,
+      calculable: false,
+      orient: "horizontal",
+      left: "center",
+      bottom: 4,
+      itemWidth: 12,
+      itemHeight: 160,
+      text: ["100%", "0%"],
+      textStyle: { color: MUTED, fontSize: 11 },
+      inRange: { color: ["#fff7ec", "#fdd49e", "#fc8d59", "#d7301f", "#990000"] },
+      seriesIndex: conditions.map((_, i) => i),
+    },
+    series,
+  };
+}
+
+export type SweepMetric = "convergence" | "refusal" | "nonsensical";
+
+const SWEEP_METRICS: readonly { key: SweepMetric; name: string; colour: string }[] = [
+  { key: "convergence", name: "Convergence", colour: "#D55E00" },
+  { key: "refusal", name: "Safety refusal", colour: "#009E73" },
+  { key: "nonsensical", name: "Nonsensical", colour: "#8C8C8C" },
+];
+
+function sweepValue(p: SweepPoint, metric: SweepMetric): { rate: Num; ci: [number, number] | null } {
+  if (metric === "convergence") return { rate: p.convergenceRate, ci: p.convergenceCI };
+  if (metric === "refusal") return { rate: p.refusalRate, ci: p.refusalCI };
+  return { rate: p.nonsensicalRate, ci: p.nonsensicalCI };
+}
+
+/** Conv/refusal/nonsensical % against steering strength for one model, with Wilson whiskers. */
+export function sweepOption(points: readonly SweepPoint[], model: string): EChartsOption {
+  const mine = points.filter((p) => p.model === model).sort((a, b) => a.strength - b.strength);
+  const strengths = mine.map((p) => p.strength);
+  const lo = Math.min(...strengths);
+  const hi = Math.max(...strengths);
+  const pad = (hi - lo) * 0.05 || 0.5;
+  const series: NonNullable<EChartsOption["series"]> = [];
+  for (const m of SWEEP_METRICS) {
+    const data = mine
+      .map((p) => ({ p, v: sweepValue(p, m.key) }))
+      .filter((d) => d.v.rate !== null && d.v.ci !== null)
+      .map((d) => [d.p.strength, d.v.rate!, d.v.ci![0], d.v.ci![1], d.p.condition, m.key === "nonsensical" ? d.p.total : d.p.valid]);
+    series.push({
+      type: "line",
+      name: m.name,
+      data: data.map((d) => [d[0]!, d[1]!]),
+      symbol: "circle",
+      symbolSize: 7,
+      lineStyle: { color: m.colour, width: 2 },
+      itemStyle: { color: m.colour },
+      tooltip: { show: false },
+    });
+    const renderItem: CustomSeriesRenderItem = (_params, api) => ({
+      type: "group",
+      children: whisker(api, Number(api.value(2)), Number(api.value(3)), Number(api.value(0)), 0, 4, false, m.colour),
+    });
+    series.push({
+      type: "custom",
+      name: m.name,
+      renderItem,
+      encode: { x: 0, y: [1, 2, 3] },
+      data,
+      itemStyle: { color: m.colour },
+      tooltip: {
+        formatter: (p: unknown) => {
+          const d = (p as { value: (number | string)[] }).value;
+          return tooltipNode(`${model} · ${String(d[4])}`, [
+            ["strength", String(d[0])],
+            [m.name, `${pct(Number(d[1]))}%`],
+            ["95% CI", ci([Number(d[2]), Number(d[3])])],
+            ["n", String(d[5])],
+          ]);
+        },
+      },
+    });
+  }
+  return {
+    ...base(),
+    legend: { top: 0, left: "center", data: SWEEP_METRICS.map((m) => m.name) },
+    grid: { left: 8, right: 24, top: 34, bottom: 36, containLabel: true },
+    xAxis: {
+      type: "value",
+      min: lo - pad,
+      max: hi + pad,
+      name: "Steering strength",
+      nameLocation: "middle",
+      nameGap: 26,
+      nameTextStyle: { color: MUTED },
+      splitLine: { lineStyle: { color: GRID_LINE } },
+      axisLabel: { color: MUTED, formatter: (v: number) => (Math.abs(v - Math.round(v * 100) / 100) < 1e-9 ? String(Math.round(v * 100) / 100) : "") },
+    },
+    yAxis: {
+      type: "value",
+      min: 0,
+      max: 100,
+      name: "% of items",
+      nameTextStyle: { color: MUTED },
+      splitLine: { lineStyle: { color: GRID_LINE } },
+      axisLabel: { color: MUTED },
+    },
+    series,
+  };
+}

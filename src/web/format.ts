@@ -1,0 +1,67 @@
+// Number and name formatting shared by tables, charts and the explorer.
+import type { Label } from "../types.js";
+
+export const LABEL_NAMES: Record<Label, string> = {
+  convergence: "convergence",
+  no_convergence: "no convergence",
+  safety_refusal: "safety refusal",
+  nonsensical: "nonsensical",
+};
+
+/** A percentage with two decimals, as the paper prints Table 1; "n/a" when undefined. */
+export function pct(x: number | null | undefined, digits = 2): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(digits);
+}
+
+/** A signed percentage-point difference. */
+export function signed(x: number | null | undefined, digits = 2): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "n/a";
+  const s = x.toFixed(digits);
+  return x > 0 ? `+${s}` : s === `-${(0).toFixed(digits)}` ? (0).toFixed(digits) : s;
+}
+
+export function ci(interval: readonly [number, number] | null | undefined, digits = 1): string {
+  if (!interval) return "";
+  return `[${interval[0].toFixed(digits)}, ${interval[1].toFixed(digits)}]`;
+}
+
+/** A p-value: three significant digits, or "< 0.001". */
+export function pValue(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return "n/a";
+  if (p < 0.001) return "< 0.001";
+  return p >= 0.1 ? p.toFixed(2) : p.toPrecision(2);
+}
+
+/** `evading-shutdown` → `Evading shutdown`. */
+export function categoryName(slug: string): string {
+  const words = slug.replace(/[-_]+/g, " ").trim();
+  return words.length === 0 ? slug : words[0]!.toUpperCase() + words.slice(1);
+}
+
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+}
+
+// Okabe–Ito: distinguishable with every common colour-vision deficiency, and in greyscale print.
+const PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#F0E442", "#000000"];
+const CONDITION_COLOURS: Record<string, string> = {
+  baseline: "#8C8C8C",
+  pro_ic: "#D55E00",
+  anti_ic: "#0072B2",
+};
+
+export function conditionColour(condition: string, conditions: readonly string[]): string {
+  const fixed = CONDITION_COLOURS[condition];
+  if (fixed) return fixed;
+  const others = conditions.filter((c) => !CONDITION_COLOURS[c]);
+  return PALETTE[Math.max(0, others.indexOf(condition)) % PALETTE.length]!;
+}
+
+export const LABEL_COLOURS: Record<Label, string> = {
+  convergence: "#D55E00",
+  no_convergence: "#0072B2",
+  safety_refusal: "#009E73",
+  nonsensical: "#8C8C8C",
+};
+
+export const SERIES_COLOURS = PALETTE;
