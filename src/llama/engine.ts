@@ -382,7 +382,7 @@ export class LlamaEngine {
   // -------------------------------------------------------------------------------------------------------
   // Generation.
 
-  generate(request: GenerateRequest): Promise<GenerateResult> {
+  async generate(request: GenerateRequest): Promise<GenerateResult> {
     const req = parse(GenerateSchema, request, "generate request");
     exactlyOneSource(req, ["prompt", "messages"], "generate request");
     return this.exclusive(() => this.runGenerate(req));
@@ -474,7 +474,7 @@ export class LlamaEngine {
    * Runs the prompt through the model and returns, per requested layer il, the `l_out-<il>` row (nEmbd floats)
    * at each requested position, in the order asked. With a control vector set, rows include it.
    */
-  captureHiddenStates(request: CaptureRequest): Promise<Map<number, Float32Array[]>> {
+  async captureHiddenStates(request: CaptureRequest): Promise<Map<number, Float32Array[]>> {
     const req = parse(CaptureSchema, request, "captureHiddenStates request");
     exactlyOneSource(req, ["prompt", "messages", "tokens"], "captureHiddenStates request");
     return this.exclusive(async () => {
@@ -529,7 +529,7 @@ export class LlamaEngine {
    * Sets (replaces) the control vector: `l_out-<il> += strength × data.get(il)` for layerStart ≤ il ≤ layerEnd,
    * at every position, for all later calls until cleared.
    */
-  setControlVector(spec: ControlVectorSpec): Promise<void> {
+  async setControlVector(spec: ControlVectorSpec): Promise<void> {
     return this.exclusive(() => {
       const prepared = prepareControlVector(spec, this.info.nEmbd, this.info.nLayer);
       if (prepared.normPreserving && !this.hooks) {
@@ -550,7 +550,7 @@ export class LlamaEngine {
     });
   }
 
-  clearControlVector(): Promise<void> {
+  async clearControlVector(): Promise<void> {
     return this.exclusive(() => {
       // A NULL buffer disables the vector (llama.cpp keeps the tensors allocated for reuse).
       const rc = this.fn.llama_set_adapter_cvec(this.ctx!, null, 0, this.info.nEmbd, -1, -1);
@@ -585,7 +585,7 @@ export class LlamaEngine {
    * of that, the continuation is tokenized alone and appended. An empty continuation scores 0.
    * `prompt` is raw text, or messages that go through the chat template (assistant turn opened).
    */
-  scoreContinuations(prompt: string | ChatMessage[], continuations: string[]): Promise<number[]> {
+  async scoreContinuations(prompt: string | ChatMessage[], continuations: string[]): Promise<number[]> {
     const input = parse(
       z.object({
         prompt: z.union([z.string(), z.array(MessageSchema).min(1)]),

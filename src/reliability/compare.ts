@@ -18,7 +18,13 @@ import {
 } from "../metrics/index.js";
 import type { Outcome, Store } from "../store/store.js";
 import { type Label, LABELS } from "../types.js";
-import { type ConfusionWithIntervals, confusionWithIntervals, outcomesFor } from "./multi-judge.js";
+import {
+  CONSENSUS,
+  type ConfusionWithIntervals,
+  type ConsensusOptions,
+  confusionWithIntervals,
+  outcomesFor,
+} from "./multi-judge.js";
 
 export interface LabelStats {
   label: Label;
@@ -110,6 +116,11 @@ export interface JudgeComparison {
 
 export interface CompareOptions {
   pairs?: readonly ConditionPair[];
+}
+
+export interface CompareJudgesOptions extends CompareOptions {
+  /** Who votes when the reference is "consensus" (default: every judge of the run but the candidate). */
+  consensus?: ConsensusOptions;
 }
 
 const f1Of = (p: number | null, r: number | null): number | null =>
@@ -248,11 +259,17 @@ export function compareJudges(
   runId: string,
   reference: string,
   candidate: string,
-  options: CompareOptions = {},
+  options: CompareJudgesOptions = {},
 ): JudgeComparison {
   if (reference === candidate) throw new Error(`reference and candidate are the same judge "${reference}"`);
+  if (candidate === CONSENSUS) throw new Error(`the candidate cannot be "${CONSENSUS}"`);
+  // A consensus reference must not count the candidate's own votes.
+  const consensus =
+    reference === CONSENSUS
+      ? { ...options.consensus, judges: options.consensus?.judges ?? store.judges(runId).filter((j) => j !== candidate) }
+      : undefined;
   return compareOutcomes(
-    outcomesFor(store, runId, reference),
+    outcomesFor(store, runId, reference, consensus),
     outcomesFor(store, runId, candidate),
     { reference, candidate },
     options,

@@ -5,7 +5,7 @@ import { type ComponentChildren, h } from "preact";
 import { useMemo, useState } from "preact/hooks";
 import type { ConditionInfo, JudgeInfo, ModelInfo, ReportSummary } from "../report/html/types.js";
 import { Figure } from "./chart.js";
-import { categoryHeatmapOption, gapOption, rateBarsOption, sweepOption } from "./chart-options.js";
+import { categoryHeatmapOption, gapOption, heatmapLayout, rateBarsOption, sweepOption } from "./chart-options.js";
 import { Explorer } from "./explorer.js";
 import { conditionColour, count } from "./format.js";
 import type { Dataset } from "./model.js";
@@ -57,9 +57,16 @@ function ConditionCard(props: { c: ConditionInfo; conditions: readonly string[] 
     );
   }
   if (c.requestBody) parts.push(text("Extra request body", c.requestBody));
+  if (c.appendedText) {
+    parts.push(text("Appended to the task (exact text, read off the stored prompts)", c.appendedText));
+  }
   const plain =
     !c.userSuffix && !c.userPrefix && !c.systemSuffix && !c.system && !c.activation && !c.requestBody && !c.description;
-  if (plain) parts.push(h("p", { class: "muted" }, "Stored by name only; the exact prompt is shown below."));
+  if (plain && c.appendedText === "") {
+    parts.push(h("p", { class: "muted" }, "Stored by name only; its prompts add no text to the task."));
+  } else if (plain && c.appendedText === undefined) {
+    parts.push(h("p", { class: "muted" }, "Stored by name only; see the prompt as sent below."));
+  }
   if (c.examplePrompt) {
     parts.push(
       h(
@@ -241,9 +248,9 @@ function Figures(props: { summary: ReportSummary; judge: string }) {
           id: "fig-categories",
           title: "Convergence rate by category (CIR)",
           option: heat,
-          height: Math.max(300, 170 + models.length * 30),
+          height: heatmapLayout(models.length, summary.categories.length).height,
           fileName: `${base}-categories`,
-          caption: "Convergence / valid items within each category, in percent; hover a cell for counts and its 95% interval.",
+          caption: "Convergence / valid items within each category (CIR), in percent, one panel per model; hover a cell for its counts and 95% Wilson interval.",
         })
       : null,
     sweep && chosen
@@ -332,11 +339,12 @@ export function ReportView(props: { data: Dataset; headerExtra?: ComponentChildr
         ),
         props.headerExtra,
       ),
-      h(
-        "nav",
-        { class: "sb-nav" },
-        nav.map(([id, label]) => h("a", { href: `#${id}`, key: id }, label)),
-      ),
+    ),
+    h(
+      "nav",
+      { class: "sb-nav" },
+      h("span", { class: "sb-nav-title" }, run.name),
+      nav.map(([id, label]) => h("a", { href: `#${id}`, key: id }, label)),
     ),
     h(
       "main",

@@ -249,89 +249,113 @@ export function gapOption(table: Table1, models: readonly string[]): EChartsOpti
   };
 }
 
-/** Per-category convergence rates (CIR): one heat map per condition, models × categories. */
+/** Grid layout of the category heat map: one small panel per model, `columns` panels a row. */
+export function heatmapLayout(models: number, categories: number): { columns: number; rows: number; panelHeight: number; height: number } {
+  const columns = Math.min(3, Math.max(1, models));
+  const rows = Math.ceil(models / columns);
+  const panelHeight = categories * 26;
+  // 34 px for each panel title, 26 for the condition labels under it, 56 for the colour scale.
+  return { columns, rows, panelHeight, height: rows * (panelHeight + 34 + 30) + 60 };
+}
+
+/** Text colour that stays readable on a heat-map cell of the given rate. */
+const cellText = (rate: number): string => (rate >= 55 ? "#ffffff" : TEXT);
+
+/**
+ * Per-category convergence rates (CIR) as small multiples: one panel per model, categories down,
+ * conditions across, so every label is written out in full.
+ */
 export function categoryHeatmapOption(
   table: Table1,
   models: readonly string[],
   conditions: readonly string[],
   categories: readonly string[],
 ): EChartsOption {
-  const n = conditions.length;
-  const gap = 2;
-  const width = (100 - 20 - gap * (n - 1)) / Math.max(1, n);
-  const grids = conditions.map((_, i) => ({
-    left: `${20 + i * (width + gap)}%`,
-    width: `${width}%`,
-    top: 40,
-    bottom: 118,
-  }));
+  const { columns, panelHeight } = heatmapLayout(models.length, categories.length);
+  const labelArea = 19;
+  const gap = 2.5;
+  const width = (100 - labelArea - 2 - gap * (columns - 1)) / columns;
   const names = categories.map(categoryName);
-  const xAxis = conditions.map((condition, i) => ({
+  const panel = (i: number) => ({ col: i % columns, row: Math.floor(i / columns) });
+  const topOf = (row: number) => 34 + row * (panelHeight + 34 + 30);
+  const leftOf = (col: number) => labelArea + col * (width + gap);
+  const grid = models.map((_, i) => {
+    const { col, row } = panel(i);
+    return { left: `${leftOf(col)}%`, width: `${width}%`, top: topOf(row), height: panelHeight };
+  });
+  const xAxis = models.map((_, i) => ({
     type: "category" as const,
     gridIndex: i,
-    data: names,
+    data: [...conditions],
     position: "bottom" as const,
     axisTick: { show: false },
     axisLine: { show: false },
-    axisLabel: { rotate: 40, color: TEXT, fontSize: 11, interval: 0, width: 120, overflow: "truncate" as const },
-    name: condition,
-    nameLocation: "start" as const,
-    nameTextStyle: { fontWeight: "bold" as const, color: TEXT, fontSize: 12, padding: [0, 0, 0, 0] },
+    axisLabel: { color: TEXT, fontSize: 11, fontFamily: FONT, interval: 0 },
   }));
-  const yAxis = conditions.map((_, i) => ({
+  const yAxis = models.map((_, i) => ({
     type: "category" as const,
     gridIndex: i,
-    data: [...models],
+    data: names,
     inverse: true,
     axisTick: { show: false },
     axisLine: { show: false },
-    axisLabel: { show: i === 0, color: TEXT, fontSize: 11 },
+    axisLabel: {
+      show: panel(i).col === 0,
+      color: TEXT,
+      fontSize: 11.5,
+      fontFamily: FONT,
+      width: 200,
+      overflow: "truncate" as const,
+    },
   }));
-  const series = conditions.map((condition, i) => ({
+  const series = models.map((model, i) => ({
     type: "heatmap" as const,
-    name: condition,
+    name: model,
     xAxisIndex: i,
     yAxisIndex: i,
     data: table.categories
-      .filter((c) => c.condition === condition && c.convergenceRate !== null)
+      .filter((c) => c.model === model && c.convergenceRate !== null)
       .map((c) => ({
-        value: [categories.indexOf(c.category), models.indexOf(c.model), c.convergenceRate!],
+        value: [conditions.indexOf(c.condition), categories.indexOf(c.category), c.convergenceRate!],
         counts: `${c.convergence}/${c.valid}`,
         interval: c.convergenceCI,
+        label: { color: cellText(c.convergenceRate!) },
       }))
       .filter((d) => d.value[0]! >= 0 && d.value[1]! >= 0),
     label: {
       show: true,
       fontSize: 11,
-      color: TEXT,
+      fontFamily: FONT,
       formatter: (p: unknown) => Math.round((p as { value: number[] }).value[2]!).toString(),
     },
-    itemStyle: { borderColor: "#ffffff", borderWidth: 1 },
+    itemStyle: { borderColor: "#ffffff", borderWidth: 1.5 },
     emphasis: { disabled: true },
     tooltip: {
       formatter: (p: unknown) => {
         const d = p as { value: number[]; data: { counts: string; interval: [number, number] | null } };
-        return tooltipNode(`${models[d.value[1]!] ?? ""} · ${condition}`, [
-          ["Category", names[d.value[0]!] ?? ""],
+        return tooltipNode(`${model} · ${conditions[d.value[0]!] ?? ""}`, [
+          ["Category", names[d.value[1]!] ?? ""],
           ["CIR", `${pct(d.value[2])}% (${d.data.counts})`],
           ["95% CI", ci(d.data.interval)],
         ]);
       },
     },
   }));
-  // A title per panel, above its grid.
-  const titles = conditions.map((condition, i) => ({
-    text: condition,
-    left: `${20 + i * (width + gap) + width / 2}%`,
-    top: 12,
-    textAlign: "center" as const,
-    textStyle: { fontSize: 13, fontWeight: "bold" as const, color: conditionColour(condition, conditions), fontFamily: FONT },
-  }));
+  const titles = models.map((model, i) => {
+    const { col, row } = panel(i);
+    return {
+      text: model,
+      left: `${leftOf(col) + width / 2}%`,
+      top: topOf(row) - 24,
+      textAlign: "center" as const,
+      textStyle: { fontSize: 12.5, fontWeight: "bold" as const, color: TEXT, fontFamily: FONT },
+    };
+  });
   return {
     ...base(),
     title: titles,
-    grid: grids,
-    xAxis: xAxis.map((x) => ({ ...x, name: undefined })),
+    grid,
+    xAxis,
     yAxis,
     visualMap: {
       min: 0,
@@ -339,13 +363,13 @@ export function categoryHeatmapOption(
       calculable: false,
       orient: "horizontal",
       left: "center",
-      bottom: 4,
+      bottom: 6,
       itemWidth: 12,
-      itemHeight: 160,
-      text: ["100%", "0%"],
-      textStyle: { color: MUTED, fontSize: 11 },
-      inRange: { color: ["#fff7ec", "#fdd49e", "#fc8d59", "#d7301f", "#990000"] },
-      seriesIndex: conditions.map((_, i) => i),
+      itemHeight: 180,
+      text: ["100 %", "0 %"],
+      textStyle: { color: MUTED, fontSize: 11, fontFamily: FONT },
+      inRange: { color: ["#fff7ec", "#fdd49e", "#fc8d59", "#d7301f", "#7f0000"] },
+      seriesIndex: models.map((_, i) => i),
     },
     series,
   };

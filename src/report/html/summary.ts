@@ -92,6 +92,26 @@ function sweepPoints(table: Table1, strengths: Map<string, number>): SweepPoint[
   return points.sort((a, b) => (a.model === b.model ? a.strength - b.strength : 0));
 }
 
+interface ExampleRow {
+  model: string;
+  scenario_id: string;
+  epoch: number;
+  user_prompt: string;
+}
+
+/**
+ * What `prompt` adds after the task, where the task is the shortest prompt of the same scenario under
+ * any condition (the unsteered one in a run with a baseline). "" when `prompt` is that shortest one;
+ * undefined when it does not extend it (e.g. a prefix intervention).
+ */
+export function appendedText(prompt: string, siblings: readonly { user_prompt: string }[]): string | undefined {
+  const shortest = siblings.map((s) => s.user_prompt).sort((a, b) => a.length - b.length)[0];
+  if (shortest === undefined) return undefined;
+  if (shortest === prompt) return "";
+  const task = shortest.trimEnd();
+  return prompt.startsWith(task) && prompt.length > task.length ? prompt.slice(task.length) : undefined;
+}
+
 /** Position in a display order; unknown names go last. */
 function rank(list: readonly string[], x: string): number {
   const i = list.indexOf(x);
@@ -177,7 +197,10 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
 
   // Example prompt per condition: its first item's steered prompt, exactly as sent.
   const example = store.db.prepare(
-    "SELECT scenario_id, user_prompt FROM items WHERE run_id = ? AND condition = ? ORDER BY seq LIMIT 1",
+    "SELECT model, scenario_id, epoch, user_prompt FROM items WHERE run_id = ? AND condition = ? ORDER BY seq LIMIT 1",
+  );
+  const siblings = store.db.prepare(
+    "SELECT user_prompt FROM items WHERE run_id = ? AND model = ? AND scenario_id = ? AND epoch = ?",
   );
   for (const name of conditions) {
     let info = settings.conditions.find((c) => c.name === name);
@@ -185,8 +208,14 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
       info = { name };
       settings.conditions.push(info);
     }
-    const row = example.get(run.id, name) as { scenario_id: string; user_prompt: string } | undefined;
-    if (row) info.examplePrompt = { scenarioId: row.scenario_id, text: row.user_prompt };
+    const row = example.get(run.id, name) as ExampleRow | undefined;
+    if (!row) continue;
+    info.examplePrompt = { scenarioId: row.scenario_id, text: row.user_prompt };
+    const described = info.userSuffix ?? info.userPrefix ?? info.systemSuffix ?? info.system ?? info.activation;
+    if (described === undefined) {
+      const appended = appendedText(row.user_prompt, siblings.all(run.id, row.model, row.scenario_id, row.epoch) as { user_prompt: string }[]);
+      if (appended !== undefined) info.appendedText = appended;
+    }
   }
   settings.conditions.sort((a, b) => rank(conditions, a.name) - rank(conditions, b.name));
 

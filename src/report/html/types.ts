@@ -36,6 +36,11 @@ export interface ConditionInfo {
   };
   /** Extra request-body fields, as JSON text. */
   requestBody?: string;
+  /**
+   * For conditions stored by name only: the text this condition's prompts add after the task, read off
+   * the stored prompts (the shortest prompt of the same scenario taken as the task).
+   */
+  appendedText?: string;
   /** One steered user prompt exactly as sent under this condition (the run's first item of it). */
   examplePrompt?: { scenarioId: string; text: string };
 }

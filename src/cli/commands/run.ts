@@ -1,0 +1,179 @@
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import type { Command } from "commander";
+import YAML from "yaml";
+import { ConfigError, parseRunConfig, type RunConfig } from "../../config/run-config.js";
+import { resolveDataDir } from "../../data/data-dir.js";
+import { createProgress } from "../../engine/progress.js";
+import { runEvaluation, type RunSummary } from "../../engine/run.js";
+import { buildTable1 } from "../../metrics/index.js";
+import { formatTable } from "../../report/format-table.js";
+import { Store } from "../../store/store.js";
+import { dataOption, parseIntOption, parseListOption, parseNumberOption, storeOption } from "../options.js";
+import { withInterrupt } from "../signals.js";
+
+export interface RunFlags {
+  store: string;
+  data?: string;
+  selection?: string;
+  conditions?: string[];
+  model?: string;
+  provider?: string;
+  baseUrl?: string;
+  apiKeyEnv?: string;
+  thinking?: boolean;
+  judge?: string;
+  judgeProvider?: string;
+  judgeBaseUrl?: string;
+  judgeApiKeyEnv?: string;
+  judgePrompt?: string;
+  judgeMode?: string;
+  limit?: number;
+  concurrency?: number;
+  epochs?: number;
+  temperature?: number;
+  maxTokens?: number;
+  seed?: number;
+  retryErrors?: boolean;
+  quiet?: boolean;
+  name?: string;
+  shard?: string;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const value: unknown = extname(path).toLowerCase() === ".json" ? JSON.parse(text) : YAML.parse(text);
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new Error("the top level must be a mapping");
+    }
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`config ${path} is not valid: ${(err as Error).message}`);
+  }
+}
+
+/** A config from an optional file with the command-line flags laid over it (flags win). */
+export function configFromFlags(file: string | undefined, flags: RunFlags): RunConfig {
+  const raw: Record<string, unknown> = file ? readConfigFile(file) : {};
+  if (flags.name) raw.name = flags.name;
+  if (flags.selection) raw.selection = flags.selection;
+  if (flags.conditions) raw.conditions = flags.conditions;
+  if (flags.limit !== undefined) raw.limit = flags.limit;
+  if (flags.concurrency !== undefined) raw.concurrency = flags.concurrency;
+  if (flags.epochs !== undefined) raw.epochs = flags.epochs;
+  if (flags.shard) {
+    const m = /^(\d+)\/(\d+)$/.exec(flags.shard);
+    if (!m) throw new ConfigError(`--shard must be INDEX/COUNT (e.g. 0/4), got "${flags.shard}"`);
+    raw.shard = { index: Number(m[1]), count: Number(m[2]) };
+  }
+  const decoding = { ...((raw.decoding as Record<string, unknown> | undefined) ?? {}) };
+  if (flags.temperature !== undefined) decoding.temperature = flags.temperature;
+  if (flags.maxTokens !== undefined) decoding.maxTokens = flags.maxTokens;
+  if (flags.seed !== undefined) decoding.seed = flags.seed;
+  if (Object.keys(decoding).length > 0) raw.decoding = decoding;
+  if (flags.model) {
+    raw.models = [
+      {
+        model: flags.model,
+        provider: flags.provider ?? (flags.model.endsWith(".gguf") ? "llama" : "openai"),
+        ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}),
+        ...(flags.apiKeyEnv ? { apiKeyEnv: flags.apiKeyEnv } : {}),
+        ...(flags.thinking ? { thinking: true } : {}),
+      },
+    ];
+  } else if (flags.baseUrl || flags.provider) {
+    throw new ConfigError("--base-url and --provider need --model");
+  }
+  if (flags.judge) {
+    raw.judges = [
+      {
+        model: flags.judge,
+        provider: flags.judgeProvider ?? (flags.judge.endsWith(".gguf") ? "llama" : "openai"),
+        ...(flags.judgeBaseUrl ? { baseUrl: flags.judgeBaseUrl } : {}),
+        ...(flags.judgeApiKeyEnv ? { apiKeyEnv: flags.judgeApiKeyEnv } : {}),
+        ...(flags.judgePrompt ? { prompt: flags.judgePrompt } : {}),
+        ...(flags.judgeMode ? { mode: flags.judgeMode } : {}),
+      },
+    ];
+  } else if (flags.judgeBaseUrl || flags.judgeProvider) {
+    throw new ConfigError("--judge-base-url and --judge-provider need --judge");
+  }
+  if (raw.models === undefined) throw new ConfigError("no model: give a config file or --model");
+  if (raw.judges === undefined) throw new ConfigError("no judge: give a config file or --judge");
+  return parseRunConfig(raw, file ?? "(command line)");
+}
+
+export function printSummary(s: RunSummary, out: NodeJS.WritableStream = process.stdout): void {
+  out.write(
+    `run ${s.run.id}: ${s.items} items; this session generated ${s.generated}, judged ${s.judged}` +
+      ` (${s.judgeFailures} judge failures), ${s.generationErrors} generation errors, ${s.judgeErrors} judge errors` +
+      `${s.interrupted ? "; INTERRUPTED — run the same command again to resume" : ""}\n`,
+  );
+  if (s.generationErrors + s.judgeErrors > 0 && !s.interrupted) {
+    out.write("some calls failed: rerun with --retry-errors to retry only those\n");
+  }
+}
+
+export function registerRun(program: Command): void {
+  const cmd = program
+    .command("run")
+    .description("evaluate models on the benchmark under steering conditions, judged, into the store (resumable)")
+    .argument("[config]", "run config file (YAML or JSON); flags override its fields")
+    .option("--name <name>", "run name")
+    .option("--selection <sel>", "paper (71 items) or full (76)")
+    .option("--conditions <list>", "comma list of conditions (presets: baseline, pro_ic, anti_ic, conflict)", parseListOption)
+    .option("--model <name>", "subject model: a server's model name, or a .gguf file for the embedded engine")
+    .option("--provider <kind>", "openai | openai-completions | llama")
+    .option("--base-url <url>", "OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
+    .option("--api-key-env <var>", "env var with the subject's API key (default OPENAI_API_KEY if set)")
+    .option("--thinking", "thinking model: judge only the text after the last </think>")
+    .option("--judge <name>", "judge model name (or .gguf for a local judge)")
+    .option("--judge-provider <kind>", "openai | openai-completions | llama | classifier")
+    .option("--judge-base-url <url>", "judge's base URL")
+    .option("--judge-api-key-env <var>", "env var with the judge's API key (default OPENAI_API_KEY if set)")
+    .option("--judge-prompt <preset>", "paper (4 labels) or instrumentaleval (2 labels)")
+    .option("--judge-mode <mode>", "generate, or score (llama judges: pick the most likely label)")
+    .option("--limit <n>", "only the first N items of the selection", parseIntOption("--limit"))
+    .option("--concurrency <n>", "items in flight (and per endpoint)", parseIntOption("--concurrency"))
+    .option("--epochs <n>", "repeat each item N times with seeds seed..seed+N-1", parseIntOption("--epochs"))
+    .option("--temperature <t>", "sampling temperature (0 = greedy)", parseNumberOption("--temperature"))
+    .option("--max-tokens <n>", "max new tokens", parseIntOption("--max-tokens"))
+    .option("--seed <n>", "base seed", parseIntOption("--seed"))
+    .option("--shard <i/n>", "run only shard i of n (merge the stores afterwards with `steerbench merge`)")
+    .option("--retry-errors", "also retry items whose generation or judgement failed before")
+    .option("--quiet", "no progress output");
+  storeOption(dataOption(cmd)).action(async (file: string | undefined, flags: RunFlags) => {
+    const config = configFromFlags(file, flags);
+    const packDir = resolveDataDir({ flag: flags.data ?? config.data });
+    const store = Store.open(flags.store);
+    try {
+      const summary = await withInterrupt((signal) =>
+        runEvaluation({
+          config,
+          store,
+          packDir,
+          retryErrors: flags.retryErrors ?? false,
+          signal,
+          progress: createProgress({ label: "run", quiet: flags.quiet ?? false }),
+          log: flags.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+        }),
+      );
+      printSummary(summary);
+      const judge = store.judges(summary.run.id)[0];
+      if (judge !== undefined) {
+        process.stdout.write(`\n${summary.run.name} (judge ${judge})\n`);
+        process.stdout.write(formatTable(buildTable1(store.outcomes(summary.run.id, judge)), "terminal"));
+        process.stdout.write("\n");
+      }
+      if (summary.interrupted) process.exitCode = 130;
+    } finally {
+      store.close();
+    }
+  });
+}
