@@ -48,6 +48,23 @@ export function findSiblingPack(runsDir: string): string | undefined {
   return existsSync(join(candidate, "protocol_strings.json")) ? candidate : undefined;
 }
 
+const CONDITION_ORDER = ["baseline", "pro_ic", "anti_ic"];
+
+/** Table 1's order: smaller models first (4B before 30B), then by name, then baseline, pro, anti. */
+function paperOrder(a: PublishedRun, b: PublishedRun): number {
+  const size = (r: PublishedRun) => Number(/(\d+(?:\.\d+)?)B/.exec(r.config.HF_MODEL_NAME)?.[1] ?? Infinity);
+  const cond = (r: PublishedRun) => {
+    const i = CONDITION_ORDER.indexOf(r.config.STEERING_MODE);
+    return i === -1 ? CONDITION_ORDER.length : i;
+  };
+  return (
+    size(a) - size(b) ||
+    a.config.HF_MODEL_NAME.localeCompare(b.config.HF_MODEL_NAME) ||
+    cond(a) - cond(b) ||
+    a.config.STEERING_MODE.localeCompare(b.config.STEERING_MODE)
+  );
+}
+
 export async function importPublishedRuns(
   store: Store,
   dir: string,
@@ -56,6 +73,7 @@ export async function importPublishedRuns(
   const folders = findRunFolders(dir);
   const runs: PublishedRun[] = [];
   for (const folder of folders) runs.push(await parsePublishedRun(folder));
+  runs.sort(paperOrder);
 
   const packDir = opts.packDir ?? findSiblingPack(dir);
   const pack: Pack | undefined = packDir ? await loadPack(packDir) : undefined;

@@ -7,17 +7,17 @@
 import {
   type AgreementRate,
   agreementRate,
-  type CohenKappa,
-  cohenKappa,
-  type ConditionPair,
-  type Interval,
   buildTable1,
+  type CohenKappa,
+  type ConditionPair,
+  cohenKappa,
   DEFAULT_PAIRS,
+  type Interval,
   type Table1,
   wilson,
 } from "../metrics/index.js";
 import type { Outcome, Store } from "../store/store.js";
-import { type Label, LABELS } from "../types.js";
+import { LABELS, type Label } from "../types.js";
 import {
   CONSENSUS,
   type ConfusionWithIntervals,
@@ -126,16 +126,15 @@ export interface CompareJudgesOptions extends CompareOptions {
 const f1Of = (p: number | null, r: number | null): number | null =>
   p === null || r === null ? null : p + r === 0 ? 0 : (2 * p * r) / (p + r);
 
-function groupAgreement(
-  groups: Map<string, [string | undefined, string | undefined][]>,
-): GroupAgreement[] {
+function groupAgreement(groups: Map<string, [string | undefined, string | undefined][]>): GroupAgreement[] {
   return [...groups.entries()].map(([group, items]) => {
     const k = cohenKappa(items, { categories: LABELS });
     return { group, agreement: agreementRate(items), kappa: k.kappa, kappaCI: k.ci };
   });
 }
 
-const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length);
+const mean = (xs: number[]): number | null =>
+  xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length;
 const max = (xs: number[]): number | null => (xs.length === 0 ? null : Math.max(...xs));
 const sub = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
 
@@ -156,7 +155,9 @@ export function compareOutcomes(
     refCommon.push(r);
     candCommon.push(c);
   }
-  const ratings = refCommon.map((r, i) => [r.label, candCommon[i]!.label] as [Label | undefined, Label | undefined]);
+  const ratings = refCommon.map(
+    (r, i) => [r.label, candCommon[i]!.label] as [Label | undefined, Label | undefined],
+  );
   const kappa = cohenKappa(ratings, { categories: LABELS });
   const counts = kappa.confusion.counts;
 
@@ -198,8 +199,18 @@ export function compareOutcomes(
     return {
       model: ref.model,
       condition: ref.condition,
-      reference: { convergence: ref.convergenceRate, refusal: ref.refusalRate, valid: ref.valid, failed: ref.judgeFailed },
-      candidate: { convergence: c.convergenceRate, refusal: c.refusalRate, valid: c.valid, failed: c.judgeFailed },
+      reference: {
+        convergence: ref.convergenceRate,
+        refusal: ref.refusalRate,
+        valid: ref.valid,
+        failed: ref.judgeFailed,
+      },
+      candidate: {
+        convergence: c.convergenceRate,
+        refusal: c.refusalRate,
+        valid: c.valid,
+        failed: c.judgeFailed,
+      },
       convergenceDiff: sub(c.convergenceRate, ref.convergenceRate),
       refusalDiff: sub(c.refusalRate, ref.refusalRate),
     };
@@ -266,7 +277,10 @@ export function compareJudges(
   // A consensus reference must not count the candidate's own votes.
   const consensus =
     reference === CONSENSUS
-      ? { ...options.consensus, judges: options.consensus?.judges ?? store.judges(runId).filter((j) => j !== candidate) }
+      ? {
+          ...options.consensus,
+          judges: options.consensus?.judges ?? store.judges(runId).filter((j) => j !== candidate),
+        }
       : undefined;
   return compareOutcomes(
     outcomesFor(store, runId, reference, consensus),

@@ -1,10 +1,10 @@
 // Text output of the reliability reports: aligned plain-text tables for the terminal, GitHub
 // markdown, or JSON (the report objects as they are, for scripts).
 import type { Interval } from "../metrics/index.js";
+import type { SplitEvaluation } from "./classifier/train.js";
 import type { JudgeComparison } from "./compare.js";
 import type { AgreementReport, ConfusionWithIntervals } from "./multi-judge.js";
 import type { SensitivityReport } from "./sensitivity.js";
-import type { SplitEvaluation } from "./classifier/train.js";
 
 export const REPORT_FORMATS = ["terminal", "md", "json"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -20,16 +20,22 @@ export function parseReportFormat(text: string): ReportFormat {
 
 const NA = "n/a";
 /** A proportion in [0, 1] as a percent with one decimal. */
-export const pct = (p: number | null | undefined): string => (p === null || p === undefined ? NA : `${(p * 100).toFixed(1)}%`);
+export const pct = (p: number | null | undefined): string =>
+  p === null || p === undefined ? NA : `${(p * 100).toFixed(1)}%`;
 /** A value already in percent. */
-export const pc = (v: number | null | undefined): string => (v === null || v === undefined ? NA : v.toFixed(1));
+export const pc = (v: number | null | undefined): string =>
+  v === null || v === undefined ? NA : v.toFixed(1);
 /** A difference in percentage points, signed. */
 export const pp = (v: number | null | undefined): string =>
   v === null || v === undefined ? NA : `${v > 0 ? "+" : ""}${v.toFixed(1)}`;
-export const k3 = (v: number | null | undefined): string => (v === null || v === undefined ? NA : v.toFixed(3));
-const ciPct = (ci: Interval | null): string => (ci === null ? "" : ` [${(ci[0] * 100).toFixed(1)}, ${(ci[1] * 100).toFixed(1)}]`);
-const ciPc = (ci: Interval | null): string => (ci === null ? "" : ` [${ci[0].toFixed(1)}, ${ci[1].toFixed(1)}]`);
-const ciK = (ci: Interval | null): string => (ci === null ? "" : ` [${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}]`);
+export const k3 = (v: number | null | undefined): string =>
+  v === null || v === undefined ? NA : v.toFixed(3);
+const ciPct = (ci: Interval | null): string =>
+  ci === null ? "" : ` [${(ci[0] * 100).toFixed(1)}, ${(ci[1] * 100).toFixed(1)}]`;
+const ciPc = (ci: Interval | null): string =>
+  ci === null ? "" : ` [${ci[0].toFixed(1)}, ${ci[1].toFixed(1)}]`;
+const ciK = (ci: Interval | null): string =>
+  ci === null ? "" : ` [${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}]`;
 
 // ---- tables ----
 
@@ -69,7 +75,12 @@ function heading(text: string, format: "terminal" | "md"): string {
   return format === "md" ? `## ${text}\n` : `${text}\n${"=".repeat(Math.min(text.length, 100))}\n`;
 }
 
-function confusionTable(title: string, c: ConfusionWithIntervals, rowName: string, colName: string): TextTable {
+function confusionTable(
+  title: string,
+  c: ConfusionWithIntervals,
+  rowName: string,
+  colName: string,
+): TextTable {
   return {
     title,
     headers: [`${rowName} \\ ${colName}`, ...c.labels, "total"],
@@ -92,7 +103,9 @@ const join = (parts: string[], _format: "terminal" | "md"): string => parts.join
 export function formatAgreement(r: AgreementReport, format: ReportFormat, title?: string): string {
   if (format === "json") return `${JSON.stringify(r, null, 2)}\n`;
   const parts: string[] = [];
-  parts.push(heading(title ?? `Judge agreement: run ${r.runId}, ${r.judges.length} judges, ${r.items} items`, format));
+  parts.push(
+    heading(title ?? `Judge agreement: run ${r.runId}, ${r.judges.length} judges, ${r.items} items`, format),
+  );
   parts.push(
     renderTable(
       {
@@ -128,7 +141,12 @@ export function formatAgreement(r: AgreementReport, format: ReportFormat, title?
     ),
   );
   for (const p of r.pairs) {
-    parts.push(renderTable(confusionTable(`Confusion: ${p.a} (rows) vs ${p.b} (columns), row %`, p.confusion, p.a, p.b), format));
+    parts.push(
+      renderTable(
+        confusionTable(`Confusion: ${p.a} (rows) vs ${p.b} (columns), row %`, p.confusion, p.a, p.b),
+        format,
+      ),
+    );
   }
   const names = [...r.judges, "consensus"];
   const tables = [...r.perJudge.map((j) => j.table), r.consensus.table];
@@ -206,7 +224,17 @@ export function formatComparison(c: JudgeComparison, format: ReportFormat, title
       format,
     ),
   );
-  parts.push(renderTable(confusionTable("Confusion: reference (rows) vs candidate (columns), row %", c.confusion, "reference", "candidate"), format));
+  parts.push(
+    renderTable(
+      confusionTable(
+        "Confusion: reference (rows) vs candidate (columns), row %",
+        c.confusion,
+        "reference",
+        "candidate",
+      ),
+      format,
+    ),
+  );
   for (const [title, groups] of [
     ["Per category", c.perCategory],
     ["Per model", c.perModel],
@@ -230,8 +258,18 @@ export function formatComparison(c: JudgeComparison, format: ReportFormat, title
   parts.push(
     renderTable(
       {
-        title: "Table 1 with each judge's labels (Conv% and Refusal% over valid items; diff = candidate − reference, pp)",
-        headers: ["model", "condition", "Conv% ref", "Conv% cand", "diff", "Refusal% ref", "Refusal% cand", "diff"],
+        title:
+          "Table 1 with each judge's labels (Conv% and Refusal% over valid items; diff = candidate − reference, pp)",
+        headers: [
+          "model",
+          "condition",
+          "Conv% ref",
+          "Conv% cand",
+          "diff",
+          "Refusal% ref",
+          "Refusal% cand",
+          "diff",
+        ],
         align: ["l", "l", "r", "r", "r", "r", "r", "r"],
         rows: c.rows.map((r) => [
           r.model,
@@ -300,7 +338,13 @@ export function formatSensitivity(s: SensitivityReport, format: ReportFormat): s
         title: "Conv% per variant (range = max − min, pp)",
         headers: ["model", "condition", "reference", ...s.variants, "range"],
         align: ["l", "l", "r", ...s.variants.map(() => "r" as const), "r"],
-        rows: s.rows.map((r) => [r.model, r.condition, pc(r.reference.convergence), ...r.convergence.values.map(pc), pc(r.convergence.range)]),
+        rows: s.rows.map((r) => [
+          r.model,
+          r.condition,
+          pc(r.reference.convergence),
+          ...r.convergence.values.map(pc),
+          pc(r.convergence.range),
+        ]),
       },
       format,
     ),
@@ -311,7 +355,13 @@ export function formatSensitivity(s: SensitivityReport, format: ReportFormat): s
         title: "Refusal% per variant (range = max − min, pp)",
         headers: ["model", "condition", "reference", ...s.variants, "range"],
         align: ["l", "l", "r", ...s.variants.map(() => "r" as const), "r"],
-        rows: s.rows.map((r) => [r.model, r.condition, pc(r.reference.refusal), ...r.refusal.values.map(pc), pc(r.refusal.range)]),
+        rows: s.rows.map((r) => [
+          r.model,
+          r.condition,
+          pc(r.reference.refusal),
+          ...r.refusal.values.map(pc),
+          pc(r.refusal.range),
+        ]),
       },
       format,
     ),
@@ -322,7 +372,13 @@ export function formatSensitivity(s: SensitivityReport, format: ReportFormat): s
         title: "Δ per variant (pp; range = max − min)",
         headers: ["model", "pair", "reference", ...s.variants, "range"],
         align: ["l", "l", "r", ...s.variants.map(() => "r" as const), "r"],
-        rows: s.gaps.map((g) => [g.model, `${g.high} − ${g.low}`, pp(g.reference), ...g.delta.values.map(pp), pc(g.delta.range)]),
+        rows: s.gaps.map((g) => [
+          g.model,
+          `${g.high} − ${g.low}`,
+          pp(g.reference),
+          ...g.delta.values.map(pp),
+          pc(g.delta.range),
+        ]),
       },
       format,
     ),
@@ -353,7 +409,18 @@ export function formatSplitEvaluations(evals: readonly SplitEvaluation[], format
     renderTable(
       {
         title: "Train on some models, test on the others (reference labels = truth)",
-        headers: ["train", "test", "train n", "test n", "accuracy", "majority", "Cohen κ", "macro-F1", "|ΔConv%| mean/max", "|ΔΔ| mean/max"],
+        headers: [
+          "train",
+          "test",
+          "train n",
+          "test n",
+          "accuracy",
+          "majority",
+          "Cohen κ",
+          "macro-F1",
+          "|ΔConv%| mean/max",
+          "|ΔΔ| mean/max",
+        ],
         align: ["l", "l", "r", "r", "r", "r", "r", "r", "r", "r"],
         rows: evals.map((e) => {
           const c = e.comparison;

@@ -7,8 +7,8 @@ import { basename, extname } from "node:path";
 import YAML from "yaml";
 import { type JudgeConfig, judgeSchema } from "../config/run-config.js";
 import type { ConnectContext, ConnectedJudge } from "../engine/connect.js";
-import { judgeRun, type JudgeRunSummary } from "../engine/judge-run.js";
 import type { RetrySettings } from "../engine/judge-item.js";
+import { type JudgeRunSummary, judgeRun } from "../engine/judge-run.js";
 import type { ProgressReporter } from "../engine/progress.js";
 import type { ConditionPair } from "../metrics/index.js";
 import { JUDGE_PRESET_NAMES, type JudgePrompt, judgePromptVariantSchema } from "../protocol/judge-prompts.js";
@@ -36,11 +36,15 @@ export function readJudgePrompt(spec: string): JudgePrompt {
   try {
     value = extname(spec).toLowerCase() === ".json" ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new Error(`judge prompt file ${spec} is not valid ${extname(spec) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`);
+    throw new Error(
+      `judge prompt file ${spec} is not valid ${extname(spec) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`,
+    );
   }
   const parsed = judgePromptVariantSchema.safeParse(value);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.length === 0 ? "(top level)" : i.path.join(".")}: ${i.message}`);
+    const lines = parsed.error.issues.map(
+      (i) => `  ${i.path.length === 0 ? "(top level)" : i.path.join(".")}: ${i.message}`,
+    );
     throw new Error(`invalid judge prompt file ${spec}:\n${lines.join("\n")}`);
   }
   return parsed.data;
@@ -70,7 +74,8 @@ export interface CandidateJudge {
 export function planCandidates(spec: CandidateSpec): CandidateJudge[] {
   const local = (LOCAL_JUDGE_PROVIDERS as readonly string[]).includes(spec.provider);
   const prompts = spec.prompts && spec.prompts.length > 0 ? [...spec.prompts] : ["paper"];
-  if (new Set(prompts).size !== prompts.length) throw new Error(`--judge-prompt repeats a variant: ${prompts.join(", ")}`);
+  if (new Set(prompts).size !== prompts.length)
+    throw new Error(`--judge-prompt repeats a variant: ${prompts.join(", ")}`);
   if (local && prompts.length > 1) {
     throw new Error(`the ${spec.provider} judge reads no prompt; give at most one --judge-prompt`);
   }
@@ -78,15 +83,20 @@ export function planCandidates(spec: CandidateSpec): CandidateJudge[] {
     throw new Error(`--judge-base-url is required for provider "${spec.provider}"`);
   }
   if (spec.name !== undefined && prompts.length > 1) {
-    throw new Error("--judge-name names one judge; with several --judge-prompt variants each is named <model>/<variant>");
+    throw new Error(
+      "--judge-name names one judge; with several --judge-prompt variants each is named <model>/<variant>",
+    );
   }
   const out = prompts.map((p): CandidateJudge => {
     const prompt = readJudgePrompt(p);
     const variant = typeof prompt === "string" ? prompt : prompt.name;
     const name =
       spec.name ??
-      (spec.provider === "classifier" ? `classifier:${basename(spec.model).replace(/\.json$/i, "")}` : `${spec.model}/${variant}`);
-    if (name === CONSENSUS) throw new Error(`"${CONSENSUS}" is reserved for the majority vote; pick another judge name`);
+      (spec.provider === "classifier"
+        ? `classifier:${basename(spec.model).replace(/\.json$/i, "")}`
+        : `${spec.model}/${variant}`);
+    if (name === CONSENSUS)
+      throw new Error(`"${CONSENSUS}" is reserved for the majority vote; pick another judge name`);
     const parsed = judgeSchema.safeParse({
       name,
       provider: spec.provider,
@@ -101,7 +111,9 @@ export function planCandidates(spec: CandidateSpec): CandidateJudge[] {
     });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new Error(`judge ${name}: ${issue ? `${issue.path.join(".")}: ${issue.message}` : parsed.error.message}`);
+      throw new Error(
+        `judge ${name}: ${issue ? `${issue.path.join(".")}: ${issue.message}` : parsed.error.message}`,
+      );
     }
     return { config: parsed.data, planned: { name, prompt, local } };
   });
@@ -137,10 +149,13 @@ export async function judgeCheck(opts: JudgeCheckOptions): Promise<JudgeCheckRes
   const { store, runId, reference } = opts;
   const judges = store.judges(runId);
   if (reference !== CONSENSUS && !judges.includes(reference)) {
-    throw new Error(`run ${runId} has no reference judge "${reference}"; judges: ${judges.join(", ") || "(none)"}`);
+    throw new Error(
+      `run ${runId} has no reference judge "${reference}"; judges: ${judges.join(", ") || "(none)"}`,
+    );
   }
   for (const c of opts.candidates) {
-    if (c.planned.name === reference) throw new Error(`the candidate "${reference}" is the reference judge itself`);
+    if (c.planned.name === reference)
+      throw new Error(`the candidate "${reference}" is the reference judge itself`);
   }
   const candidateNames = new Set(opts.candidates.map((c) => c.planned.name));
   // A consensus reference is the vote of the run's other judges, never of the candidates.
@@ -163,7 +178,10 @@ export async function judgeCheck(opts: JudgeCheckOptions): Promise<JudgeCheckRes
     connect: opts.connect,
   });
   const comparisons = opts.candidates.map((c) =>
-    compareJudges(store, runId, reference, c.planned.name, { pairs: opts.pairs, consensus: { judges: voters } }),
+    compareJudges(store, runId, reference, c.planned.name, {
+      pairs: opts.pairs,
+      consensus: { judges: voters },
+    }),
   );
   return {
     summary,

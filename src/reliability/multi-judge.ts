@@ -8,20 +8,20 @@ import { z } from "zod";
 import {
   type AgreementRate,
   agreementRate,
+  buildTable1,
   type CohenKappa,
-  cohenKappa,
   type ConditionPair,
+  cohenKappa,
+  DEFAULT_PAIRS,
   type FleissKappa,
   fleissKappa,
   type Interval,
   type Table1,
-  buildTable1,
-  DEFAULT_PAIRS,
-  Z95,
   wilson,
+  Z95,
 } from "../metrics/index.js";
 import type { Outcome, Store } from "../store/store.js";
-import { isLabel, type Label, LABELS } from "../types.js";
+import { isLabel, LABELS, type Label } from "../types.js";
 
 /** The judge name that stands for the majority vote of a run's judges. */
 export const CONSENSUS = "consensus";
@@ -38,12 +38,15 @@ export const tieRuleSchema = z.custom<TieRule>(
     v === "fail" ||
     v === "first-judge" ||
     (typeof v === "string" && v.startsWith("prefer:") && isLabel(v.slice("prefer:".length))),
-  { message: `tie rule must be "fail", "first-judge" or "prefer:<label>" with a label of ${LABELS.join(", ")}` },
+  {
+    message: `tie rule must be "fail", "first-judge" or "prefer:<label>" with a label of ${LABELS.join(", ")}`,
+  },
 );
 
 export function parseTieRule(text: string): TieRule {
   const parsed = tieRuleSchema.safeParse(text);
-  if (!parsed.success) throw new Error(`bad tie rule ${JSON.stringify(text)}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(`bad tie rule ${JSON.stringify(text)}: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }
 
@@ -68,12 +71,16 @@ export function resolveJudges(store: Store, runId: string, judges?: readonly str
   const known = store.judges(runId);
   if (judges === undefined || judges.length === 0) return known;
   for (const j of judges) {
-    if (j === CONSENSUS) throw new Error(`"${CONSENSUS}" is not a judge of its own; name the judges that vote`);
+    if (j === CONSENSUS)
+      throw new Error(`"${CONSENSUS}" is not a judge of its own; name the judges that vote`);
     if (!known.includes(j)) {
-      throw new Error(`run ${runId} has no judge "${j}"; judges: ${known.length > 0 ? known.join(", ") : "(none)"}`);
+      throw new Error(
+        `run ${runId} has no judge "${j}"; judges: ${known.length > 0 ? known.join(", ") : "(none)"}`,
+      );
     }
   }
-  if (new Set(judges).size !== judges.length) throw new Error(`judge list repeats a name: ${judges.join(", ")}`);
+  if (new Set(judges).size !== judges.length)
+    throw new Error(`judge list repeats a name: ${judges.join(", ")}`);
   return [...judges];
 }
 
@@ -139,9 +146,7 @@ export function outcomesFor(
   }
   const known = store.judges(runId);
   if (!known.includes(judge)) {
-    throw new Error(
-      `run ${runId} has no judge "${judge}"; judges: ${[...known, CONSENSUS].join(", ")}`,
-    );
+    throw new Error(`run ${runId} has no judge "${judge}"; judges: ${[...known, CONSENSUS].join(", ")}`);
   }
   return store.outcomes(runId, judge);
 }
@@ -211,7 +216,11 @@ export interface AgreementOptions extends ConsensusOptions {
 const asRating = (v: Vote): string | undefined => (v === "failed" ? undefined : v);
 
 /** Agreement of a run's judges (at least two) plus each judge's Table 1 and the consensus Table 1. */
-export function agreementReport(store: Store, runId: string, options: AgreementOptions = {}): AgreementReport {
+export function agreementReport(
+  store: Store,
+  runId: string,
+  options: AgreementOptions = {},
+): AgreementReport {
   const judges = resolveJudges(store, runId, options.judges);
   if (judges.length < 2) {
     throw new Error(

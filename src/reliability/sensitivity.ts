@@ -59,7 +59,8 @@ const maxOf = (xs: (number | null)[]): number | null => {
 export function promptSensitivity(comparisons: readonly JudgeComparison[]): SensitivityReport {
   if (comparisons.length === 0) throw new Error("prompt sensitivity needs at least one variant");
   const refs = new Set(comparisons.map((c) => c.reference));
-  if (refs.size !== 1) throw new Error(`variants compared against different references: ${[...refs].join(", ")}`);
+  if (refs.size !== 1)
+    throw new Error(`variants compared against different references: ${[...refs].join(", ")}`);
   const first = comparisons[0]!;
   const rowKey = (m: string, c: string) => `${m}\u0000${c}`;
   const gapKey = (m: string, h: string, l: string) => `${m}\u0000${h}\u0000${l}`;
@@ -88,7 +89,11 @@ export function promptSensitivity(comparisons: readonly JudgeComparison[]): Sens
   });
   return {
     variants: comparisons.map((c) => c.candidate),
-    agreement: comparisons.map((c) => ({ variant: c.candidate, rate: c.agreement.rate, kappa: c.kappa.kappa })),
+    agreement: comparisons.map((c) => ({
+      variant: c.candidate,
+      rate: c.agreement.rate,
+      kappa: c.kappa.kappa,
+    })),
     rows,
     gaps,
     maxConvergenceRange: maxOf(rows.map((r) => r.convergence.range)),

@@ -24,7 +24,11 @@ export interface Group {
   cells: Map<string, UiItem>;
 }
 
-export function groupItems(items: readonly UiItem[]): Group[] {
+/** Numeric-aware comparison, so `x-2` sorts before `x-10`. */
+const collator = new Intl.Collator("en", { numeric: true });
+
+/** Groups items into cards, ordered by model, category, scenario and epoch. */
+export function groupItems(items: readonly UiItem[], models: readonly string[] = [], categories: readonly string[] = []): Group[] {
   const groups = new Map<string, Group>();
   for (const item of items) {
     const key = `${item.model}\u0000${item.scenarioId}\u0000${item.epoch}`;
@@ -44,7 +48,18 @@ export function groupItems(items: readonly UiItem[]): Group[] {
     }
     g.cells.set(item.condition, item);
   }
-  return [...groups.values()];
+  const rank = (list: readonly string[], x: string) => {
+    const i = list.indexOf(x);
+    return i < 0 ? list.length : i;
+  };
+  return [...groups.values()].sort(
+    (a, b) =>
+      rank(models, a.model) - rank(models, b.model) ||
+      rank(categories, a.category) - rank(categories, b.category) ||
+      collator.compare(a.scenarioId, b.scenarioId) ||
+      a.epoch - b.epoch ||
+      a.firstSeq - b.firstSeq,
+  );
 }
 
 export type LabelFilter = "*" | Label | "judge_failed" | "pending";
@@ -180,7 +195,12 @@ function Cell(props: { item: UiItem | undefined; condition: string; conditions: 
     : [];
   return h(
     "section",
-    { class: "sb-cell", "data-condition": condition, "data-item-id": String(item.id) },
+    {
+      class: "sb-cell",
+      "data-condition": condition,
+      "data-item-id": String(item.id),
+      style: { borderTopColor: conditionColour(condition, props.conditions) },
+    },
     h(
       "div",
       { class: "sb-cell-head" },
@@ -308,7 +328,10 @@ export function Explorer(props: { summary: ReportSummary; items: readonly UiItem
     return () => clearTimeout(t);
   }, [searchInput]);
 
-  const groups = useMemo(() => groupItems(props.items), [props.version, props.items]);
+  const groups = useMemo(
+    () => groupItems(props.items, summary.models, summary.categories),
+    [props.version, props.items, summary.models, summary.categories],
+  );
   const ordered = summary.conditions.filter((c) => conditions.includes(c));
   const filters: Filters = { model, conditions: ordered, category, label, changedOnly, disagreeOnly, search };
   const filtered = useMemo(() => {

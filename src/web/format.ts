@@ -34,7 +34,7 @@ export function pValue(p: number | null | undefined): string {
 
 /** `evading-shutdown` → `Evading shutdown`. */
 export function categoryName(slug: string): string {
-  const words = slug.replace(/[-_]+/g, " ").trim();
+  const words = slug.replace(/[-_]+/g, " ").trim().replace(/\bai\b/g, "AI");
   return words.length === 0 ? slug : words[0]!.toUpperCase() + words.slice(1);
 }
 

@@ -96,12 +96,18 @@ export function termCounts(doc: Document, s: FeatureSettings): Map<number, numbe
     add(`m:chars=${log2Bucket(text.trim().length)}`, s.shapeWeight);
     add(`m:words=${log2Bucket(words.length)}`, s.shapeWeight);
     // Share of distinct words, in tenths: loops and babble repeat themselves.
-    add(`m:distinct=${words.length === 0 ? "none" : Math.floor((distinct / words.length) * 10)}`, s.shapeWeight);
+    add(
+      `m:distinct=${words.length === 0 ? "none" : Math.floor((distinct / words.length) * 10)}`,
+      s.shapeWeight,
+    );
     const nonAscii = [...text].filter((c) => c.charCodeAt(0) > 127).length;
     add(`m:nonascii=${log2Bucket(nonAscii)}`, s.shapeWeight);
     const lines = text.split("\n").filter((l) => l.trim().length > 0);
     add(`m:lines=${log2Bucket(lines.length)}`, s.shapeWeight);
-    add(`m:repeatedlines=${log2Bucket(lines.length - new Set(lines.map((l) => l.trim())).size)}`, s.shapeWeight);
+    add(
+      `m:repeatedlines=${log2Bucket(lines.length - new Set(lines.map((l) => l.trim())).size)}`,
+      s.shapeWeight,
+    );
   }
   return counts;
 }
@@ -128,7 +134,11 @@ export function fitVocabulary(docs: readonly Map<number, number>[], minDf: numbe
  * Sublinear TF (1 + ln tf, for tf ≥ 1; fractional weights scale linearly below 1) × IDF over the kept
  * buckets, L2-normalised. Indices are positions in `vocab.buckets`.
  */
-export function vectorize(counts: Map<number, number>, vocab: Vocabulary, position: Map<number, number>): SparseVector {
+export function vectorize(
+  counts: Map<number, number>,
+  vocab: Vocabulary,
+  position: Map<number, number>,
+): SparseVector {
   const idx = new Int32Array(counts.size);
   const byPos = new Map<number, number>();
   let n = 0;

@@ -3,7 +3,7 @@
 // zod on load, so a truncated or foreign file fails with a message naming the file and key.
 import { readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
-import { type Label, LABELS } from "../../types.js";
+import { LABELS, type Label } from "../../types.js";
 import {
   type Document,
   featureSettingsSchema,
@@ -57,17 +57,25 @@ export const classifierFileSchema = z
   .superRefine((m, ctx) => {
     const k = m.labels.length;
     const d = m.buckets.length;
-    if (new Set(m.labels).size !== k) ctx.addIssue({ code: "custom", path: ["labels"], message: "labels repeat" });
+    if (new Set(m.labels).size !== k)
+      ctx.addIssue({ code: "custom", path: ["labels"], message: "labels repeat" });
     if (m.idf.length !== d) ctx.addIssue({ code: "custom", path: ["idf"], message: `expected ${d} values` });
-    if (m.bias.length !== k) ctx.addIssue({ code: "custom", path: ["bias"], message: `expected ${k} values` });
-    if (m.weights.length !== k) ctx.addIssue({ code: "custom", path: ["weights"], message: `expected ${k} rows` });
+    if (m.bias.length !== k)
+      ctx.addIssue({ code: "custom", path: ["bias"], message: `expected ${k} values` });
+    if (m.weights.length !== k)
+      ctx.addIssue({ code: "custom", path: ["weights"], message: `expected ${k} rows` });
     m.weights.forEach((row, i) => {
-      if (row.length !== d) ctx.addIssue({ code: "custom", path: ["weights", i], message: `expected ${d} values` });
+      if (row.length !== d)
+        ctx.addIssue({ code: "custom", path: ["weights", i], message: `expected ${d} values` });
     });
     const limit = 2 ** m.features.hashBits;
     for (let i = 0; i < d; i++) {
       if (m.buckets[i]! >= limit || (i > 0 && m.buckets[i]! <= m.buckets[i - 1]!)) {
-        ctx.addIssue({ code: "custom", path: ["buckets", i], message: "buckets must be ascending and below 2^hashBits" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["buckets", i],
+          message: "buckets must be ascending and below 2^hashBits",
+        });
         break;
       }
     }
@@ -140,7 +148,9 @@ export function toClassifierFile(args: {
     features: args.features,
     buckets: vocab.buckets,
     idf: vocab.idf.map(round),
-    weights: args.labels.map((_, k) => Array.from({ length: model.dim }, (_, j) => round(model.weights[j * model.classes + k]!))),
+    weights: args.labels.map((_, k) =>
+      Array.from({ length: model.dim }, (_, j) => round(model.weights[j * model.classes + k]!)),
+    ),
     bias: Array.from(model.bias, round),
     training: args.training,
   };

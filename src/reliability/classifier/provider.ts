@@ -3,7 +3,12 @@
 // imports it lazily, so runs that never use the classifier never load it.
 import type { JudgeConfig } from "../../config/run-config.js";
 import { modelLabel } from "../../config/run-config.js";
-import { type ConnectContext, type ConnectedJudge, ConnectError, registerLocalProvider } from "../../engine/connect.js";
+import {
+  type ConnectContext,
+  ConnectError,
+  type ConnectedJudge,
+  registerLocalProvider,
+} from "../../engine/connect.js";
 import { Limiter } from "../../engine/limiter.js";
 import { createClassifierJudge } from "./judge.js";
 
@@ -21,7 +26,9 @@ export async function connectClassifierJudge(j: JudgeConfig, _ctx?: ConnectConte
 registerLocalProvider(
   "classifier",
   async (m) => {
-    throw new ConnectError(`${modelLabel(m)}: "classifier" is a judge provider; it cannot generate responses`);
+    throw new ConnectError(
+      `${modelLabel(m)}: "classifier" is a judge provider; it cannot generate responses`,
+    );
   },
   connectClassifierJudge,
 );

@@ -40,7 +40,13 @@ export interface TrainResult {
 }
 
 /** Class scores (logits) of one example into `z`. `theta` = weights (dim × classes) then bias (classes). */
-function logits(theta: Float64Array, biasAt: number, x: SparseVector, classes: number, z: Float64Array): void {
+function logits(
+  theta: Float64Array,
+  biasAt: number,
+  x: SparseVector,
+  classes: number,
+  z: Float64Array,
+): void {
   for (let k = 0; k < classes; k++) z[k] = theta[biasAt + k]!;
   const { idx, val } = x;
   for (let t = 0; t < idx.length; t++) {
@@ -157,7 +163,8 @@ export function trainSoftmax(
     throw new Error(`${xs.length} examples but ${options.sampleWeights.length} sample weights`);
   }
   ys.forEach((y, i) => {
-    if (!Number.isInteger(y) || y < 0 || y >= classes) throw new Error(`example ${i}: class ${y} out of range`);
+    if (!Number.isInteger(y) || y < 0 || y >= classes)
+      throw new Error(`example ${i}: class ${y} out of range`);
   });
   xs.forEach((x, i) => {
     for (const j of x.idx) if (j < 0 || j >= dim) throw new Error(`example ${i}: feature ${j} out of range`);

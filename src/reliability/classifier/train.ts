@@ -2,7 +2,7 @@
 // models' responses, label the other models' responses, and compare with the reference labels
 // (accuracy, κ, and the error it would put into Table 1 and Δ).
 import type { Outcome, Store } from "../../store/store.js";
-import { type Label, LABELS } from "../../types.js";
+import { LABELS, type Label } from "../../types.js";
 import { STEERBENCH_VERSION } from "../../version.js";
 import { type CompareOptions, compareOutcomes, type JudgeComparison } from "../compare.js";
 import {
@@ -45,16 +45,24 @@ export type SourceInfo = Pick<Provenance, "run" | "runName" | "judge" | "dataHas
  * The items of a run that `judge` has an outcome for and that have an ok response, in run order,
  * optionally only some models' (each must exist in the run).
  */
-export function judgedExamples(store: Store, runId: string, judge: string, models?: readonly string[]): Example[] {
+export function judgedExamples(
+  store: Store,
+  runId: string,
+  judge: string,
+  models?: readonly string[],
+): Example[] {
   const known = store.judges(runId);
   if (!known.includes(judge)) {
-    throw new Error(`run ${runId} has no judge "${judge}"; judges: ${known.length > 0 ? known.join(", ") : "(none)"}`);
+    throw new Error(
+      `run ${runId} has no judge "${judge}"; judges: ${known.length > 0 ? known.join(", ") : "(none)"}`,
+    );
   }
   const items = new Map(store.items(runId).map((i) => [i.id, i]));
   if (models !== undefined) {
     const present = new Set([...items.values()].map((i) => i.model));
     for (const m of models) {
-      if (!present.has(m)) throw new Error(`run ${runId} has no model "${m}"; models: ${[...present].join(", ")}`);
+      if (!present.has(m))
+        throw new Error(`run ${runId} has no model "${m}"; models: ${[...present].join(", ")}`);
     }
   }
   const wanted = models === undefined ? undefined : new Set(models);
@@ -91,7 +99,7 @@ function featurize(examples: readonly Example[], features: FeatureSettings): Fea
   );
 }
 
-function fit(
+function fitModel(
   data: readonly Featurized[],
   features: FeatureSettings,
   source: SourceInfo,
@@ -114,7 +122,9 @@ function fit(
   for (const l of labels) labelCounts[l] = data.filter((d) => d.label === l).length;
   const classWeight = options.classWeight ?? "none";
   const sampleWeights =
-    classWeight === "balanced" ? data.map((d) => data.length / (labels.length * labelCounts[d.label]!)) : undefined;
+    classWeight === "balanced"
+      ? data.map((d) => data.length / (labels.length * labelCounts[d.label]!))
+      : undefined;
   const l2 = options.l2 ?? DEFAULT_L2;
   const result = trainSoftmax(xs, ys, labels.length, vocab.buckets.length, {
     l2,
@@ -153,7 +163,7 @@ export function trainClassifier(
   options: ClassifierTrainOptions = {},
 ): ClassifierFile {
   const features = settingsOf(options);
-  return fit(featurize(examples, features), features, source, options);
+  return fitModel(featurize(examples, features), features, source, options);
 }
 
 /** Trains on a run's labels by one judge, optionally only on some models' responses. */
@@ -205,10 +215,13 @@ export function crossEvaluate(
   for (const s of splits) {
     const overlap = s.train.filter((m) => s.test.includes(m));
     if (overlap.length > 0) throw new Error(`models both in training and test: ${overlap.join(", ")}`);
-    if (s.train.length === 0 || s.test.length === 0) throw new Error("a split needs training and test models");
+    if (s.train.length === 0 || s.test.length === 0)
+      throw new Error("a split needs training and test models");
   }
   const features = settingsOf(options);
-  const all = judgedExamples(store, runId, judge, [...new Set(splits.flatMap((s) => [...s.train, ...s.test]))]);
+  const all = judgedExamples(store, runId, judge, [
+    ...new Set(splits.flatMap((s) => [...s.train, ...s.test])),
+  ]);
   const countsById = new Map<number, Map<number, number>>();
   for (const e of all) countsById.set(e.itemId, termCounts(e, features));
   const source: SourceInfo = { run: run.id, runName: run.name, judge, dataHash: run.dataHash };
@@ -216,8 +229,12 @@ export function crossEvaluate(
   return splits.map((split): SplitEvaluation => {
     const train = all.filter((e) => split.train.includes(e.model) && e.outcome.label !== undefined);
     const test = all.filter((e) => split.test.includes(e.model));
-    const data = train.map((e) => ({ example: e, label: e.outcome.label!, counts: countsById.get(e.itemId)! }));
-    const model = fit(data, features, source, options);
+    const data = train.map((e) => ({
+      example: e,
+      label: e.outcome.label!,
+      counts: countsById.get(e.itemId)!,
+    }));
+    const model = fitModel(data, features, source, options);
     const classifier = new TextClassifier(model);
     const correct = data.filter((d) => classifier.predictCounts(d.counts).label === d.label).length;
     const predicted: Outcome[] = test.map((e) => ({
