@@ -24,4 +24,4 @@ export {
   withRetries,
   withRetry,
 } from "./retry.js";
-export { pyStrip, splitThinking, THINK_CLOSE, THINK_OPEN, type ThinkingSplit } from "./thinking.js";
+export { splitThinking, THINK_CLOSE, THINK_OPEN, type ThinkingSplit } from "./thinking.js";

@@ -7,14 +7,9 @@
 // Differences from the paper, on purpose: the paper's logged thinking still ends in the `</think>` text
 // (the tag is not a special token); ours excludes the tag, and drops one leading `<think>` tag too.
 
-const PY_WS =
-  "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
-const PY_STRIP = new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, "g");
+import { pyStrip } from "../protocol/pystr.js";
 
-/** Python's `str.strip()` with no argument. */
-export function pyStrip(text: string): string {
-  return text.replace(PY_STRIP, "");
-}
+export { pyStrip };
 
 export const THINK_OPEN = "<think>";
 export const THINK_CLOSE = "</think>";

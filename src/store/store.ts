@@ -67,8 +67,8 @@ export interface JudgementRecord {
   latencyMs: number | null;
 }
 
-/** One judged item, the input of the metrics. */
-export interface Outcome {
+/** One judged item as stored: the metrics' Outcome plus the item id. */
+export interface StoredOutcome {
   itemId: number;
   model: string;
   condition: string;
@@ -78,6 +78,9 @@ export interface Outcome {
   label: Label | undefined;
   judgeFailed: boolean;
 }
+
+/** Short name used across the reliability code. */
+export type Outcome = StoredOutcome;
 
 export class StoreError extends Error {}
 
@@ -410,7 +413,7 @@ export class Store {
   }
 
   /** Judged items of a run for one judge (ok and failed verdicts; transport errors are not outcomes). */
-  outcomes(runId: string, judge: string): Outcome[] {
+  outcomes(runId: string, judge: string): StoredOutcome[] {
     const rows = this.db
       .prepare(
         `SELECT i.id, i.model, i.condition, i.scenario_id, i.category, i.epoch, j.status, j.label

@@ -6,7 +6,8 @@ import type { Table1 } from "../metrics/index.js";
 import type { SweepPoint } from "../report/html/types.js";
 import { categoryName, ci, conditionColour, pct, SERIES_COLOURS, signed } from "./format.js";
 
-export const FONT = '"Source Sans 3", "Segoe UI", "Helvetica Neue", Helvetica, Arial, "DejaVu Sans", sans-serif';
+// Single quotes: ECharts writes the font into an SVG style attribute without escaping double quotes.
+export const FONT = "'Source Sans 3', 'Segoe UI', 'Helvetica Neue', Helvetica, Arial, 'DejaVu Sans', sans-serif";
 const TEXT = "#1f2328";
 const MUTED = "#57606a";
 const GRID_LINE = "#e4e7eb";

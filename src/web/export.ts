@@ -36,6 +36,13 @@ export function svgToPngBlob(svg: string, width: number, height: number, scale =
   return new Promise((resolve, reject) => {
     const img = new Image();
     img.onload = () => {
+      try {
+        draw();
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    };
+    const draw = () => {
       const canvas = document.createElement("canvas");
       canvas.width = Math.round(width * scale);
       canvas.height = Math.round(height * scale);

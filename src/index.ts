@@ -1,0 +1,31 @@
+// The library entry point: everything the CLI does is available to other programs.
+export * from "./config/run-config.js";
+export * from "./data/index.js";
+export { connectJudge, connectModel, registerLocalProvider, resolveApiKey } from "./engine/connect.js";
+export { judgeRun } from "./engine/judge-run.js";
+export { planRun } from "./engine/plan.js";
+export { runEvaluation, type RunSummary } from "./engine/run.js";
+export { importPublishedRuns } from "./importers/import-published.js";
+export { parsePublishedRun } from "./importers/hoscilowicz-log.js";
+export * from "./judge/index.js";
+export * from "./metrics/index.js";
+export * from "./protocol/index.js";
+export * from "./providers/index.js";
+export { exportRunJsonl } from "./report/export-jsonl.js";
+export { formatTable } from "./report/format-table.js";
+export {
+  type ItemRecord,
+  type JudgementRecord,
+  MIGRATIONS,
+  type NewItem,
+  type ResponseRecord,
+  type RunKind,
+  type RunRecord,
+  type RunStatus,
+  SCHEMA_VERSION,
+  Store,
+  StoreError,
+  type StoredOutcome,
+} from "./store/index.js";
+export * from "./types.js";
+export { STEERBENCH_VERSION } from "./version.js";
