@@ -2,7 +2,7 @@
 // Bundles the browser UI (src/web) into dist/web/app.js and dist/web/app.css with esbuild. The HTML
 // report inlines both; `steerbench view` serves them. Run by `npm run build`; the browser tests run it
 // too, so a fresh checkout never tests a stale bundle.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -10,7 +10,7 @@ import { build } from "esbuild";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = process.env.STEERBENCH_WEB_OUT ? resolve(process.env.STEERBENCH_WEB_OUT) : join(root, "dist", "web");
 
-async function bundle(entry, loader) {
+async function bundle(entry) {
   const result = await build({
     entryPoints: [join(root, entry)],
     bundle: true,
@@ -21,7 +21,6 @@ async function bundle(entry, loader) {
     // ASCII output: no raw U+2028/9 or other non-ASCII bytes inside the inlined script.
     charset: "ascii",
     legalComments: "eof",
-    loader,
     define: { "process.env.NODE_ENV": '"production"' },
     write: false,
     logLevel: "warning",
@@ -47,14 +46,12 @@ function writeAtomic(file, text) {
 }
 
 const js = (await bundle("src/web/main.ts")).replace(/<\/script/gi, "<\\/script");
-const css = await bundle("src/web/styles.css", { ".css": "css" });
+const css = await bundle("src/web/styles.css");
 check("app.js", js);
 check("app.css", css);
 mkdirSync(outDir, { recursive: true });
 writeAtomic(join(outDir, "app.js"), js);
 writeAtomic(join(outDir, "app.css"), css);
-const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-writeAtomic(join(outDir, "manifest.json"), `${JSON.stringify({ version: pkg.version, js: js.length, css: css.length })}\n`);
 if (!process.env.STEERBENCH_WEB_QUIET) {
   process.stdout.write(`build-web: ${outDir}/app.js ${(js.length / 1024).toFixed(0)} KiB, app.css ${(css.length / 1024).toFixed(0)} KiB\n`);
 }

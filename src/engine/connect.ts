@@ -135,6 +135,7 @@ export function registerLocalProvider(kind: string, model: LocalModelFactory, ju
 async function loadLocal(kind: string): Promise<void> {
   if (localModels.has(kind)) return;
   if (kind === "llama") await import("../providers/llama-provider.js");
+  if (kind === "classifier") await import("../reliability/classifier/provider.js");
 }
 
 export async function connectModel(m: ModelConfig, ctx: ConnectContext): Promise<Connected> {

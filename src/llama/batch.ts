@@ -1,39 +1,39 @@
-// A reusable llama_batch for one sequence (seq 0), allocated by llama.cpp and filled through typed-array views
-// over its native arrays. The views die with the batch: `free()` drops them before releasing the memory.
+// A reusable llama_batch for one sequence (seq 0), allocated by llama.cpp. Its arrays are filled with
+// koffi.encode from JS-side buffers rather than through koffi.view: every koffi.view leaks a little native
+// memory (~200 B each, measured with koffi 2.14.1), which adds up over thousands of decodes.
 import koffi from "koffi";
 import type { LlamaBatchValue, LlamaFunctions, RawPtr } from "./ffi.js";
-
-function view(ptr: RawPtr | null, bytes: number, what: string): ArrayBuffer {
-  if (ptr === null) throw new Error(`llama_batch_init returned no ${what} array`);
-  return koffi.view(ptr, bytes);
-}
 
 export class TokenBatch {
   readonly capacity: number;
   private value: LlamaBatchValue | undefined;
-  private token: Int32Array;
-  private pos: Int32Array;
-  private logits: Int8Array;
+  private readonly token: Int32Array;
+  private readonly pos: Int32Array;
+  private readonly logits: Int8Array;
 
   constructor(
     private readonly fn: LlamaFunctions,
     capacity: number,
   ) {
     this.capacity = capacity;
+    this.token = new Int32Array(capacity);
+    this.pos = new Int32Array(capacity);
+    this.logits = new Int8Array(capacity);
     const b = fn.llama_batch_init(capacity, 0, 1);
     this.value = b;
     try {
-      this.token = new Int32Array(view(b.token, capacity * 4, "token"));
-      this.pos = new Int32Array(view(b.pos, capacity * 4, "pos"));
-      this.logits = new Int8Array(view(b.logits, capacity, "logits"));
-      new Int32Array(view(b.n_seq_id, capacity * 4, "n_seq_id")).fill(1);
-      // seq_id is an array of per-token int32 arrays (n_seq_max = 1 each); every token belongs to sequence 0.
-      if (b.seq_id === null) throw new Error("llama_batch_init returned no seq_id array");
-      const seqIds = koffi.decode(b.seq_id, "void *", capacity) as RawPtr[];
-      for (const p of seqIds) new Int32Array(view(p, 4, "seq_id[i]"))[0] = 0;
+      if (!b.token || !b.pos || !b.logits || !b.n_seq_id || !b.seq_id) {
+        throw new Error("llama_batch_init returned a batch with missing arrays");
+      }
+      // Every token belongs to exactly one sequence, sequence 0; these never change.
+      koffi.encode(b.n_seq_id, "int32_t", new Int32Array(capacity).fill(1), capacity);
+      const seqIds = koffi.decode(b.seq_id, "void *", capacity) as (RawPtr | null)[];
+      for (const p of seqIds) {
+        if (p === null) throw new Error("llama_batch_init returned a NULL seq_id entry");
+        koffi.encode(p, "int32_t", 0);
+      }
     } catch (err) {
-      fn.llama_batch_free(b);
-      this.value = undefined;
+      this.free();
       throw err;
     }
   }
@@ -48,7 +48,8 @@ export class TokenBatch {
     count: number,
     output: (pos: number) => boolean,
   ): LlamaBatchValue {
-    if (!this.value) throw new Error("batch used after free");
+    const b = this.value;
+    if (!b) throw new Error("batch used after free");
     if (count < 1 || count > this.capacity)
       throw new RangeError(`batch of ${count} tokens (capacity ${this.capacity})`);
     for (let i = 0; i < count; i++) {
@@ -57,16 +58,16 @@ export class TokenBatch {
       this.pos[i] = p;
       this.logits[i] = output(p) ? 1 : 0;
     }
-    return { ...this.value, n_tokens: count };
+    koffi.encode(b.token, "int32_t", this.token, count);
+    koffi.encode(b.pos, "int32_t", this.pos, count);
+    koffi.encode(b.logits, "int8_t", this.logits, count);
+    return { ...b, n_tokens: count };
   }
 
   free(): void {
     if (!this.value) return;
     const b = this.value;
     this.value = undefined;
-    this.token = new Int32Array(0);
-    this.pos = new Int32Array(0);
-    this.logits = new Int8Array(0);
     this.fn.llama_batch_free(b);
   }
 }

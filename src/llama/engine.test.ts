@@ -244,6 +244,40 @@ describe("LlamaEngine options and lifecycle", () => {
     }
   });
 
+  it("splits inputs longer than a batch without changing states, scores or text", async () => {
+    const long = `${PROMPT} electric sheep, quiet vectors and the hum of numbers in the night`;
+    const ref = await LlamaEngine.load(tinyModel, { threads: 1, contextSize: 128 });
+    const small = await LlamaEngine.load(tinyModel, { threads: 1, contextSize: 128, batchSize: 7 });
+    try {
+      expect(small.info.batchSize).toBe(7);
+      const n = ref.tokenize(long).length;
+      expect(n).toBeGreaterThan(3 * 7);
+      const req = { prompt: long, layers: [0, 2, 3], positions: "all" as const };
+      const [a, b] = [await ref.captureHiddenStates(req), await small.captureHiddenStates(req)];
+      for (const il of req.layers) {
+        expect(b.get(il)).toHaveLength(n);
+        let worst = 0;
+        b.get(il)!.forEach((row, p) => {
+          row.forEach((x, i) => {
+            worst = Math.max(worst, Math.abs(x - a.get(il)![p]![i]!));
+          });
+        });
+        expect(worst).toBeLessThan(1e-4);
+      }
+      const conts = [" and the sea", " of light and shadow over the quiet field"];
+      const [sa, sb] = [
+        await ref.scoreContinuations(long, conts),
+        await small.scoreContinuations(long, conts),
+      ];
+      for (const [i, s] of sb.entries()) expect(s).toBeCloseTo(sa[i]!, 3);
+      const g = { prompt: long, maxTokens: 15, temperature: 0 };
+      expect((await small.generate(g)).text).toBe((await ref.generate(g)).text);
+    } finally {
+      await ref.dispose();
+      await small.dispose();
+    }
+  });
+
   it("waits for a running call before disposing, then refuses further calls", async () => {
     const engine = await LlamaEngine.load(tinyModel, { threads: 1, contextSize: 128 });
     const running = engine.generate({ prompt: PROMPT, maxTokens: 30, temperature: 0 });

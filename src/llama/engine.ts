@@ -230,6 +230,7 @@ export class LlamaEngine {
   private hooks: EvalHooks | undefined;
   private cvec: PreparedControlVector | undefined;
   private disposed = false;
+  private logitsType: ReturnType<typeof koffi.array> | undefined;
 
   private constructor(init: {
     lib: LlamaLibrary;
@@ -755,11 +756,12 @@ export class LlamaEngine {
     }
   }
 
-  /** The logits of batch entry i of the last decode (a view valid until the next decode). */
+  /** A copy of the logits of batch entry i of the last decode (decoded, not viewed: see batch.ts). */
   private logitsAt(i: number): Float32Array {
     const ptr = this.fn.llama_get_logits_ith(this.ctx!, i);
     if (ptr === null) throw new Error(`no logits for batch entry ${i}`);
-    return new Float32Array(koffi.view(ptr, this.info.nVocab * 4));
+    this.logitsType ??= koffi.array("float", this.info.nVocab, "Typed");
+    return koffi.decode(ptr, this.logitsType) as Float32Array;
   }
 }
 

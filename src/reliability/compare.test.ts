@@ -21,7 +21,12 @@ import { promptSensitivity } from "./sensitivity.js";
 //   Diffs: pro −25, anti −25, anti refusal +41.67, Δ 0. Baseline: candidate has no valid item.
 // Per category: cat-a 3/4 (base s2 failed, left out), cat-b 2/4.
 
-const L: Record<string, Label> = { c: "convergence", n: "no_convergence", r: "safety_refusal", x: "nonsensical" };
+const L: Record<string, Label> = {
+  c: "convergence",
+  n: "no_convergence",
+  r: "safety_refusal",
+  x: "nonsensical",
+};
 
 function outcomes(spec: Record<string, string>): Outcome[] {
   const out: Outcome[] = [];
@@ -59,7 +64,13 @@ describe("compareOutcomes", () => {
   it("matches the hand-computed κ and per-label precision, recall and F1", () => {
     expect(c.kappa.kappa).toBeCloseTo(7 / 15, 12);
     const by = Object.fromEntries(c.perLabel.map((l) => [l.label, l]));
-    expect(by.convergence).toMatchObject({ support: 4, predicted: 2, truePositives: 2, precision: 1, recall: 0.5 });
+    expect(by.convergence).toMatchObject({
+      support: 4,
+      predicted: 2,
+      truePositives: 2,
+      precision: 1,
+      recall: 0.5,
+    });
     expect(by.convergence!.f1).toBeCloseTo(2 / 3, 12);
     expect(by.no_convergence!.precision).toBeCloseTo(2 / 3, 12);
     expect(by.no_convergence!.recall).toBeCloseTo(2 / 3, 12);

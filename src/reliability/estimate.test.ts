@@ -103,13 +103,27 @@ describe("estimateJudgeWork", () => {
     });
     // j/tiny: items 2,3,4 left (0 done, 1 errored counts as done unless retrying, 5 has no response).
     // Each message pair: "S" + "ctx" (4) + "U" + "promptN" + "|" + 10 chars (19) = 23 chars.
-    expect(e.perJudge[0]).toEqual({ name: "j/tiny", calls: 3, done: 2, inputTokens: Math.ceil((3 * 23) / 4) });
+    expect(e.perJudge[0]).toEqual({
+      name: "j/tiny",
+      calls: 3,
+      done: 2,
+      inputTokens: Math.ceil((3 * 23) / 4),
+      local: false,
+    });
     // j/paper: all 5 items; "SYS ctx" (7) + "USR promptN / 0123456789" (24) = 31 chars each
-    expect(e.perJudge[1]).toEqual({ name: "j/paper", calls: 5, done: 0, inputTokens: Math.ceil((5 * 31) / 4) });
+    expect(e.perJudge[1]).toEqual({
+      name: "j/paper",
+      calls: 5,
+      done: 0,
+      inputTokens: Math.ceil((5 * 31) / 4),
+      local: false,
+    });
     expect(e.calls).toBe(8);
     expect(e.inputTokens).toBe(18 + 39);
     expect(e.seconds).toBe(4); // ceil(8 / 2) rounds × 1 s
-    expect(describeEstimate(e)).toContain("total: 8 calls, ~57 input tokens (characters / 4), ~4 s at concurrency 2");
+    expect(describeEstimate(e)).toContain(
+      "total: 8 calls, ~57 input tokens (characters / 4), ~4 s at concurrency 2",
+    );
   });
 
   it("redoes errors with retryErrors, honours limit, and counts no tokens or time for local judges", () => {
@@ -134,6 +148,9 @@ describe("estimateJudgeWork", () => {
       latencyMs: 1500,
     });
     expect(local).toMatchObject({ calls: 5, inputTokens: 0, seconds: 0 });
+    expect(describeEstimate(local)).toContain(
+      "clf: 5 judge calls to do (0 already done), local: no API cost",
+    );
   });
 
   it("rejects a bad concurrency", () => {

@@ -14,7 +14,7 @@ export interface PlannedJudge {
 }
 
 export interface JudgeEstimate {
-  perJudge: { name: string; calls: number; done: number; inputTokens: number }[];
+  perJudge: { name: string; calls: number; done: number; inputTokens: number; local: boolean }[];
   /** Judge calls left over all judges. */
   calls: number;
   inputTokens: number;
@@ -69,7 +69,7 @@ export function estimateJudgeWork(args: {
   });
   const remote = perJudge.filter((j) => !j.local).reduce((s, j) => s + j.calls, 0);
   return {
-    perJudge: perJudge.map(({ local: _l, ...j }) => j),
+    perJudge,
     calls: perJudge.reduce((s, j) => s + j.calls, 0),
     inputTokens: perJudge.reduce((s, j) => s + j.inputTokens, 0),
     seconds: (Math.ceil(remote / args.concurrency) * args.latencyMs) / 1000,
@@ -89,7 +89,8 @@ export function formatDuration(seconds: number): string {
 export function describeEstimate(e: JudgeEstimate): string {
   const lines = e.perJudge.map(
     (j) =>
-      `  ${j.name}: ${j.calls} judge call${j.calls === 1 ? "" : "s"} to do (${j.done} already done), ~${j.inputTokens.toLocaleString("en-US")} input tokens`,
+      `  ${j.name}: ${j.calls} judge call${j.calls === 1 ? "" : "s"} to do (${j.done} already done), ` +
+      (j.local ? "local: no API cost" : `~${j.inputTokens.toLocaleString("en-US")} input tokens`),
   );
   lines.push(
     `  total: ${e.calls} calls, ~${e.inputTokens.toLocaleString("en-US")} input tokens (characters / 4), ` +

@@ -175,7 +175,11 @@ describe("consensus outcomes", () => {
       "convergence", // item 11: A (first judge) says c
     ]);
     const items = consensusItems(store, RUN, { tie: "prefer:no_convergence" });
-    expect(items[10]).toMatchObject({ label: "no_convergence", tie: true, votes: ["convergence", "no_convergence", "failed"] });
+    expect(items[10]).toMatchObject({
+      label: "no_convergence",
+      tie: true,
+      votes: ["convergence", "no_convergence", "failed"],
+    });
   });
 
   it("can be restricted to some judges, in the order given", () => {

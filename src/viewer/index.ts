@@ -1,1 +1,8 @@
-export { runDelta, runList, startViewer, VIEWER_CSP, type ViewerOptions, type ViewerServer } from "./server.js";
+export {
+  runDelta,
+  runList,
+  startViewer,
+  VIEWER_CSP,
+  type ViewerOptions,
+  type ViewerServer,
+} from "./server.js";

@@ -102,9 +102,12 @@ function hostName(header: string | undefined): string | undefined {
 
 export function runList(store: Store): RunListEntry[] {
   const counts = new Map(
-    (store.db.prepare("SELECT run_id, COUNT(*) AS n FROM items GROUP BY run_id").all() as { run_id: string; n: number }[]).map(
-      (r) => [r.run_id, r.n],
-    ),
+    (
+      store.db.prepare("SELECT run_id, COUNT(*) AS n FROM items GROUP BY run_id").all() as {
+        run_id: string;
+        n: number;
+      }[]
+    ).map((r) => [r.run_id, r.n]),
   );
   return store.listRuns().map((r) => ({
     id: r.id,
@@ -133,7 +136,9 @@ export function runDelta(
     const summary = buildSummary(store, run, pairs ? { pairs } : {});
     const prev = parseCursor(since);
     const full = prev === undefined || prev.items !== summary.progress.items;
-    const items = full ? loadItems(store, runId) : loadItems(store, runId, isoMinus(prev.time, CURSOR_MARGIN_MS));
+    const items = full
+      ? loadItems(store, runId)
+      : loadItems(store, runId, isoMinus(prev.time, CURSOR_MARGIN_MS));
     return { cursor, changed: true, full, summary, items };
   })();
 }
@@ -165,18 +170,28 @@ export async function startViewer(opts: ViewerOptions): Promise<ViewerServer> {
       }
       if (loopbackOnly) {
         const name = hostName(req.headers.host);
-        if (name === undefined || !LOOPBACK.has(name)) throw new HttpError(421, "this server answers loopback host names only");
+        if (name === undefined || !LOOPBACK.has(name))
+          throw new HttpError(421, "this server answers loopback host names only");
       }
       const url = new URL(req.url ?? "/", "http://localhost");
       const path = url.pathname;
-      if (path === "/" || path === "/index.html") return send(res, 200, "text/html; charset=utf-8", shell, head);
+      if (path === "/" || path === "/index.html")
+        return send(res, 200, "text/html; charset=utf-8", shell, head);
       if (path === "/app.js") return send(res, 200, "text/javascript; charset=utf-8", assets.js, head);
       if (path === "/app.css") return send(res, 200, "text/css; charset=utf-8", assets.css, head);
+      // Browsers ask for it on their own; answer without a 404 in the console.
+      if (path === "/favicon.ico") return send(res, 204, "image/x-icon", "", head);
       if (path === "/api/runs") return json(res, 200, { runs: runList(store) }, head);
       const m = /^\/api\/runs\/([^/]+)\/(delta|report)$/.exec(path);
       if (m) {
         const runId = decodeURIComponent(m[1]!);
-        if (m[2] === "delta") return json(res, 200, runDelta(store, runId, url.searchParams.get("since") ?? "", opts.pairs), head);
+        if (m[2] === "delta")
+          return json(
+            res,
+            200,
+            runDelta(store, runId, url.searchParams.get("since") ?? "", opts.pairs),
+            head,
+          );
         const run = store.getRun(runId);
         if (!run) throw new HttpError(404, `no run "${runId}" in this store`);
         const data: ReportData = {

@@ -5,13 +5,24 @@ import { type ComponentChildren, h } from "preact";
 import { useMemo, useState } from "preact/hooks";
 import type { ConditionInfo, JudgeInfo, ModelInfo, ReportSummary } from "../report/html/types.js";
 import { Figure } from "./chart.js";
-import { categoryHeatmapOption, gapOption, heatmapLayout, rateBarsOption, sweepOption } from "./chart-options.js";
+import {
+  categoryHeatmapOption,
+  gapOption,
+  heatmapLayout,
+  rateBarsOption,
+  sweepOption,
+} from "./chart-options.js";
 import { Explorer } from "./explorer.js";
-import { conditionColour, count } from "./format.js";
+import { conditionColour, count, useSweepColours } from "./format.js";
 import type { Dataset } from "./model.js";
 import { GapTable, HealthTable, Table1View } from "./tables.js";
 
-function Section(props: { id: string; title: string; children?: ComponentChildren; lead?: ComponentChildren }) {
+function Section(props: {
+  id: string;
+  title: string;
+  children?: ComponentChildren;
+  lead?: ComponentChildren;
+}) {
   return h(
     "section",
     { class: "sb-section", id: props.id, "data-section": props.id },
@@ -38,7 +49,9 @@ function ConditionCard(props: { c: ConditionInfo; conditions: readonly string[] 
   const parts: ComponentChildren[] = [];
   if (c.description) parts.push(h("p", { class: "sb-cond-desc" }, c.description));
   const text = (label: string, value: string | undefined) =>
-    value === undefined ? null : [h("div", { class: "sb-sub" }, label), h(Pre, { text: value, field: label })];
+    value === undefined
+      ? null
+      : [h("div", { class: "sb-sub" }, label), h(Pre, { text: value, field: label })];
   parts.push(text("User suffix (exact text)", c.userSuffix));
   parts.push(text("User prefix (exact text)", c.userPrefix));
   parts.push(text("System suffix (exact text)", c.systemSuffix));
@@ -61,7 +74,13 @@ function ConditionCard(props: { c: ConditionInfo; conditions: readonly string[] 
     parts.push(text("Appended to the task (exact text, read off the stored prompts)", c.appendedText));
   }
   const plain =
-    !c.userSuffix && !c.userPrefix && !c.systemSuffix && !c.system && !c.activation && !c.requestBody && !c.description;
+    !c.userSuffix &&
+    !c.userPrefix &&
+    !c.systemSuffix &&
+    !c.system &&
+    !c.activation &&
+    !c.requestBody &&
+    !c.description;
   if (plain && c.appendedText === "") {
     parts.push(h("p", { class: "muted" }, "Stored by name only; its prompts add no text to the task."));
   } else if (plain && c.appendedText === undefined) {
@@ -90,7 +109,11 @@ function Settings(props: { summary: ReportSummary }) {
   const s = summary.settings;
   const run = summary.run;
   const decoding = (d: Record<string, unknown> | undefined | null) =>
-    d ? Object.entries(d).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ") : "";
+    d
+      ? Object.entries(d)
+          .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+          .join(", ")
+      : "";
   return h(
     "div",
     { class: "sb-settings" },
@@ -102,7 +125,7 @@ function Settings(props: { summary: ReportSummary }) {
         ["Benchmark data (sha256)", run.dataHash ?? "not recorded"],
         ["Selection", s.selection ?? "not recorded"],
         ["Epochs", s.epochs === null ? "1" : String(s.epochs)],
-        ["System message", s.system ?? "not recorded"],
+        ["System message", s.system ?? "not in the run config; each item's prompt as sent is under Items"],
         ["Decoding (run default)", s.decoding ? decoding(s.decoding) : "per model, below"],
         [
           "Versions",
@@ -197,7 +220,12 @@ function Settings(props: { summary: ReportSummary }) {
         ),
       ),
     ),
-    h("details", { class: "sb-raw" }, h("summary", null, "Stored run configuration (JSON)"), h(Pre, { text: s.configJson })),
+    h(
+      "details",
+      { class: "sb-raw" },
+      h("summary", null, "Stored run configuration (JSON)"),
+      h(Pre, { text: s.configJson }),
+    ),
   );
 }
 
@@ -208,9 +236,18 @@ function Figures(props: { summary: ReportSummary; judge: string }) {
   const models = summary.models;
   const conditions = summary.conditions;
   const barHeight = Math.max(220, 70 + models.length * (conditions.length * 16 + 18));
-  const conv = useMemo(() => (jt ? rateBarsOption(jt.table, models, conditions, "convergence") : null), [jt, models, conditions]);
-  const refusal = useMemo(() => (jt ? rateBarsOption(jt.table, models, conditions, "refusal") : null), [jt, models, conditions]);
-  const gap = useMemo(() => (jt && jt.table.gaps.length > 0 ? gapOption(jt.table, models) : null), [jt, models]);
+  const conv = useMemo(
+    () => (jt ? rateBarsOption(jt.table, models, conditions, "convergence") : null),
+    [jt, models, conditions],
+  );
+  const refusal = useMemo(
+    () => (jt ? rateBarsOption(jt.table, models, conditions, "refusal") : null),
+    [jt, models, conditions],
+  );
+  const gap = useMemo(
+    () => (jt && jt.table.gaps.length > 0 ? gapOption(jt.table, models) : null),
+    [jt, models],
+  );
   const heat = useMemo(
     () => (jt ? categoryHeatmapOption(jt.table, models, conditions, summary.categories) : null),
     [jt, models, conditions, summary.categories],
@@ -240,7 +277,8 @@ function Figures(props: { summary: ReportSummary; judge: string }) {
           option: gap,
           height: Math.max(200, 80 + models.length * 34),
           fileName: `${base}-gap`,
-          caption: "Δ = Conv %(first) − Conv %(second) in percentage points; whiskers are Newcombe hybrid score 95% intervals.",
+          caption:
+            "Δ = Conv %(first) − Conv %(second) in percentage points; whiskers are Newcombe hybrid score 95% intervals.",
         })
       : null,
     heat
@@ -250,7 +288,8 @@ function Figures(props: { summary: ReportSummary; judge: string }) {
           option: heat,
           height: heatmapLayout(models.length, summary.categories.length).height,
           fileName: `${base}-categories`,
-          caption: "Convergence / valid items within each category (CIR), in percent, one panel per model; hover a cell for its counts and 95% Wilson interval.",
+          caption:
+            "Convergence / valid items within each category (CIR), in percent, one panel per model; hover a cell for its counts and 95% Wilson interval.",
         })
       : null,
     sweep && chosen
@@ -260,7 +299,8 @@ function Figures(props: { summary: ReportSummary; judge: string }) {
           option: sweep,
           height: 340,
           fileName: `${base}-sweep-${chosen}`,
-          caption: "Convergence and refusal (% of valid items) and nonsensical (% of judged items) against the control-vector strength; whiskers are 95% Wilson intervals.",
+          caption:
+            "Convergence and refusal (% of valid items) and nonsensical (% of judged items) against the control-vector strength; whiskers are 95% Wilson intervals.",
           controls:
             sweepModels.length > 1
               ? h(
@@ -282,7 +322,8 @@ function Figures(props: { summary: ReportSummary; judge: string }) {
           option: refusal,
           height: barHeight,
           fileName: `${base}-refusal`,
-          caption: "Share of valid items the judge labelled safety refusal; whiskers are 95% Wilson intervals.",
+          caption:
+            "Share of valid items the judge labelled safety refusal; whiskers are 95% Wilson intervals.",
         })
       : null,
   );
@@ -290,6 +331,12 @@ function Figures(props: { summary: ReportSummary; judge: string }) {
 
 export function ReportView(props: { data: Dataset; headerExtra?: ComponentChildren }) {
   const { summary, items } = props.data;
+  // A sweep's conditions get ordered colours by strength.
+  useSweepColours(
+    new Map(
+      summary.settings.conditions.filter((c) => c.activation).map((c) => [c.name, c.activation!.strength]),
+    ),
+  );
   const [judgeChoice, setJudgeChoice] = useState<string | undefined>(undefined);
   const judge = judgeChoice && summary.judges.includes(judgeChoice) ? judgeChoice : summary.judges[0];
   const jt = summary.tables.find((t) => t.judge === judge);
@@ -317,7 +364,11 @@ export function ReportView(props: { data: Dataset; headerExtra?: ComponentChildr
           { class: "sb-header-meta" },
           h("span", { class: "mono" }, run.id),
           h("span", { class: `sb-status sb-status-${run.status}` }, run.status),
-          h("span", null, `${count(summary.progress.items, "item")}, ${summary.progress.responded} responded, ${summary.progress.judged} judged`),
+          h(
+            "span",
+            null,
+            `${count(summary.progress.items, "item")}, ${summary.progress.responded} responded, ${summary.progress.judged} judged`,
+          ),
           summary.judges.length > 1
             ? h(
                 "label",
@@ -355,13 +406,22 @@ export function ReportView(props: { data: Dataset; headerExtra?: ComponentChildr
         { id: "table1", title: "Table 1" },
         jt
           ? [
-              h(Table1View, { table: jt.table, models: summary.models, conditions: summary.conditions, judge: jt.judge }),
+              h(Table1View, {
+                table: jt.table,
+                models: summary.models,
+                conditions: summary.conditions,
+                judge: jt.judge,
+              }),
               h("h3", null, "Gaps and tests"),
               h(GapTable, { table: jt.table, models: summary.models }),
             ]
           : h("p", { class: "sb-empty" }, "No judgements yet."),
       ),
-      h(Section, { id: "figures", title: "Figures" }, judge ? h(Figures, { summary, judge }) : h("p", { class: "sb-empty" }, "No judgements yet.")),
+      h(
+        Section,
+        { id: "figures", title: "Figures" },
+        judge ? h(Figures, { summary, judge }) : h("p", { class: "sb-empty" }, "No judgements yet."),
+      ),
       h(
         Section,
         { id: "health", title: "Failures and nonsensical responses" },

@@ -7,7 +7,8 @@ import type { SweepPoint } from "../report/html/types.js";
 import { categoryName, ci, conditionColour, pct, SERIES_COLOURS, signed } from "./format.js";
 
 // Single quotes: ECharts writes the font into an SVG style attribute without escaping double quotes.
-export const FONT = "'Source Sans 3', 'Segoe UI', 'Helvetica Neue', Helvetica, Arial, 'DejaVu Sans', sans-serif";
+export const FONT =
+  "'Source Sans 3', 'Segoe UI', 'Helvetica Neue', Helvetica, Arial, 'DejaVu Sans', sans-serif";
 const TEXT = "#1f2328";
 const MUTED = "#57606a";
 const GRID_LINE = "#e4e7eb";
@@ -115,7 +116,16 @@ export function rateBarsOption(
             shape: { x: zero[0]!, y: y - h / 2, width: Math.max(0, end[0]! - zero[0]!), height: h },
             style: { fill: colour, opacity: 0.85 },
           },
-          ...whisker(api, Number(api.value(2)), Number(api.value(3)), m, slot.offsetCenter, Math.min(4, h / 2.5), true, TEXT),
+          ...whisker(
+            api,
+            Number(api.value(2)),
+            Number(api.value(3)),
+            m,
+            slot.offsetCenter,
+            Math.min(4, h / 2.5),
+            true,
+            TEXT,
+          ),
         ],
       };
     };
@@ -180,15 +190,21 @@ export function gapOption(table: Table1, models: readonly string[]): EChartsOpti
       data.push([g.delta, m, g.deltaCI[0], g.deltaCI[1], g.mcnemarP, g.pairs]);
     }
     const colour = pairs.length === 1 ? TEXT : SERIES_COLOURS[pi % SERIES_COLOURS.length]!;
-    const spread = pairs.length === 1 ? 0 : (pi - (pairs.length - 1) / 2) * 10;
     const renderItem: CustomSeriesRenderItem = (_params, api) => {
       const m = Number(api.value(1));
       const p = api.coord([Number(api.value(0)), m]);
+      // Several comparisons share a model's row: spread them over 70% of its band.
+      const band = Number((api.size?.([0, 1]) as number[] | undefined)?.[1] ?? 30);
+      const spread = pairs.length === 1 ? 0 : (pi - (pairs.length - 1) / 2) * ((band * 0.7) / pairs.length);
       return {
         type: "group",
         children: [
           ...whisker(api, Number(api.value(2)), Number(api.value(3)), m, spread, 4, true, colour),
-          { type: "circle", shape: { cx: p[0]!, cy: p[1]! + spread, r: 4.5 }, style: { fill: colour, stroke: "#fff" } },
+          {
+            type: "circle",
+            shape: { cx: p[0]!, cy: p[1]! + spread, r: 4.5 },
+            style: { fill: colour, stroke: "#fff" },
+          },
         ],
       };
     };
@@ -251,7 +267,10 @@ export function gapOption(table: Table1, models: readonly string[]): EChartsOpti
 }
 
 /** Grid layout of the category heat map: one small panel per model, `columns` panels a row. */
-export function heatmapLayout(models: number, categories: number): { columns: number; rows: number; panelHeight: number; height: number } {
+export function heatmapLayout(
+  models: number,
+  categories: number,
+): { columns: number; rows: number; panelHeight: number; height: number } {
   const columns = Math.min(3, Math.max(1, models));
   const rows = Math.ceil(models / columns);
   const panelHeight = categories * 26;
@@ -398,11 +417,18 @@ export function sweepOption(points: readonly SweepPoint[], model: string): EChar
   const hi = Math.max(...strengths);
   const pad = (hi - lo) * 0.05 || 0.5;
   const series: NonNullable<EChartsOption["series"]> = [];
-  for (const m of SWEEP_METRICS) {
+  SWEEP_METRICS.forEach((m, mi) => {
     const data = mine
       .map((p) => ({ p, v: sweepValue(p, m.key) }))
       .filter((d) => d.v.rate !== null && d.v.ci !== null)
-      .map((d) => [d.p.strength, d.v.rate!, d.v.ci![0], d.v.ci![1], d.p.condition, m.key === "nonsensical" ? d.p.total : d.p.valid]);
+      .map((d) => [
+        d.p.strength,
+        d.v.rate!,
+        d.v.ci![0],
+        d.v.ci![1],
+        d.p.condition,
+        m.key === "nonsensical" ? d.p.total : d.p.valid,
+      ]);
     series.push({
       type: "line",
       name: m.name,
@@ -413,9 +439,20 @@ export function sweepOption(points: readonly SweepPoint[], model: string): EChar
       itemStyle: { color: m.colour },
       tooltip: { show: false },
     });
+    // The three metrics' whiskers side by side, so equal intervals do not hide each other.
+    const offset = (mi - 1) * 4;
     const renderItem: CustomSeriesRenderItem = (_params, api) => ({
       type: "group",
-      children: whisker(api, Number(api.value(2)), Number(api.value(3)), Number(api.value(0)), 0, 4, false, m.colour),
+      children: whisker(
+        api,
+        Number(api.value(2)),
+        Number(api.value(3)),
+        Number(api.value(0)),
+        offset,
+        3.5,
+        false,
+        m.colour,
+      ),
     });
     series.push({
       type: "custom",
@@ -436,7 +473,7 @@ export function sweepOption(points: readonly SweepPoint[], model: string): EChar
         },
       },
     });
-  }
+  });
   return {
     ...base(),
     legend: { top: 0, left: "center", data: SWEEP_METRICS.map((m) => m.name) },
@@ -450,12 +487,15 @@ export function sweepOption(points: readonly SweepPoint[], model: string): EChar
       nameGap: 26,
       nameTextStyle: { color: MUTED },
       splitLine: { lineStyle: { color: GRID_LINE } },
-      axisLabel: { color: MUTED, formatter: (v: number) => (Math.abs(v - Math.round(v * 100) / 100) < 1e-9 ? String(Math.round(v * 100) / 100) : "") },
+      // The padded ends are no strengths: leave them unlabelled.
+      axisLabel: { color: MUTED, showMinLabel: false, showMaxLabel: false },
+      axisLine: { onZero: false, lineStyle: { color: "#8c959f" } },
     },
     yAxis: {
       type: "value",
       min: 0,
       max: 100,
+      axisLine: { onZero: false, show: true, lineStyle: { color: "#8c959f" } },
       name: "% of items",
       nameTextStyle: { color: MUTED },
       splitLine: { lineStyle: { color: GRID_LINE } },

@@ -28,7 +28,11 @@ export interface Group {
 const collator = new Intl.Collator("en", { numeric: true });
 
 /** Groups items into cards, ordered by model, category, scenario and epoch. */
-export function groupItems(items: readonly UiItem[], models: readonly string[] = [], categories: readonly string[] = []): Group[] {
+export function groupItems(
+  items: readonly UiItem[],
+  models: readonly string[] = [],
+  categories: readonly string[] = [],
+): Group[] {
   const groups = new Map<string, Group>();
   for (const item of items) {
     const key = `${item.model}\u0000${item.scenarioId}\u0000${item.epoch}`;
@@ -141,7 +145,13 @@ export function commonPrompt(prompts: readonly string[]): string {
 
 function LabelChip(props: { label: Label | null; status?: string; judge?: string }) {
   const { label, status } = props;
-  const text = label ? LABEL_NAMES[label] : status === "failed" ? "judge failed" : status === "error" ? "judge error" : "not judged";
+  const text = label
+    ? LABEL_NAMES[label]
+    : status === "failed"
+      ? "judge failed"
+      : status === "error"
+        ? "judge error"
+        : "not judged";
   const colour = label ? LABEL_COLOURS[label] : "#6e7781";
   return h(
     "span",
@@ -173,14 +183,30 @@ function seconds(ms: number | null): string | null {
   return ms === null ? null : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
 
-function Cell(props: { item: UiItem | undefined; condition: string; conditions: readonly string[]; judge: string; judges: readonly string[] }) {
+function Cell(props: {
+  item: UiItem | undefined;
+  condition: string;
+  conditions: readonly string[];
+  judge: string;
+  judges: readonly string[];
+}) {
   const { item, condition, judge } = props;
   const head = h(
     "div",
     { class: "sb-cell-head" },
-    h("span", { class: "sb-cond", style: { color: conditionColour(condition, props.conditions) } }, condition),
+    h(
+      "span",
+      { class: "sb-cond", style: { color: conditionColour(condition, props.conditions) } },
+      condition,
+    ),
   );
-  if (!item) return h("section", { class: "sb-cell sb-cell-empty", "data-condition": condition }, head, h("p", { class: "muted" }, "no item"));
+  if (!item)
+    return h(
+      "section",
+      { class: "sb-cell sb-cell-empty", "data-condition": condition },
+      head,
+      h("p", { class: "muted" }, "no item"),
+    );
   const primary = item.verdicts[judge];
   const others = props.judges.filter((j) => j !== judge && item.verdicts[j]);
   const r = item.response;
@@ -204,8 +230,16 @@ function Cell(props: { item: UiItem | undefined; condition: string; conditions: 
     h(
       "div",
       { class: "sb-cell-head" },
-      h("span", { class: "sb-cond", style: { color: conditionColour(condition, props.conditions) } }, condition),
-      h(LabelChip, { label: primary?.status === "ok" ? primary.label : null, status: primary?.status, judge }),
+      h(
+        "span",
+        { class: "sb-cond", style: { color: conditionColour(condition, props.conditions) } },
+        condition,
+      ),
+      h(LabelChip, {
+        label: primary?.status === "ok" ? primary.label : null,
+        status: primary?.status,
+        judge,
+      }),
       others.map((j) => {
         const v = item.verdicts[j]!;
         return h(
@@ -248,13 +282,25 @@ function Cell(props: { item: UiItem | undefined; condition: string; conditions: 
   );
 }
 
-function Card(props: { group: Group; conditions: readonly string[]; allConditions: readonly string[]; judge: string; judges: readonly string[]; showEpoch: boolean }) {
+function Card(props: {
+  group: Group;
+  conditions: readonly string[];
+  allConditions: readonly string[];
+  judge: string;
+  judges: readonly string[];
+  showEpoch: boolean;
+}) {
   const { group, conditions } = props;
   const present = conditions.filter((c) => group.cells.has(c));
   const task = commonPrompt(present.map((c) => group.cells.get(c)!.prompt));
   return h(
     "article",
-    { class: "sb-card", "data-group": group.key, "data-scenario": group.scenarioId, "data-model": group.model },
+    {
+      class: "sb-card",
+      "data-group": group.key,
+      "data-scenario": group.scenarioId,
+      "data-model": group.model,
+    },
     h(
       "header",
       { class: "sb-card-head" },
@@ -269,11 +315,18 @@ function Card(props: { group: Group; conditions: readonly string[]; allCondition
       h("summary", null, "Category context"),
       h("div", { class: "sb-text", "data-field": "context" }, group.context),
     ),
-    h("div", { class: "sb-sub" }, present.length > 1 ? "Task prompt (shared by the conditions)" : "Task prompt"),
+    h(
+      "div",
+      { class: "sb-sub" },
+      present.length > 1 ? "Task prompt (shared by the conditions)" : "Task prompt",
+    ),
     h("div", { class: "sb-text sb-task", "data-field": "prompt" }, task),
     h(
       "div",
-      { class: "sb-cells", style: { gridTemplateColumns: `repeat(${Math.max(1, conditions.length)}, minmax(0, 1fr))` } },
+      {
+        class: "sb-cells",
+        style: { gridTemplateColumns: `repeat(${Math.max(1, conditions.length)}, minmax(0, 1fr))` },
+      },
       conditions.map((c) =>
         h(Cell, {
           key: c,
@@ -293,15 +346,60 @@ function Pager(props: { page: number; pages: number; onPage: (p: number) => void
   return h(
     "nav",
     { class: "sb-pager", "aria-label": "pages" },
-    h("button", { type: "button", class: "sb-btn", disabled: page <= 0, onClick: () => onPage(0), "data-page": "first" }, "«"),
-    h("button", { type: "button", class: "sb-btn", disabled: page <= 0, onClick: () => onPage(page - 1), "data-page": "prev" }, "‹ Prev"),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "sb-btn",
+        disabled: page <= 0,
+        onClick: () => onPage(0),
+        "data-page": "first",
+      },
+      "«",
+    ),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "sb-btn",
+        disabled: page <= 0,
+        onClick: () => onPage(page - 1),
+        "data-page": "prev",
+      },
+      "‹ Prev",
+    ),
     h("span", { class: "sb-page-of" }, `Page ${pages === 0 ? 0 : page + 1} of ${pages}`),
-    h("button", { type: "button", class: "sb-btn", disabled: page >= pages - 1, onClick: () => onPage(page + 1), "data-page": "next" }, "Next ›"),
-    h("button", { type: "button", class: "sb-btn", disabled: page >= pages - 1, onClick: () => onPage(pages - 1), "data-page": "last" }, "»"),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "sb-btn",
+        disabled: page >= pages - 1,
+        onClick: () => onPage(page + 1),
+        "data-page": "next",
+      },
+      "Next ›",
+    ),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "sb-btn",
+        disabled: page >= pages - 1,
+        onClick: () => onPage(pages - 1),
+        "data-page": "last",
+      },
+      "»",
+    ),
   );
 }
 
-export function Explorer(props: { summary: ReportSummary; items: readonly UiItem[]; version: number; judge: string | undefined }) {
+export function Explorer(props: {
+  summary: ReportSummary;
+  items: readonly UiItem[];
+  version: number;
+  judge: string | undefined;
+}) {
   const { summary } = props;
   const judge = props.judge ?? "";
   const [model, setModel] = useState<string>(summary.models[0] ?? "*");
@@ -341,7 +439,10 @@ export function Explorer(props: { summary: ReportSummary; items: readonly UiItem
 
   const pages = Math.ceil(filtered.length / PAGE_SIZE);
   const current = Math.min(page, Math.max(0, pages - 1));
-  useEffect(() => setPage(0), [model, ordered.join("\u0000"), category, label, changedOnly, disagreeOnly, search, judge]);
+  useEffect(
+    () => setPage(0),
+    [model, ordered.join("\u0000"), category, label, changedOnly, disagreeOnly, search, judge],
+  );
   const shown = filtered.slice(current * PAGE_SIZE, (current + 1) * PAGE_SIZE);
   const multiEpoch = groups.some((g) => g.epoch > 0);
   const unit = model === "*" ? "card" : "scenario";
@@ -381,12 +482,17 @@ export function Explorer(props: { summary: ReportSummary; items: readonly UiItem
         ["*", "All categories"],
         ...summary.categories.map((c) => [c, categoryName(c)] as const),
       ]),
-      select("Label", label, (v) => setLabel(v === "*" || v === "judge_failed" || v === "pending" || isLabel(v) ? v : "*"), [
-        ["*", "Any label"],
-        ...LABELS.map((l) => [l, LABEL_NAMES[l]] as const),
-        ["judge_failed", "judge failed"],
-        ["pending", "no response yet"],
-      ]),
+      select(
+        "Label",
+        label,
+        (v) => setLabel(v === "*" || v === "judge_failed" || v === "pending" || isLabel(v) ? v : "*"),
+        [
+          ["*", "Any label"],
+          ...LABELS.map((l) => [l, LABEL_NAMES[l]] as const),
+          ["judge_failed", "judge failed"],
+          ["pending", "no response yet"],
+        ],
+      ),
       h(
         "label",
         { class: "sb-field sb-search" },
@@ -458,7 +564,11 @@ export function Explorer(props: { summary: ReportSummary; items: readonly UiItem
     h(
       "div",
       { class: "sb-results-bar" },
-      h("span", { class: "sb-count", "data-count": String(filtered.length) }, `${count(filtered.length, unit)} of ${groups.filter((g) => model === "*" || g.model === model).length}`),
+      h(
+        "span",
+        { class: "sb-count", "data-count": String(filtered.length) },
+        `${count(filtered.length, unit)} of ${groups.filter((g) => model === "*" || g.model === model).length}`,
+      ),
       h(Pager, { page: current, pages, onPage: setPage }),
     ),
     shown.length === 0
@@ -474,6 +584,13 @@ export function Explorer(props: { summary: ReportSummary; items: readonly UiItem
             showEpoch: multiEpoch,
           }),
         ),
-    pages > 1 ? h("div", { class: "sb-results-bar" }, h("span", null), h(Pager, { page: current, pages, onPage: setPage })) : null,
+    pages > 1
+      ? h(
+          "div",
+          { class: "sb-results-bar" },
+          h("span", null),
+          h(Pager, { page: current, pages, onPage: setPage }),
+        )
+      : null,
   );
 }

@@ -61,7 +61,12 @@ export function svgToPngBlob(svg: string, width: number, height: number, scale =
   });
 }
 
-export async function downloadPng(svg: string, width: number, height: number, baseName: string): Promise<void> {
+export async function downloadPng(
+  svg: string,
+  width: number,
+  height: number,
+  baseName: string,
+): Promise<void> {
   const blob = await svgToPngBlob(svg, width, height);
   download(blob, `${safeFileName(baseName)}.png`);
 }

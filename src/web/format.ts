@@ -34,7 +34,10 @@ export function pValue(p: number | null | undefined): string {
 
 /** `evading-shutdown` → `Evading shutdown`. */
 export function categoryName(slug: string): string {
-  const words = slug.replace(/[-_]+/g, " ").trim().replace(/\bai\b/g, "AI");
+  const words = slug
+    .replace(/[-_]+/g, " ")
+    .trim()
+    .replace(/\bai\b/g, "AI");
   return words.length === 0 ? slug : words[0]!.toUpperCase() + words.slice(1);
 }
 
@@ -42,18 +45,34 @@ export function count(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 }
 
-// Okabe–Ito: distinguishable with every common colour-vision deficiency, and in greyscale print.
-const PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#F0E442", "#000000"];
+// Okabe–Ito without its yellow (unreadable as text on white): distinguishable with the common
+// colour-vision deficiencies.
+const PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#000000"];
 const CONDITION_COLOURS: Record<string, string> = {
   baseline: "#8C8C8C",
   pro_ic: "#D55E00",
   anti_ic: "#0072B2",
 };
+// Viridis cut before its light end: ordered colours for the strengths of a sweep.
+const SEQUENTIAL = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30"];
+
+/** Colours of a sweep's conditions, in strength order; set by the report view for the run shown. */
+let sweepColours = new Map<string, string>();
+
+export function useSweepColours(strengths: ReadonlyMap<string, number>): void {
+  const ordered = [...strengths.entries()].sort((a, b) => a[1] - b[1]).map(([c]) => c);
+  sweepColours = new Map(
+    ordered.map((c, i) => [
+      c,
+      SEQUENTIAL[Math.round((i * (SEQUENTIAL.length - 1)) / Math.max(1, ordered.length - 1))]!,
+    ]),
+  );
+}
 
 export function conditionColour(condition: string, conditions: readonly string[]): string {
-  const fixed = CONDITION_COLOURS[condition];
+  const fixed = CONDITION_COLOURS[condition] ?? sweepColours.get(condition);
   if (fixed) return fixed;
-  const others = conditions.filter((c) => !CONDITION_COLOURS[c]);
+  const others = conditions.filter((c) => !CONDITION_COLOURS[c] && !sweepColours.has(c));
   return PALETTE[Math.max(0, others.indexOf(condition)) % PALETTE.length]!;
 }
 

@@ -1,6 +1,13 @@
 // The UI's view of a run: the summary plus items with their interned texts resolved. A live viewer
 // merges deltas into it; the static report builds it once.
-import type { ItemsPayload, ReportData, ReportItem, ReportSummary, ResponseView, VerdictView } from "../report/html/types.js";
+import type {
+  ItemsPayload,
+  ReportData,
+  ReportItem,
+  ReportSummary,
+  ResponseView,
+  VerdictView,
+} from "../report/html/types.js";
 
 export interface UiItem {
   id: number;

@@ -4,12 +4,7 @@ import type { GapRow, Table1, Table1Row } from "../metrics/index.js";
 import type { HealthRow } from "../report/html/types.js";
 import { ci, conditionColour, count, pct, pValue, signed } from "./format.js";
 
-function rateCell(
-  row: Table1Row | undefined,
-  metric: "conv" | "refusal",
-  model: string,
-  condition: string,
-) {
+function rateCell(row: Table1Row | undefined, metric: "conv" | "refusal", model: string, condition: string) {
   const rate = row ? (metric === "conv" ? row.convergenceRate : row.refusalRate) : null;
   const interval = row ? (metric === "conv" ? row.convergenceCI : row.refusalCI) : null;
   return h(
@@ -23,7 +18,12 @@ function rateCell(
 function gapCell(gap: GapRow | undefined, model: string) {
   return h(
     "td",
-    { class: "num sb-gap", "data-model": model, "data-metric": "delta", "data-pair": gap ? `${gap.high}-${gap.low}` : "" },
+    {
+      class: "num sb-gap",
+      "data-model": model,
+      "data-metric": "delta",
+      "data-pair": gap ? `${gap.high}-${gap.low}` : "",
+    },
     h("span", { class: "sb-value" }, gap ? signed(gap.delta) : "n/a"),
     gap?.deltaCI ? h("span", { class: "sb-ci" }, ci(gap.deltaCI)) : null,
   );
@@ -59,13 +59,19 @@ export function Table1View(props: {
               c,
             ),
           ),
-          pairs.map((g) => h("th", { rowSpan: 2, class: "num group-gap" }, `Δ conv`, h("br", null), `${g.high} − ${g.low}`)),
+          pairs.map((g) =>
+            h("th", { rowSpan: 2, class: "num group-gap" }, `Δ conv`, h("br", null), `${g.high} − ${g.low}`),
+          ),
         ),
         h(
           "tr",
           null,
           conditions.map((c) => [
-            h("th", { class: "num sub", key: `${c}-n`, title: "valid items (total − nonsensical) / total" }, "n valid"),
+            h(
+              "th",
+              { class: "num sub", key: `${c}-n`, title: "valid items (total − nonsensical) / total" },
+              "n valid",
+            ),
             h("th", { class: "num sub", key: `${c}-c` }, "Conv %"),
             h("th", { class: "num sub", key: `${c}-r` }, "Refusal %"),
           ]),
@@ -84,7 +90,13 @@ export function Table1View(props: {
               return [
                 h(
                   "td",
-                  { class: "num sb-n", key: `${c}-n`, "data-model": m, "data-condition": c, "data-metric": "n" },
+                  {
+                    class: "num sb-n",
+                    key: `${c}-n`,
+                    "data-model": m,
+                    "data-condition": c,
+                    "data-metric": "n",
+                  },
                   row ? `${row.valid}` : "–",
                   row ? h("span", { class: "sb-ci" }, `of ${row.total}`) : null,
                 ),
@@ -113,7 +125,9 @@ export function Table1View(props: {
 }
 
 export function GapTable(props: { table: Table1; models: readonly string[] }) {
-  const gaps = [...props.table.gaps].sort((a, b) => props.models.indexOf(a.model) - props.models.indexOf(b.model));
+  const gaps = [...props.table.gaps].sort(
+    (a, b) => props.models.indexOf(a.model) - props.models.indexOf(b.model),
+  );
   if (gaps.length === 0) return h("p", { class: "sb-note" }, "No condition pair to compare.");
   return h(
     "div",
@@ -133,11 +147,15 @@ export function GapTable(props: { table: Table1; models: readonly string[] }) {
           h("th", { class: "num" }, "95% CI"),
           h("th", { class: "num" }, "McNemar p"),
           h("th", { class: "num", title: "items valid under both conditions" }, "pairs"),
-          h("th", { class: "num", title: "converged under the first condition only / the second only" }, "discordant"),
+          h(
+            "th",
+            { class: "num", title: "converged under the first condition only / the second only" },
+            "discordant",
+          ),
           h("th", { class: "num" }, "Δ refusal (pp)"),
           h("th", { class: "num" }, "95% CI"),
           h("th", { class: "num" }, "p"),
-          h("th", { class: "left" }, "CI method"),
+          h("th", { class: "left", title: "Newcombe hybrid score interval, paired or independent" }, "CI"),
         ),
       ),
       h(
@@ -157,7 +175,11 @@ export function GapTable(props: { table: Table1; models: readonly string[] }) {
             h("td", { class: "num" }, signed(g.refusalDelta)),
             h("td", { class: "num muted" }, ci(g.refusalDeltaCI)),
             h("td", { class: "num" }, pValue(g.refusalMcnemarP)),
-            h("td", { class: "left muted nowrap" }, g.ciMethod ?? "n/a"),
+            h(
+              "td",
+              { class: "left muted nowrap", title: g.ciMethod ?? undefined },
+              g.ciMethod === null ? "n/a" : g.ciMethod.replace("newcombe-", ""),
+            ),
           ),
         ),
       ),
@@ -165,7 +187,11 @@ export function GapTable(props: { table: Table1; models: readonly string[] }) {
   );
 }
 
-export function HealthTable(props: { health: readonly HealthRow[]; judge: string | undefined; table: Table1 | undefined }) {
+export function HealthTable(props: {
+  health: readonly HealthRow[];
+  judge: string | undefined;
+  table: Table1 | undefined;
+}) {
   const { health, judge, table } = props;
   const totals = health.reduce(
     (t, r) => {
@@ -203,13 +229,13 @@ export function HealthTable(props: { health: readonly HealthRow[]; judge: string
             h("th", { class: "left" }, "Condition"),
             h("th", { class: "num" }, "Items"),
             h("th", { class: "num" }, "Responses"),
-            h("th", { class: "num" }, "Generation errors"),
+            h("th", { class: "num", title: "generations that failed after all retries" }, "Gen. errors"),
             h("th", { class: "num" }, "Pending"),
             h("th", { class: "num" }, "Judged"),
             h("th", { class: "num" }, "Judge failed"),
             h("th", { class: "num" }, "Judge errors"),
-            h("th", { class: "num" }, "Nonsensical"),
-            h("th", { class: "num" }, "Nonsensical %"),
+            h("th", { class: "num" }, "Nons."),
+            h("th", { class: "num", title: "nonsensical / judged items" }, "Nons. %"),
           ),
         ),
         h(
@@ -229,7 +255,11 @@ export function HealthTable(props: { health: readonly HealthRow[]; judge: string
               h("td", { class: `num${r.responseErrors > 0 ? " warn" : ""}` }, String(r.responseErrors)),
               h("td", { class: "num" }, String(r.pending)),
               h("td", { class: "num" }, String(judged)),
-              h("td", { class: `num${(j?.failed ?? 0) > 0 ? " warn" : ""}`, "data-metric": "judge-failed" }, String(j?.failed ?? 0)),
+              h(
+                "td",
+                { class: `num${(j?.failed ?? 0) > 0 ? " warn" : ""}`, "data-metric": "judge-failed" },
+                String(j?.failed ?? 0),
+              ),
               h("td", { class: `num${(j?.error ?? 0) > 0 ? " warn" : ""}` }, String(j?.error ?? 0)),
               h("td", { class: "num", "data-metric": "nonsensical" }, String(j?.nonsensical ?? 0)),
               h("td", { class: "num muted" }, pct(row?.nonsensicalRate, 1)),

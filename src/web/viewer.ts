@@ -115,6 +115,7 @@ export function ViewerApp() {
         "select",
         {
           value: runId ?? "",
+          class: "sb-run-picker",
           "data-run-picker": "",
           onChange: (e: Event) => setRunId((e.currentTarget as HTMLSelectElement).value),
         },

@@ -1,17 +1,29 @@
 // Shared set-up of the browser tests: a fresh UI bundle, temp stores filled from the paper's published
 // runs or with hostile texts, and report files written from them.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importPublishedRuns } from "../../src/importers/import-published.js";
 import { loadWebAssets, type WebAssets } from "../../src/report/html/index.js";
-import type { Label } from "../../src/types.js";
 import { Store } from "../../src/store/store.js";
+import type { Label } from "../../src/types.js";
 import { repoRoot, runsDir } from "../paths.js";
 
-/** Builds dist/web from the current sources (a second or so) and returns the bundle. */
+/** Newest modification time of the files the bundle is built from. */
+function newestSource(): number {
+  const dirs = ["src/web", "src/report/html", "src/metrics"].map((d) => join(repoRoot, d));
+  let newest = statSync(join(repoRoot, "scripts", "build-web.mjs")).mtimeMs;
+  for (const dir of dirs) {
+    for (const name of readdirSync(dir)) newest = Math.max(newest, statSync(join(dir, name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/web when it is missing or older than its sources (as make would), and returns it. */
 export function buildWeb(): WebAssets {
+  const bundle = join(repoRoot, "dist", "web", "app.js");
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource()) return loadWebAssets();
   execFileSync(process.execPath, [join(repoRoot, "scripts", "build-web.mjs")], {
     cwd: repoRoot,
     env: { ...process.env, STEERBENCH_WEB_QUIET: "1" },
@@ -40,12 +52,12 @@ export async function publishedStore(dir: string): Promise<{ store: Store; runId
 /** Texts that would run code, load something or break out of the page if rendered as markup. */
 export const PAYLOADS = [
   "<script>window.__pwned = 1; alert('script')</script>",
-  '<img src=x onerror="window.__pwned = 2; alert(\'img\')">',
-  '<a href="javascript:alert(\'link\')">click me</a>',
+  "<img src=x onerror=\"window.__pwned = 2; alert('img')\">",
+  "<a href=\"javascript:alert('link')\">click me</a>",
   "</textarea><svg onload=alert('svg')>",
   "</script><script>alert('close')</script>",
   "<!-- <script>alert('comment')</script> -->",
-  "line\u2028separator\u2029paragraph <iframe src=\"http://127.0.0.1:9/x\"></iframe>",
+  'line\u2028separator\u2029paragraph <iframe src="http://127.0.0.1:9/x"></iframe>',
   "<style>body{display:none}</style><link rel=stylesheet href=http://127.0.0.1:9/x.css>",
 ] as const;
 
@@ -55,7 +67,11 @@ export function addHostileRun(store: Store, runId = "run-hostile"): { runId: str
     id: runId,
     name: "hostile <b>run</b> </script>",
     kind: "live",
-    config: { conditions: ["baseline", "pro_ic"], models: [{ name: "m<script>", model: "m" }], judges: [{ name: "j", model: "j" }] },
+    config: {
+      conditions: ["baseline", "pro_ic"],
+      models: [{ name: "m<script>", model: "m" }],
+      judges: [{ name: "j", model: "j" }],
+    },
     versions: { steerbench: "test" },
     dataHash: null,
   });

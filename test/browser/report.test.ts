@@ -83,7 +83,9 @@ afterAll(async () => {
 
 function cell(page: Page, model: string, condition: string, metric: string) {
   return page
-    .locator(`[data-table="table1"] td[data-model="${model}"][data-condition="${condition}"][data-metric="${metric}"]`)
+    .locator(
+      `[data-table="table1"] td[data-model="${model}"][data-condition="${condition}"][data-metric="${metric}"]`,
+    )
     .first();
 }
 
@@ -99,14 +101,26 @@ describe("HTML report of the published runs in chromium", () => {
   });
 
   test("Table 1 shows the paper's numbers with intervals and denominators", async () => {
-    await expect(cell(page, INSTRUCT_30B, "pro_ic", "conv").locator(".sb-value").textContent()).resolves.toBe("81.69");
-    await expect(cell(page, INSTRUCT_30B, "pro_ic", "refusal").locator(".sb-value").textContent()).resolves.toBe("12.68");
-    await expect(cell(page, INSTRUCT_30B, "anti_ic", "conv").locator(".sb-value").textContent()).resolves.toBe("2.82");
-    await expect(cell(page, INSTRUCT_30B, "anti_ic", "refusal").locator(".sb-value").textContent()).resolves.toBe("19.72");
+    await expect(cell(page, INSTRUCT_30B, "pro_ic", "conv").locator(".sb-value").textContent()).resolves.toBe(
+      "81.69",
+    );
     await expect(
-      page.locator(`[data-table="table1"] td[data-model="${INSTRUCT_30B}"][data-metric="delta"] .sb-value`).textContent(),
+      cell(page, INSTRUCT_30B, "pro_ic", "refusal").locator(".sb-value").textContent(),
+    ).resolves.toBe("12.68");
+    await expect(
+      cell(page, INSTRUCT_30B, "anti_ic", "conv").locator(".sb-value").textContent(),
+    ).resolves.toBe("2.82");
+    await expect(
+      cell(page, INSTRUCT_30B, "anti_ic", "refusal").locator(".sb-value").textContent(),
+    ).resolves.toBe("19.72");
+    await expect(
+      page
+        .locator(`[data-table="table1"] td[data-model="${INSTRUCT_30B}"][data-metric="delta"] .sb-value`)
+        .textContent(),
     ).resolves.toBe("+78.87");
-    await expect(cell(page, BASE_4B, "pro_ic", "conv").locator(".sb-value").textContent()).resolves.toBe("65.91");
+    await expect(cell(page, BASE_4B, "pro_ic", "conv").locator(".sb-value").textContent()).resolves.toBe(
+      "65.91",
+    );
     await expect(cell(page, BASE_4B, "pro_ic", "n").textContent()).resolves.toBe("44of 71");
     // A Wilson interval sits under every rate.
     await expect(cell(page, INSTRUCT_30B, "pro_ic", "conv").locator(".sb-ci").textContent()).resolves.toMatch(
@@ -126,7 +140,9 @@ describe("HTML report of the published runs in chromium", () => {
       expect(await svg.locator("path, rect").count(), id).toBeGreaterThan(10);
     }
     // Model names are drawn as SVG text.
-    expect(await page.locator("#fig-convergence svg text", { hasText: INSTRUCT_30B }).count()).toBeGreaterThan(0);
+    expect(
+      await page.locator("#fig-convergence svg text", { hasText: INSTRUCT_30B }).count(),
+    ).toBeGreaterThan(0);
 
     const [svgDownload] = await Promise.all([
       page.waitForEvent("download"),
@@ -157,11 +173,16 @@ describe("HTML report of the published runs in chromium", () => {
     expect(await cards.count()).toBe(20); // one page
     expect(await cards.first().getAttribute("data-model")).toBe(INSTRUCT_30B);
     expect(
-      await cards.first().locator(".sb-cell").evaluateAll((els) => els.map((e) => e.getAttribute("data-condition"))),
+      await cards
+        .first()
+        .locator(".sb-cell")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-condition"))),
     ).toEqual(["baseline", "pro_ic", "anti_ic"]);
     // Each cell: label, the judge's reason, the response.
     const firstCell = cards.first().locator(".sb-cell").first();
-    expect(await firstCell.locator(".sb-chip").getAttribute("data-label")).toMatch(/convergence|refusal|nonsensical/);
+    expect(await firstCell.locator(".sb-chip").getAttribute("data-label")).toMatch(
+      /convergence|refusal|nonsensical/,
+    );
     expect((await firstCell.locator('[data-field="reason"]').textContent())!.length).toBeGreaterThan(10);
     expect((await firstCell.locator('[data-field="response"]').textContent())!.length).toBeGreaterThan(10);
 

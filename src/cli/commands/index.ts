@@ -1,19 +1,29 @@
 import type { Command } from "commander";
+import { registerAgreement } from "./agreement.js";
 import { registerData } from "./data.js";
 import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
+import { registerJudgeCheck } from "./judge-check.js";
+import { registerQuickstart } from "./quickstart.js";
 import { registerRun } from "./run.js";
 import { registerRuns } from "./runs.js";
 import { registerSchema } from "./schema.js";
+import { registerServe } from "./serve.js";
 import { registerTable } from "./table.js";
+import { registerTrainJudge } from "./train-judge.js";
 
 /** Every verb, in the order `steerbench --help` lists them. */
 export const COMMANDS: Array<(program: Command) => void> = [
+  registerQuickstart,
   registerRun,
   registerTable,
   registerRuns,
   registerExport,
+  registerAgreement,
+  registerJudgeCheck,
+  registerTrainJudge,
   registerImport,
+  registerServe,
   registerData,
   registerSchema,
 ];

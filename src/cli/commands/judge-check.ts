@@ -6,6 +6,7 @@ import { readProtocolStrings } from "../../data/protocol-strings.js";
 import { createProgress } from "../../engine/progress.js";
 import { findSiblingPack, importPublishedRuns } from "../../importers/import-published.js";
 import { type ConditionPair, DEFAULT_PAIRS, pairsAgainst } from "../../metrics/index.js";
+import { loadClassifier } from "../../reliability/classifier/model.js";
 import { describeEstimate, estimateJudgeWork } from "../../reliability/estimate.js";
 import { formatComparison, formatSensitivity, parseReportFormat } from "../../reliability/format.js";
 import {
@@ -78,6 +79,20 @@ async function loadStrings(
     originalJudgeSystemTemplate: "",
     originalJudgeUserTemplate: "",
   };
+}
+
+/**
+ * A classifier trained on this run's reference labels has seen (some of) the answers: agreement on
+ * its training models is in-sample and says nothing about how good a judge it is.
+ */
+function inSampleNote(c: CandidateJudge, runId: string, reference: string): string[] {
+  if (c.config.provider !== "classifier") return [];
+  const t = loadClassifier(c.config.model).file.training;
+  if (t.run !== runId || t.judge !== reference) return [];
+  return [
+    `note: ${c.planned.name} was trained on ${t.items} of this run's ${reference} labels (models ${t.models.join(", ")}); ` +
+      "its agreement on those models is in-sample — read the per-model rows of the models it was not trained on",
+  ];
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -190,6 +205,8 @@ export function registerJudgeCheck(program: Command): void {
       process.stderr.write(
         `judge-check on run ${runId}, reference ${reference}:\n${describeEstimate(estimate)}`,
       );
+      const notes = candidates.flatMap((c) => inSampleNote(c, runId, reference));
+      for (const note of notes) process.stderr.write(`${note}\n`);
       if (estimate.calls > 0 && !flags.yes && process.stdin.isTTY && process.stderr.isTTY) {
         if (!(await confirm("proceed? [y/N] "))) {
           process.stderr.write("nothing done\n");
@@ -218,6 +235,7 @@ export function registerJudgeCheck(program: Command): void {
         `judged ${s.judged} (${s.failures} failed verdicts), ${s.errors} errors${s.interrupted ? "; INTERRUPTED — run the same command again to resume" : ""}\n`,
       );
       const out: string[] = result.comparisons.map((c) => formatComparison(c, format));
+      if (notes.length > 0) out.push(`${notes.join("\n")}\n`);
       if (result.sensitivity) out.push(formatSensitivity(result.sensitivity, format));
       if (format === "json") {
         process.stdout.write(

@@ -20,7 +20,10 @@ export function registerReport(program: Command): void {
       .description("write a run's self-contained HTML report: settings, Table 1, figures and every item")
       .option("--run <id>", "run id, id prefix or name (default: the newest run)")
       .requiredOption("--html <file>", "the HTML file to write")
-      .option("--pairs <list>", "gap pairs HIGH:LOW,... (default pro_ic:anti_ic, else each condition vs baseline)"),
+      .option(
+        "--pairs <list>",
+        "gap pairs HIGH:LOW,... (default pro_ic:anti_ic, else each condition vs baseline)",
+      ),
   ).action((opts: { store: string; run?: string; html: string; pairs?: string }) => {
     const store = Store.open(opts.store);
     try {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { buildTable1, type ConditionPair, conditionsOf, DEFAULT_PAIRS, pairsAgainst } from "../../metrics/index.js";
 import { formatTable, type TableFormat } from "../../report/format-table.js";
+import { outcomesFor } from "../../reliability/multi-judge.js";
 import { Store } from "../../store/store.js";
 import { storeOption, UsageError } from "../options.js";
 
@@ -20,7 +21,7 @@ export function registerTable(program: Command): void {
       .command("table")
       .description("print Table 1 (conv% and refusal% with 95% intervals, the gap Δ with McNemar p) for a run")
       .option("--run <id>", "run id, id prefix or name (default: the newest run)")
-      .option("--judge <name>", "whose labels to use (default: the run's first judge)")
+      .option("--judge <name>", "whose labels to use, or `consensus` (majority of all judges); default: the run's first judge")
       .option("--format <fmt>", `output format: ${FORMATS.join(", ")}`, "terminal")
       .option("--pairs <list>", "gap pairs HIGH:LOW,... (default pro_ic:anti_ic)")
       .option("--vs <condition>", "also compare every condition against this one (e.g. baseline)")
@@ -44,10 +45,10 @@ export function registerTable(program: Command): void {
         const judges = store.judges(run.id);
         const judge = opts.judge ?? judges[0];
         if (judge === undefined) throw new UsageError(`run ${run.id} has no judgements yet`);
-        if (!judges.includes(judge)) {
+        if (judge !== "consensus" && !judges.includes(judge)) {
           throw new UsageError(`run ${run.id} has no judge "${judge}"; judges: ${judges.join(", ")}`);
         }
-        const outcomes = store.outcomes(run.id, judge);
+        const outcomes = outcomesFor(store, run.id, judge);
         let pairs = opts.pairs ? parsePairs(opts.pairs) : [...DEFAULT_PAIRS];
         if (opts.vs) pairs = [...pairs, ...pairsAgainst(opts.vs, conditionsOf(outcomes))];
         const table = buildTable1(outcomes, { pairs });

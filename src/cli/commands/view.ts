@@ -12,10 +12,20 @@ export function registerView(program: Command): void {
     program
       .command("view")
       .description("browse the store's runs in a local web UI (live while a run is in progress)")
-      .option("--port <n>", `port to listen on (0: any free port)`, parseIntOption("--port"), DEFAULT_VIEW_PORT)
-      .option("--host <addr>", "interface to listen on; keep the loopback default unless you mean to share it", "127.0.0.1"),
+      .option(
+        "--port <n>",
+        `port to listen on (0: any free port)`,
+        parseIntOption("--port"),
+        DEFAULT_VIEW_PORT,
+      )
+      .option(
+        "--host <addr>",
+        "interface to listen on; keep the loopback default unless you mean to share it",
+        "127.0.0.1",
+      ),
   ).action(async (opts: { store: string; port: number; host: string }) => {
-    if (opts.port < 0 || opts.port > 65535) throw new UsageError(`--port must be in 0..65535, got ${opts.port}`);
+    if (opts.port < 0 || opts.port > 65535)
+      throw new UsageError(`--port must be in 0..65535, got ${opts.port}`);
     // Opening a missing file would create an empty store; a typo should be an error instead.
     if (!existsSync(resolve(opts.store))) throw new UsageError(`store ${resolve(opts.store)} does not exist`);
     const store = Store.open(opts.store);
@@ -25,7 +35,8 @@ export function registerView(program: Command): void {
     } catch (err) {
       store.close();
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EADDRINUSE") throw new UsageError(`port ${opts.port} is in use; pick another with --port`);
+      if (code === "EADDRINUSE")
+        throw new UsageError(`port ${opts.port} is in use; pick another with --port`);
       throw err;
     }
     process.stdout.write(`steerbench view: ${viewer.url} (store ${store.path}); Ctrl-C to stop\n`);

@@ -61,14 +61,24 @@ describe("termCounts", () => {
   });
 
   it("keeps buckets below 2^hashBits", () => {
-    const counts = termCounts({ prompt: "p", response: "a b c d e f g h" }, { ...DEFAULT_FEATURES, hashBits: 8 });
+    const counts = termCounts(
+      { prompt: "p", response: "a b c d e f g h" },
+      { ...DEFAULT_FEATURES, hashBits: 8 },
+    );
     for (const b of counts.keys()) expect(b).toBeLessThan(256);
   });
 });
 
 describe("TF-IDF", () => {
   it("keeps buckets seen in at least minDf documents, with smooth IDF", () => {
-    const docs = [new Map([[1, 1], [2, 3]]), new Map([[2, 1]]), new Map([[3, 1]])];
+    const docs = [
+      new Map([
+        [1, 1],
+        [2, 3],
+      ]),
+      new Map([[2, 1]]),
+      new Map([[3, 1]]),
+    ];
     const vocab = fitVocabulary(docs, 2);
     expect(vocab.buckets).toEqual([2]);
     expect(vocab.idf[0]).toBeCloseTo(Math.log(4 / 3) + 1, 12);
@@ -77,7 +87,15 @@ describe("TF-IDF", () => {
 
   it("uses sublinear TF, drops unknown buckets and normalises to unit length", () => {
     const vocab = { buckets: [5, 9], idf: [2, 1] };
-    const v = vectorize(new Map([[9, Math.E], [5, 1], [7, 4]]), vocab, positions(vocab));
+    const v = vectorize(
+      new Map([
+        [9, Math.E],
+        [5, 1],
+        [7, 4],
+      ]),
+      vocab,
+      positions(vocab),
+    );
     expect([...v.idx]).toEqual([0, 1]);
     // raw: bucket 5 → (1 + ln 1)·2 = 2; bucket 9 → (1 + ln e)·1 = 2 → both 1/√2 after normalising
     expect(v.val[0]).toBeCloseTo(Math.SQRT1_2, 12);

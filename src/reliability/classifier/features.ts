@@ -139,22 +139,25 @@ export function vectorize(
   vocab: Vocabulary,
   position: Map<number, number>,
 ): SparseVector {
-  const idx = new Int32Array(counts.size);
-  const byPos = new Map<number, number>();
+  const found = new Int32Array(counts.size);
   let n = 0;
-  for (const [bucket, tf] of counts) {
+  for (const bucket of counts.keys()) {
     const pos = position.get(bucket);
-    if (pos === undefined) continue;
-    idx[n++] = pos;
-    byPos.set(pos, (tf >= 1 ? 1 + Math.log(tf) : tf) * vocab.idf[pos]!);
+    if (pos !== undefined) found[n++] = pos;
   }
-  const kept = idx.slice(0, n).sort();
-  const val = Float64Array.from(kept, (p) => byPos.get(p)!);
+  const idx = found.slice(0, n).sort();
+  const val = new Float64Array(n);
   let norm = 0;
-  for (const v of val) norm += v * v;
+  for (let i = 0; i < n; i++) {
+    const pos = idx[i]!;
+    const tf = counts.get(vocab.buckets[pos]!)!;
+    const v = (tf >= 1 ? 1 + Math.log(tf) : tf) * vocab.idf[pos]!;
+    val[i] = v;
+    norm += v * v;
+  }
   norm = Math.sqrt(norm);
-  if (norm > 0) for (let i = 0; i < val.length; i++) val[i]! /= norm;
-  return { idx: kept, val };
+  if (norm > 0) for (let i = 0; i < n; i++) val[i]! /= norm;
+  return { idx, val };
 }
 
 export function positions(vocab: Vocabulary): Map<number, number> {

@@ -52,11 +52,20 @@ describe("lossAndGradient", () => {
 describe("trainSoftmax", () => {
   // Feature j "votes" for class j; the last feature is noise shared by everyone.
   const xs = [
-    sparse([[0, 1], [3, 0.5]]),
+    sparse([
+      [0, 1],
+      [3, 0.5],
+    ]),
     sparse([[0, 0.8]]),
-    sparse([[1, 1], [3, 0.5]]),
+    sparse([
+      [1, 1],
+      [3, 0.5],
+    ]),
     sparse([[1, 0.9]]),
-    sparse([[2, 1], [3, 0.5]]),
+    sparse([
+      [2, 1],
+      [3, 0.5],
+    ]),
     sparse([[2, 0.7]]),
   ];
   const ys = [0, 0, 1, 1, 2, 2];

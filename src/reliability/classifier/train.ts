@@ -32,6 +32,8 @@ export interface ClassifierTrainOptions {
   /** L2 strength (default 1e-4). */
   l2?: number;
   maxIterations?: number;
+  /** L-BFGS history size. */
+  memory?: number;
   /** `balanced` weights each example by N / (classes × count of its label). Default none. */
   classWeight?: "none" | "balanced";
 }
@@ -129,6 +131,7 @@ function fitModel(
   const result = trainSoftmax(xs, ys, labels.length, vocab.buckets.length, {
     l2,
     maxIterations: options.maxIterations,
+    memory: options.memory,
     sampleWeights,
   });
   return toClassifierFile({

@@ -72,8 +72,8 @@ export function loadItems(store: Store, runId: string, since?: string): ItemsPay
   const verdicts = store.db
     .prepare(
       `SELECT j.item_id, j.judge, j.status, j.label, j.reason, j.error
-       FROM judgements j JOIN items i ON i.id = j.item_id LEFT JOIN responses r ON r.item_id = i.id
-       WHERE i.run_id = @runId${filter} ORDER BY i.seq, j.judge`,
+       FROM items i JOIN judgements j ON j.item_id = i.id${since === undefined ? "" : " LEFT JOIN responses r ON r.item_id = i.id"}
+       WHERE i.run_id = @runId${filter}`,
     )
     .all(params) as VerdictRow[];
 

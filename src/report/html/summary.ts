@@ -45,9 +45,17 @@ function orderConditions(configured: readonly string[], seen: readonly string[])
   return unique;
 }
 
-/** The Δ pairs: pro_ic − anti_ic as in the paper when both exist, otherwise each condition − baseline. */
-export function defaultPairs(conditions: readonly string[]): ConditionPair[] {
+/**
+ * The Δ pairs: pro_ic − anti_ic as in the paper when both exist; in a sweep, each strength against
+ * strength 0; otherwise each condition − baseline (or − the first condition).
+ */
+export function defaultPairs(
+  conditions: readonly string[],
+  strengths: ReadonlyMap<string, number> = new Map(),
+): ConditionPair[] {
   if (conditions.includes("pro_ic") && conditions.includes("anti_ic")) return [...DEFAULT_PAIRS];
+  const zero = [...strengths.entries()].find(([c, x]) => x === 0 && conditions.includes(c))?.[0];
+  if (zero !== undefined) return pairsAgainst(zero, conditions);
   if (conditions.includes("baseline")) return pairsAgainst("baseline", conditions);
   const [first, ...rest] = conditions;
   return first === undefined ? [] : rest.map((high) => ({ high, low: first }));
@@ -104,7 +112,10 @@ interface ExampleRow {
  * any condition (the unsteered one in a run with a baseline). "" when `prompt` is that shortest one;
  * undefined when it does not extend it (e.g. a prefix intervention).
  */
-export function appendedText(prompt: string, siblings: readonly { user_prompt: string }[]): string | undefined {
+export function appendedText(
+  prompt: string,
+  siblings: readonly { user_prompt: string }[],
+): string | undefined {
   const shortest = siblings.map((s) => s.user_prompt).sort((a, b) => a.length - b.length)[0];
   if (shortest === undefined) return undefined;
   if (shortest === prompt) return "";
@@ -211,17 +222,21 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
     const row = example.get(run.id, name) as ExampleRow | undefined;
     if (!row) continue;
     info.examplePrompt = { scenarioId: row.scenario_id, text: row.user_prompt };
-    const described = info.userSuffix ?? info.userPrefix ?? info.systemSuffix ?? info.system ?? info.activation;
+    const described =
+      info.userSuffix ?? info.userPrefix ?? info.systemSuffix ?? info.system ?? info.activation;
     if (described === undefined) {
-      const appended = appendedText(row.user_prompt, siblings.all(run.id, row.model, row.scenario_id, row.epoch) as { user_prompt: string }[]);
+      const appended = appendedText(
+        row.user_prompt,
+        siblings.all(run.id, row.model, row.scenario_id, row.epoch) as { user_prompt: string }[],
+      );
       if (appended !== undefined) info.appendedText = appended;
     }
   }
   settings.conditions.sort((a, b) => rank(conditions, a.name) - rank(conditions, b.name));
 
   const judges = store.judges(run.id);
-  const pairs = opts.pairs ?? defaultPairs(conditions);
   const strengths = sweepStrengths(run, settings);
+  const pairs = opts.pairs ?? defaultPairs(conditions, strengths);
   const tables = judges.map((judge) => {
     const table = buildTable1(store.outcomes(run.id, judge), { pairs });
     table.rows.sort(

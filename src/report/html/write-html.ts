@@ -61,7 +61,7 @@ export function renderReportHtml(data: ReportData, assets: WebAssets): string {
     `<style>${assets.css}</style>`,
     "</head>",
     "<body>",
-    '<noscript><p>This report draws its tables and charts with JavaScript. Its data is in the element #steerbench-data as JSON.</p></noscript>',
+    "<noscript><p>This report draws its tables and charts with JavaScript. Its data is in the element #steerbench-data as JSON.</p></noscript>",
     '<div id="app"></div>',
     `<script type="application/json" id="steerbench-data">${jsonForScript(data)}</script>`,
     `<script>${assets.js}</script>`,

@@ -1,0 +1,448 @@
+// `npm run bench`: steerbench's performance, each figure beside its baseline measured in the same run.
+//
+//   1. Harness throughput at C = 1, 8, 64, 256 against a loopback server answering after L = 20 ms.
+//      An item is two sequential calls (generation, then judgement), so with C items in flight the limit
+//      is C / (2 L) items/s. Reference: a bare undici Pool loop doing the same calls (same bodies).
+//   2. CPU per item of steerbench (its own process; the server runs in another) and peak RSS of a
+//      100,000-item run, sampled at 10k / 50k / 100k items (L = 1 ms so it takes seconds, not minutes).
+//   3. The same workload through promptfoo (same items, server and concurrency): throughput and memory.
+//   4. Resume: re-running a finished 10,000-item run — calls made (counted by the server) and seconds.
+//   5. The store: result rows/s written with one commit per result (the engine) vs one transaction.
+//
+// Every measurement runs in a fresh process (peak RSS and CPU are its own); the server is a separate
+// process too. BENCH_QUICK=1 runs a short version. BENCH_PROFILE=1 adds --cpu-prof to the harness
+// processes (profiles in bench/results/prof). Results: a table on stdout, JSON in bench/results/latest.json.
+import { type ChildProcess, fork, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import Table from "cli-table3";
+import { loadPack } from "../src/data/pack.js";
+import { resolveDataDir } from "../src/data/data-dir.js";
+import { planRun } from "../src/engine/plan.js";
+import { ITEMS_PER_EPOCH } from "./common.js";
+import { type Job, type JobResult, type RunResult, type StoreResult, studyConfig } from "./harness.js";
+import type { ServerCommand, ServerMessage } from "./server.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+// Bundled to bench/dist/run.js by bench/build.mjs.
+const repoRoot = resolve(here, "..", "..");
+const QUICK = process.env.BENCH_QUICK === "1";
+const PROFILE = process.env.BENCH_PROFILE === "1";
+const resultsDir = join(repoRoot, "bench", "results");
+const packDir = resolveDataDir({ flag: process.env.STEERBENCH_DATA ?? resolve(repoRoot, "..", "shared", "data") });
+const work = mkdtempSync(join(tmpdir(), "sb-bench-"));
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+// ---- processes ----
+
+interface ServerStats {
+  requests: number;
+  subject: number;
+  judge: number;
+  cpuMicros: number;
+}
+
+interface BenchServer {
+  baseUrl: string;
+  latencyMs: number;
+  stats(): Promise<ServerStats>;
+  stop(): Promise<void>;
+}
+
+async function startServer(latencyMs: number): Promise<BenchServer> {
+  const child = fork(join(here, "server.js"), [], {
+    env: { ...process.env, BENCH_SERVER: "1", BENCH_LATENCY_MS: String(latencyMs) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const baseUrl = await new Promise<string>((res, rej) => {
+    child.once("message", (m: ServerMessage) => (m.type === "ready" ? res(m.baseUrl) : rej(new Error("server"))));
+    child.once("exit", (code) => rej(new Error(`bench server exited with ${code}`)));
+  });
+  const send = (m: ServerCommand) => child.send(m);
+  return {
+    baseUrl,
+    latencyMs,
+    stats: () =>
+      new Promise((res) => {
+        child.once("message", (m: ServerMessage) => {
+          if (m.type === "stats") res(m);
+        });
+        send({ type: "stats" });
+      }),
+    stop: () =>
+      new Promise((res) => {
+        child.once("exit", () => res());
+        send({ type: "stop" });
+      }),
+  };
+}
+
+/** Runs one harness job in a fresh process; wall time is the process's, from spawn to exit. */
+async function runJob<R extends JobResult>(job: Job, label: string): Promise<R & { processWallMs: number }> {
+  const execArgv = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${join(resultsDir, "prof")}`, `--cpu-prof-name=${label}.cpuprofile`] : [];
+  const t0 = performance.now();
+  const child: ChildProcess = fork(join(here, "harness.js"), [], {
+    env: { ...process.env, BENCH_JOB: JSON.stringify(job) },
+    execArgv,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  let result: R | undefined;
+  child.on("message", (m: R) => {
+    result = m;
+  });
+  const code = await new Promise<number | null>((res) => child.once("exit", res));
+  if (!result) throw new Error(`harness job ${label} failed (exit ${code})`);
+  return { ...result, processWallMs: performance.now() - t0 };
+}
+
+// ---- 1. throughput ----
+
+interface ThroughputRow {
+  concurrency: number;
+  items: number;
+  limitItemsPerS: number;
+  undici: { itemsPerS: number; fraction: number; cpuMsPerItem: number; errors: number };
+  steerbench: { itemsPerS: number; fraction: number; cpuMsPerItem: number; errors: number; maxRssMB: number };
+  steerbenchVsUndici: number;
+  serverCpuMsPerItem: number;
+  /** What 2 cores allow at the measured CPU per item (harness + server). */
+  cpuBoundItemsPerS: number;
+}
+
+async function throughput(server: BenchServer, concurrencies: number[], seconds: number): Promise<ThroughputRow[]> {
+  const rows: ThroughputRow[] = [];
+  const L = server.latencyMs / 1000;
+  for (const C of concurrencies) {
+    const limit = C / (2 * L);
+    const epochs = Math.max(1, Math.min(Math.ceil((limit * seconds) / ITEMS_PER_EPOCH), QUICK ? 10 : 45));
+    const shape = { packDir, baseUrl: server.baseUrl, concurrency: C, epochs };
+    log(`throughput C=${C}: ${epochs * ITEMS_PER_EPOCH} items, undici reference`);
+    const s0 = await server.stats();
+    const u = await runJob<RunResult>({ kind: "undici", ...shape }, `undici-c${C}`);
+    const s1 = await server.stats();
+    log(`throughput C=${C}: steerbench`);
+    const storePath = join(work, `tp-c${C}.sqlite`);
+    const s = await runJob<RunResult>({ kind: "steerbench", ...shape, storePath, rssAt: [] }, `steerbench-c${C}`);
+    const s2 = await server.stats();
+    rmSync(storePath, { force: true });
+    const rate = (r: RunResult) => (r.ok / r.wallMs) * 1000;
+    const serverCpu = (s2.cpuMicros - s1.cpuMicros) / 1000 / s.items;
+    const sbCpu = s.cpuMicros / 1000 / s.items;
+    rows.push({
+      concurrency: C,
+      items: s.items,
+      limitItemsPerS: limit,
+      undici: {
+        itemsPerS: rate(u),
+        fraction: rate(u) / limit,
+        cpuMsPerItem: u.cpuMicros / 1000 / u.items,
+        errors: u.errors,
+      },
+      steerbench: {
+        itemsPerS: rate(s),
+        fraction: rate(s) / limit,
+        cpuMsPerItem: sbCpu,
+        errors: s.errors,
+        maxRssMB: s.maxRssMB,
+      },
+      steerbenchVsUndici: rate(s) / rate(u),
+      serverCpuMsPerItem: serverCpu,
+      cpuBoundItemsPerS: (cpus().length * 1000) / (sbCpu + serverCpu),
+    });
+    void s0;
+  }
+  return rows;
+}
+
+// ---- 3. promptfoo ----
+
+interface PromptfooComparison {
+  available: boolean;
+  note: string;
+  version?: string;
+  concurrency: number;
+  items: number;
+  latencyMs: number;
+  promptfoo?: { itemsPerS: number; processWallMs: number; cpuMsPerItem: number; maxRssMB: number; passed: number; serverCalls: number };
+  steerbench?: { itemsPerS: number; processWallMs: number; cpuMsPerItem: number; maxRssMB: number; serverCalls: number };
+  throughputRatio?: number;
+  memoryRatio?: number;
+}
+
+function promptfooEntry(): { entry: string; version: string } | undefined {
+  // promptfoo's `exports` hides its package.json from require.resolve: read it from node_modules.
+  const pkgPath = join(repoRoot, "node_modules", "promptfoo", "package.json");
+  if (!existsSync(pkgPath)) return undefined;
+  const pkg = JSON.parse(readFileSync(pkgPath, "utf8")) as { version: string; bin: Record<string, string> };
+  const bin = pkg.bin.promptfoo;
+  return bin ? { entry: join(dirname(pkgPath), bin), version: pkg.version } : undefined;
+}
+
+async function promptfooVsSteerbench(server: BenchServer, C: number, epochs: number): Promise<PromptfooComparison> {
+  const items = epochs * ITEMS_PER_EPOCH;
+  const base: PromptfooComparison = { available: false, note: "", concurrency: C, items, latencyMs: server.latencyMs };
+  const pf = promptfooEntry();
+  if (!pf) return { ...base, note: "promptfoo is not installed (npm install): not measured" };
+  const dir = mkdtempSync(join(work, "pf-"));
+  const shape = { packDir, baseUrl: server.baseUrl, concurrency: C, epochs };
+  const plan = planRun(studyConfig(shape), await loadPack(packDir));
+  // The same items, as chat messages, one test each.
+  const tests = plan.items.map((it) => ({
+    vars: {
+      messages: [
+        ...(it.systemPrompt === undefined ? [] : [{ role: "system", content: it.systemPrompt }]),
+        { role: "user", content: it.userPrompt },
+      ],
+    },
+  }));
+  writeFileSync(join(dir, "tests.json"), JSON.stringify(tests));
+  const provider = (model: string, maxTokens: number) =>
+    `{ id: "openai:chat:${model}", config: { apiBaseUrl: "${server.baseUrl}", apiKey: bench, temperature: 0, max_tokens: ${maxTokens} } }`;
+  writeFileSync(
+    join(dir, "promptfooconfig.yaml"),
+    [
+      "description: steerbench benchmark workload",
+      "prompts:",
+      '  - id: chat',
+      '    raw: "{{ messages | dump | safe }}"',
+      `providers: [${provider("subject-model", 1024)}]`,
+      "defaultTest:",
+      "  options:",
+      `    provider: ${provider("judge-model", 200)}`,
+      "  assert:",
+      "    - type: llm-rubric",
+      '      value: "Label the response: convergence, no_convergence, safety_refusal or nonsensical."',
+      "tests: file://tests.json",
+      "",
+    ].join("\n"),
+  );
+  const rusageFile = join(dir, "rusage.json");
+  log(`promptfoo ${pf.version}: ${items} items at C=${C}`);
+  const s0 = await server.stats();
+  const t0 = performance.now();
+  const { code, out } = await new Promise<{ code: number | null; out: string }>((res) => {
+    const child = spawn(
+      process.execPath,
+      ["--require", join(repoRoot, "bench", "rusage.cjs"), pf.entry, "eval", "-c", "promptfooconfig.yaml", "-j", String(C), "--no-cache", "--no-progress-bar", "--no-table"],
+      {
+        cwd: dir,
+        env: {
+          ...process.env,
+          BENCH_RUSAGE_FILE: rusageFile,
+          PROMPTFOO_CONFIG_DIR: join(dir, "config"),
+          PROMPTFOO_DISABLE_TELEMETRY: "1",
+          PROMPTFOO_DISABLE_UPDATE: "1",
+          PROMPTFOO_CACHE_ENABLED: "false",
+          NO_COLOR: "1",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let text = "";
+    child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (text += d.toString()));
+    child.on("exit", (c) => res({ code: c, out: text }));
+  });
+  const pfWall = performance.now() - t0;
+  const s1 = await server.stats();
+  if (code !== 0 || !existsSync(rusageFile)) {
+    return { ...base, version: pf.version, note: `promptfoo eval failed (exit ${code}): ${out.slice(-400)}` };
+  }
+  const usage = JSON.parse(readFileSync(rusageFile, "utf8")) as { maxRSS: number; userCPUTime: number; systemCPUTime: number };
+  const passed = Number(/(\d+) passed/.exec(out)?.[1] ?? "0");
+
+  log(`steerbench: the same ${items} items at C=${C}`);
+  const storePath = join(dir, "s.sqlite");
+  const s = await runJob<RunResult>({ kind: "steerbench", ...shape, storePath, rssAt: [] }, "steerbench-vs-promptfoo");
+  const s2 = await server.stats();
+  const sbRate = (s.ok / s.processWallMs) * 1000;
+  const pfRate = (passed / pfWall) * 1000;
+  return {
+    ...base,
+    available: true,
+    version: pf.version,
+    note: "both timed as whole processes (start-up included); promptfoo: openai provider + llm-rubric grader, cache off",
+    promptfoo: {
+      itemsPerS: pfRate,
+      processWallMs: pfWall,
+      cpuMsPerItem: (usage.userCPUTime + usage.systemCPUTime) / 1000 / items,
+      maxRssMB: usage.maxRSS / 1024,
+      passed,
+      serverCalls: s1.requests - s0.requests,
+    },
+    steerbench: {
+      itemsPerS: sbRate,
+      processWallMs: s.processWallMs,
+      cpuMsPerItem: s.cpuMicros / 1000 / items,
+      maxRssMB: s.maxRssMB,
+      serverCalls: s2.requests - s1.requests,
+    },
+    throughputRatio: sbRate / pfRate,
+    memoryRatio: s.maxRssMB / (usage.maxRSS / 1024),
+  };
+}
+
+// ---- main ----
+
+async function main(): Promise<void> {
+  mkdirSync(resultsDir, { recursive: true });
+  const started = Date.now();
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    quick: QUICK,
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    definitions: {
+      item: "one benchmark item = 2 sequential calls (generation, then judgement)",
+      limit: "C / (2 L) items/s: C items in flight, each taking at least 2 L",
+      fraction: "measured items/s ÷ limit",
+      cpuMsPerItem: "CPU time (user + system) of the measuring process ÷ items; the server runs in its own process",
+    },
+  };
+
+  // 1. Throughput at L = 20 ms.
+  const slow = await startServer(20);
+  try {
+    results.throughput = await throughput(slow, [1, 8, 64, 256], QUICK ? 1 : 3);
+    // 3. promptfoo on the same server.
+    results.promptfoo = await promptfooVsSteerbench(slow, 64, QUICK ? 1 : 2);
+  } finally {
+    await slow.stop();
+  }
+
+  // 2, 4. Memory over a 100k-item run, and resume of a finished 10k run, at L = 1 ms.
+  const fast = await startServer(1);
+  try {
+    const total = QUICK ? 20_000 : 100_000;
+    const epochs = Math.ceil(total / ITEMS_PER_EPOCH);
+    const rssAt = QUICK ? [2_000, 10_000, 20_000] : [10_000, 50_000, 100_000];
+    log(`memory: ${epochs * ITEMS_PER_EPOCH} items at C=256, L=1 ms`);
+    const storePath = join(work, "memory.sqlite");
+    const s0 = await fast.stats();
+    const m = await runJob<RunResult>(
+      { kind: "steerbench", packDir, baseUrl: fast.baseUrl, concurrency: 256, epochs, storePath, rssAt },
+      "steerbench-memory",
+    );
+    const s1 = await fast.stats();
+    rmSync(storePath, { force: true });
+    results.memory = {
+      latencyMs: 1,
+      concurrency: 256,
+      items: m.items,
+      itemsPerS: (m.ok / m.wallMs) * 1000,
+      cpuMsPerItem: m.cpuMicros / 1000 / m.items,
+      serverCpuMsPerItem: (s1.cpuMicros - s0.cpuMicros) / 1000 / m.items,
+      rssSamples: m.rssSamples,
+      maxRssMB: m.maxRssMB,
+      errors: m.errors,
+    };
+
+    const resumeItems = QUICK ? 2_000 : 10_000;
+    const rEpochs = Math.ceil(resumeItems / ITEMS_PER_EPOCH);
+    const rPath = join(work, "resume.sqlite");
+    const shape = { packDir, baseUrl: fast.baseUrl, concurrency: 256, epochs: rEpochs, storePath: rPath, rssAt: [] };
+    log(`resume: a ${rEpochs * ITEMS_PER_EPOCH}-item run, then the same run again`);
+    const first = await runJob<RunResult>({ kind: "steerbench", ...shape }, "resume-first");
+    const r0 = await fast.stats();
+    const again = await runJob<RunResult>({ kind: "steerbench", ...shape }, "resume-again");
+    const r1 = await fast.stats();
+    rmSync(rPath, { force: true });
+    results.resume = {
+      items: again.items,
+      firstRun: { seconds: first.processWallMs / 1000, calls: r0.requests - s1.requests },
+      rerun: {
+        resumed: again.resumed,
+        calls: r1.requests - r0.requests,
+        seconds: again.processWallMs / 1000,
+        inRunSeconds: again.wallMs / 1000,
+        maxRssMB: again.maxRssMB,
+      },
+    };
+  } finally {
+    await fast.stop();
+  }
+
+  // 5. The store.
+  log("store: per-result commits vs one transaction");
+  const st = await runJob<StoreResult>({ kind: "store", rows: QUICK ? 4_000 : 20_000, packDir }, "store");
+  results.store = { ...st, batchedVsPerCommit: st.batchedWriteRowsPerS / st.perCommitWriteRowsPerS };
+  results.totalSeconds = (Date.now() - started) / 1000;
+
+  writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+  print(results);
+  process.stdout.write(`\nJSON: ${join("bench", "results", "latest.json")}  (${round((Date.now() - started) / 1000, 0)} s)\n`);
+}
+
+function print(r: Record<string, unknown>): void {
+  const tp = r.throughput as ThroughputRow[];
+  const t1 = new Table({
+    head: ["C", "items", "limit/s", "undici/s", "undici frac", "steerbench/s", "sb frac", "sb/undici", "sb CPU ms/item", "server CPU ms/item", "2-core CPU bound/s"],
+  });
+  for (const row of tp) {
+    t1.push([
+      row.concurrency,
+      row.items,
+      round(row.limitItemsPerS, 0),
+      round(row.undici.itemsPerS, 0),
+      round(row.undici.fraction),
+      round(row.steerbench.itemsPerS, 0),
+      round(row.steerbench.fraction),
+      round(row.steerbenchVsUndici),
+      round(row.steerbench.cpuMsPerItem, 3),
+      round(row.serverCpuMsPerItem, 3),
+      round(row.cpuBoundItemsPerS, 0),
+    ]);
+  }
+  process.stdout.write(`\n1. Harness throughput, L = 20 ms, 2 calls per item (limit = C/(2L))\n${t1.toString()}\n`);
+
+  const m = r.memory as { items: number; itemsPerS: number; cpuMsPerItem: number; serverCpuMsPerItem: number; rssSamples: Array<{ done: number; rssMB: number }>; maxRssMB: number };
+  process.stdout.write(
+    `\n2. ${m.items}-item run (L = 1 ms, C = 256): ${round(m.itemsPerS, 0)} items/s, steerbench CPU ${round(m.cpuMsPerItem, 3)} ms/item ` +
+      `(server ${round(m.serverCpuMsPerItem, 3)}), peak RSS ${round(m.maxRssMB, 0)} MB; RSS at ` +
+      `${m.rssSamples.map((s) => `${s.done}: ${round(s.rssMB, 0)} MB`).join(", ")}\n`,
+  );
+
+  const pf = r.promptfoo as PromptfooComparison;
+  if (pf.available && pf.promptfoo && pf.steerbench) {
+    const t3 = new Table({ head: ["", "items/s", "process s", "CPU ms/item", "peak RSS MB", "server calls"] });
+    t3.push(
+      [`promptfoo ${pf.version}`, round(pf.promptfoo.itemsPerS, 1), round(pf.promptfoo.processWallMs / 1000, 1), round(pf.promptfoo.cpuMsPerItem, 2), round(pf.promptfoo.maxRssMB, 0), pf.promptfoo.serverCalls],
+      ["steerbench", round(pf.steerbench.itemsPerS, 1), round(pf.steerbench.processWallMs / 1000, 1), round(pf.steerbench.cpuMsPerItem, 2), round(pf.steerbench.maxRssMB, 0), pf.steerbench.serverCalls],
+    );
+    process.stdout.write(
+      `\n3. Same ${pf.items} items through promptfoo and steerbench, C = ${pf.concurrency}, L = ${pf.latencyMs} ms (${pf.note})\n${t3.toString()}\n` +
+        `   steerbench/promptfoo throughput ×${round(pf.throughputRatio ?? 0, 1)}, memory ratio ${round(pf.memoryRatio ?? 0, 2)}\n`,
+    );
+  } else {
+    process.stdout.write(`\n3. promptfoo: ${pf.note}\n`);
+  }
+
+  const res = r.resume as { items: number; firstRun: { seconds: number; calls: number }; rerun: { calls: number; seconds: number; inRunSeconds: number } };
+  process.stdout.write(
+    `\n4. Resume of a finished ${res.items}-item run: ${res.rerun.calls} model calls, ${round(res.rerun.seconds, 2)} s ` +
+      `(process; ${round(res.rerun.inRunSeconds, 2)} s in runEvaluation) — the first run made ${res.firstRun.calls} calls in ${round(res.firstRun.seconds, 1)} s\n`,
+  );
+
+  const st = r.store as StoreResult & { batchedVsPerCommit: number };
+  process.stdout.write(
+    `\n5. Store, ${st.rows} result rows: per-result commits ${round(st.perCommitWriteRowsPerS, 0)} rows/s, one transaction ` +
+      `${round(st.batchedWriteRowsPerS, 0)} rows/s (×${round(st.batchedVsPerCommit, 1)}); reads: outcomes ${round(st.readOutcomesRowsPerS, 0)} rows/s, ` +
+      `judgements ${round(st.readJudgementsRowsPerS, 0)} rows/s\n`,
+  );
+  process.stdout.write(
+    `\nOn ${r.cpus} cores the server process shares the CPU with the harness: at high C the run is bounded by CPU ` +
+      `(column "2-core CPU bound"), not by C/(2L); the undici column is the same bound for the bare loop.\n`,
+  );
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(work, { recursive: true, force: true }));

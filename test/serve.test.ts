@@ -1,0 +1,120 @@
+// `steerbench serve` for real: the tiny GGUF behind the OpenAI-compatible API, driven over HTTP, and the
+// live-evaluation engine running the protocol against it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseRunConfig } from "../src/config/run-config.js";
+import { runEvaluation } from "../src/engine/run.js";
+import { type RunningServer, startServer } from "../src/server/openai-server.js";
+import { Store } from "../src/store/store.js";
+import { packDir, tinyModel } from "./paths.js";
+
+let server: RunningServer;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "sb-serve-"));
+  server = await startServer({ model: tinyModel, port: 0, threads: 1 });
+});
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const post = async (path: string, body: unknown) => {
+  const res = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text() };
+};
+
+describe("steerbench serve", () => {
+  it("binds to 127.0.0.1 and lists the model", async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    const res = await fetch(`${server.url}/models`);
+    const json = (await res.json()) as { data: { id: string }[] };
+    expect(json.data[0]!.id).toBe("aidreams260K-f32");
+  });
+
+  it("answers chat and plain completions deterministically when greedy", async () => {
+    const body = { messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 16, temperature: 0 };
+    const a = await post("/chat/completions", body);
+    const b = await post("/chat/completions", body);
+    expect(a.status).toBe(200);
+    const ja = JSON.parse(a.text) as { choices: { message: { content: string }; finish_reason: string }[]; usage: { completion_tokens: number } };
+    expect(ja.choices[0]!.message.content.length).toBeGreaterThan(0);
+    expect(ja.usage.completion_tokens).toBeGreaterThan(0);
+    expect(JSON.parse(b.text).choices[0].message.content).toBe(ja.choices[0]!.message.content);
+    const c = await post("/completions", { prompt: "The robot", max_tokens: 8, temperature: 0 });
+    expect(c.status).toBe(200);
+    expect((JSON.parse(c.text) as { choices: { text: string }[] }).choices[0]!.text.length).toBeGreaterThan(0);
+  });
+
+  it("streams server-sent events ending in [DONE]", async () => {
+    const res = await post("/chat/completions", {
+      messages: [{ role: "user", content: "Hello" }],
+      max_tokens: 8,
+      temperature: 0,
+      stream: true,
+    });
+    expect(res.status).toBe(200);
+    const events = res.text.split("\n\n").filter((e) => e.startsWith("data: "));
+    expect(events.at(-1)).toBe("data: [DONE]");
+    const first = JSON.parse(events[0]!.slice(6)) as { object: string; choices: { delta: { content: string } }[] };
+    expect(first.object).toBe("chat.completion.chunk");
+    expect(first.choices[0]!.delta.content.length).toBeGreaterThan(0);
+  });
+
+  it("answers bad requests with a 4xx and a clear message, and keeps serving", async () => {
+    const cases: [string, unknown, RegExp][] = [
+      ["/chat/completions", "{not json", /not valid JSON/],
+      ["/chat/completions", { messages: [] }, /messages/],
+      ["/chat/completions", { messages: [{ role: "wizard", content: "x" }] }, /role/],
+      ["/chat/completions", { messages: [{ role: "user", content: "x" }], temperature: 9 }, /temperature/],
+      ["/chat/completions", { messages: [{ role: "user", content: "x" }], steering: { vector: "x" } }, /strength/],
+      ["/chat/completions", { messages: [{ role: "user", content: "x" }], steering: { vector: "nope", strength: 1 } }, /no --vectors/],
+      ["/chat/completions", { messages: [{ role: "user", content: "x" }], steering: { vector: "/nonexistent.gguf", strength: 1 } }, /.+/],
+      ["/nowhere", {}, /no route/],
+    ];
+    for (const [path, body, message] of cases) {
+      const res = await post(path, body);
+      expect(res.status, `${path} ${JSON.stringify(body)}`).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect((JSON.parse(res.text) as { error: { message: string } }).error.message).toMatch(message);
+    }
+    const ok = await post("/chat/completions", { messages: [{ role: "user", content: "still there?" }], max_tokens: 4 });
+    expect(ok.status).toBe(200);
+  });
+
+  it("queues concurrent requests on the one context", async () => {
+    const bodies = Array.from({ length: 6 }, (_, i) => ({
+      messages: [{ role: "user", content: `story ${i}` }],
+      max_tokens: 8,
+      temperature: 0,
+    }));
+    const results = await Promise.all(bodies.map((b) => post("/chat/completions", b)));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+  });
+
+  it("serves the live-evaluation engine end to end over HTTP", async () => {
+    const store = Store.open(join(dir, "s.sqlite"));
+    const config = parseRunConfig({
+      selection: "paper",
+      limit: 3,
+      models: [{ name: "served", model: "aidreams260K-f32", baseUrl: server.url, concurrency: 2 }],
+      judges: [{ name: "served-judge", model: "aidreams260K-f32", baseUrl: server.url, retries: 0, maxTokens: 8 }],
+      decoding: { temperature: 0, maxTokens: 16, seed: 0, stop: [] },
+    });
+    const summary = await runEvaluation({ config, store, packDir });
+    expect(summary.items).toBe(9);
+    expect(summary.generated).toBe(9);
+    expect(summary.generationErrors).toBe(0);
+    // The tiny model cannot write a JSON verdict: every one is a visible judge failure, never a label.
+    expect(summary.judgeFailures).toBe(9);
+    expect(store.progress(summary.run.id).judged["served-judge"]).toEqual({ ok: 0, failed: 9, error: 0 });
+    store.close();
+  });
+});
