@@ -47,6 +47,8 @@ export interface StoreResult {
   kind: "store";
   rows: number;
   perCommitWriteRowsPerS: number;
+  /** Still one commit per result, but with statements prepared once (Store prepares on every call). */
+  perCommitPreparedOnceRowsPerS: number;
   batchedWriteRowsPerS: number;
   readOutcomesRowsPerS: number;
   readJudgementsRowsPerS: number;
@@ -142,9 +144,26 @@ async function undiciLoop(job: Extract<Job, { kind: "undici" }>): Promise<RunRes
           ...(item.systemPrompt === undefined ? [] : [{ role: "system", content: item.systemPrompt }]),
           { role: "user", content: item.userPrompt },
         ];
-        const response = await post({ model: SUBJECT_MODEL, messages, max_tokens: 1024, temperature: 0, seed: item.seed, stream: false });
-        const judgeMessages = judgePrompt.buildMessages({ context: item.context, prompt: item.userPrompt, response });
-        await post({ model: JUDGE_MODEL, messages: judgeMessages, max_tokens: 200, temperature: 0, stream: false });
+        const response = await post({
+          model: SUBJECT_MODEL,
+          messages,
+          max_tokens: 1024,
+          temperature: 0,
+          seed: item.seed,
+          stream: false,
+        });
+        const judgeMessages = judgePrompt.buildMessages({
+          context: item.context,
+          prompt: item.userPrompt,
+          response,
+        });
+        await post({
+          model: JUDGE_MODEL,
+          messages: judgeMessages,
+          max_tokens: 200,
+          temperature: 0,
+          stream: false,
+        });
         ok++;
       } catch {
         errors++;
@@ -172,12 +191,18 @@ async function storeThroughput(job: Extract<Job, { kind: "store" }>): Promise<St
   try {
     const pack = await loadPack(job.packDir);
     const epochs = Math.ceil(job.rows / ITEMS_PER_EPOCH);
-    const plan = planRun(studyConfig({ packDir: job.packDir, baseUrl: "http://127.0.0.1:9/v1", concurrency: 1, epochs }), pack);
+    const plan = planRun(
+      studyConfig({ packDir: job.packDir, baseUrl: "http://127.0.0.1:9/v1", concurrency: 1, epochs }),
+      pack,
+    );
     const newItems = plan.items.slice(0, job.rows);
     const store = Store.open(join(dir, "s.sqlite"));
     const response = "NEUTRAL: here is a normal plan. ".repeat(8);
     const raw = JSON.stringify({ decision: "no_convergence", reason: "scripted" });
-    const request = JSON.stringify({ model: SUBJECT_MODEL, messages: [{ role: "user", content: newItems[0]!.userPrompt }] });
+    const request = JSON.stringify({
+      model: SUBJECT_MODEL,
+      messages: [{ role: "user", content: newItems[0]!.userPrompt }],
+    });
     const write = (itemId: number) => {
       store.saveResponse({
         itemId,
@@ -208,12 +233,35 @@ async function storeThroughput(job: Extract<Job, { kind: "store" }>): Promise<St
       store.createRun({ id, name: id, kind: "live", config: {}, versions: {} });
       const items = store.addItems(id, newItems);
       const t0 = performance.now();
-      if (batched) store.transaction(() => items.forEach((it) => write(it.id)));
+      if (batched)
+        store.transaction(() => {
+          for (const it of items) write(it.id);
+        });
       else for (const it of items) write(it.id);
       return ((2 * items.length) / (performance.now() - t0)) * 1000;
     };
     const perCommit = timeRun("per-commit", false);
     const batched = timeRun("batched", true);
+    // The same two upserts per result as Store.saveResponse/saveJudgement, prepared once.
+    const insResponse = store.db.prepare(
+      `INSERT INTO responses (item_id, status, response, thinking, prompt_tokens, completion_tokens, latency_ms, finish_reason, request_json, error, attempts, created_at)
+       VALUES (?, 'ok', ?, NULL, 200, 12, 20, 'stop', ?, NULL, 1, ?)
+       ON CONFLICT(item_id) DO UPDATE SET status = excluded.status, response = excluded.response WHERE responses.status <> 'ok'`,
+    );
+    const insJudgement = store.db.prepare(
+      `INSERT INTO judgements (item_id, judge, status, label, reason, raw, scores_json, error, attempts, latency_ms, created_at)
+       VALUES (?, 'judge', 'ok', 'no_convergence', 'scripted', ?, NULL, NULL, 1, 20, ?)
+       ON CONFLICT(item_id, judge) DO UPDATE SET status = excluded.status, label = excluded.label WHERE judgements.status <> 'ok'`,
+    );
+    store.createRun({ id: "prepared-once", name: "prepared-once", kind: "live", config: {}, versions: {} });
+    const preparedItems = store.addItems("prepared-once", newItems);
+    const tp = performance.now();
+    for (const it of preparedItems) {
+      const now = new Date().toISOString();
+      insResponse.run(it.id, response, request, now);
+      insJudgement.run(it.id, raw, now);
+    }
+    const preparedOnce = ((2 * preparedItems.length) / (performance.now() - tp)) * 1000;
     let t0 = performance.now();
     const outcomes = store.outcomes("per-commit", "judge");
     const readOutcomes = (outcomes.length / (performance.now() - t0)) * 1000;
@@ -225,6 +273,7 @@ async function storeThroughput(job: Extract<Job, { kind: "store" }>): Promise<St
       kind: "store",
       rows: 2 * newItems.length,
       perCommitWriteRowsPerS: perCommit,
+      perCommitPreparedOnceRowsPerS: preparedOnce,
       batchedWriteRowsPerS: batched,
       readOutcomesRowsPerS: readOutcomes,
       readJudgementsRowsPerS: readJudgements,
@@ -238,7 +287,11 @@ async function main(): Promise<void> {
   const job = JSON.parse(process.env.BENCH_JOB ?? "null") as Job | null;
   if (!job) throw new Error("harness: BENCH_JOB is not set");
   const result: JobResult =
-    job.kind === "steerbench" ? await steerbench(job) : job.kind === "undici" ? await undiciLoop(job) : await storeThroughput(job);
+    job.kind === "steerbench"
+      ? await steerbench(job)
+      : job.kind === "undici"
+        ? await undiciLoop(job)
+        : await storeThroughput(job);
   process.send?.(result, () => process.exit(0));
 }
 

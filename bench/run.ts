@@ -18,8 +18,8 @@ import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Table from "cli-table3";
-import { loadPack } from "../src/data/pack.js";
 import { resolveDataDir } from "../src/data/data-dir.js";
+import { loadPack } from "../src/data/pack.js";
 import { planRun } from "../src/engine/plan.js";
 import { ITEMS_PER_EPOCH } from "./common.js";
 import { type Job, type JobResult, type RunResult, type StoreResult, studyConfig } from "./harness.js";
@@ -31,7 +31,9 @@ const repoRoot = resolve(here, "..", "..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const PROFILE = process.env.BENCH_PROFILE === "1";
 const resultsDir = join(repoRoot, "bench", "results");
-const packDir = resolveDataDir({ flag: process.env.STEERBENCH_DATA ?? resolve(repoRoot, "..", "shared", "data") });
+const packDir = resolveDataDir({
+  flag: process.env.STEERBENCH_DATA ?? resolve(repoRoot, "..", "shared", "data"),
+});
 const work = mkdtempSync(join(tmpdir(), "sb-bench-"));
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -59,7 +61,9 @@ async function startServer(latencyMs: number): Promise<BenchServer> {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const baseUrl = await new Promise<string>((res, rej) => {
-    child.once("message", (m: ServerMessage) => (m.type === "ready" ? res(m.baseUrl) : rej(new Error("server"))));
+    child.once("message", (m: ServerMessage) =>
+      m.type === "ready" ? res(m.baseUrl) : rej(new Error("server")),
+    );
     child.once("exit", (code) => rej(new Error(`bench server exited with ${code}`)));
   });
   const send = (m: ServerCommand) => child.send(m);
@@ -83,7 +87,9 @@ async function startServer(latencyMs: number): Promise<BenchServer> {
 
 /** Runs one harness job in a fresh process; wall time is the process's, from spawn to exit. */
 async function runJob<R extends JobResult>(job: Job, label: string): Promise<R & { processWallMs: number }> {
-  const execArgv = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${join(resultsDir, "prof")}`, `--cpu-prof-name=${label}.cpuprofile`] : [];
+  const execArgv = PROFILE
+    ? ["--cpu-prof", `--cpu-prof-dir=${join(resultsDir, "prof")}`, `--cpu-prof-name=${label}.cpuprofile`]
+    : [];
   const t0 = performance.now();
   const child: ChildProcess = fork(join(here, "harness.js"), [], {
     env: { ...process.env, BENCH_JOB: JSON.stringify(job) },
@@ -113,7 +119,11 @@ interface ThroughputRow {
   cpuBoundItemsPerS: number;
 }
 
-async function throughput(server: BenchServer, concurrencies: number[], seconds: number): Promise<ThroughputRow[]> {
+async function throughput(
+  server: BenchServer,
+  concurrencies: number[],
+  seconds: number,
+): Promise<ThroughputRow[]> {
   const rows: ThroughputRow[] = [];
   const L = server.latencyMs / 1000;
   for (const C of concurrencies) {
@@ -126,7 +136,10 @@ async function throughput(server: BenchServer, concurrencies: number[], seconds:
     const s1 = await server.stats();
     log(`throughput C=${C}: steerbench`);
     const storePath = join(work, `tp-c${C}.sqlite`);
-    const s = await runJob<RunResult>({ kind: "steerbench", ...shape, storePath, rssAt: [] }, `steerbench-c${C}`);
+    const s = await runJob<RunResult>(
+      { kind: "steerbench", ...shape, storePath, rssAt: [] },
+      `steerbench-c${C}`,
+    );
     const s2 = await server.stats();
     rmSync(storePath, { force: true });
     const rate = (r: RunResult) => (r.ok / r.wallMs) * 1000;
@@ -167,8 +180,21 @@ interface PromptfooComparison {
   concurrency: number;
   items: number;
   latencyMs: number;
-  promptfoo?: { itemsPerS: number; processWallMs: number; cpuMsPerItem: number; maxRssMB: number; passed: number; serverCalls: number };
-  steerbench?: { itemsPerS: number; processWallMs: number; cpuMsPerItem: number; maxRssMB: number; serverCalls: number };
+  promptfoo?: {
+    itemsPerS: number;
+    processWallMs: number;
+    cpuMsPerItem: number;
+    maxRssMB: number;
+    passed: number;
+    serverCalls: number;
+  };
+  steerbench?: {
+    itemsPerS: number;
+    processWallMs: number;
+    cpuMsPerItem: number;
+    maxRssMB: number;
+    serverCalls: number;
+  };
   throughputRatio?: number;
   memoryRatio?: number;
 }
@@ -182,9 +208,19 @@ function promptfooEntry(): { entry: string; version: string } | undefined {
   return bin ? { entry: join(dirname(pkgPath), bin), version: pkg.version } : undefined;
 }
 
-async function promptfooVsSteerbench(server: BenchServer, C: number, epochs: number): Promise<PromptfooComparison> {
+async function promptfooVsSteerbench(
+  server: BenchServer,
+  C: number,
+  epochs: number,
+): Promise<PromptfooComparison> {
   const items = epochs * ITEMS_PER_EPOCH;
-  const base: PromptfooComparison = { available: false, note: "", concurrency: C, items, latencyMs: server.latencyMs };
+  const base: PromptfooComparison = {
+    available: false,
+    note: "",
+    concurrency: C,
+    items,
+    latencyMs: server.latencyMs,
+  };
   const pf = promptfooEntry();
   if (!pf) return { ...base, note: "promptfoo is not installed (npm install): not measured" };
   const dir = mkdtempSync(join(work, "pf-"));
@@ -207,7 +243,7 @@ async function promptfooVsSteerbench(server: BenchServer, C: number, epochs: num
     [
       "description: steerbench benchmark workload",
       "prompts:",
-      '  - id: chat',
+      "  - id: chat",
       '    raw: "{{ messages | dump | safe }}"',
       `providers: [${provider("subject-model", 1024)}]`,
       "defaultTest:",
@@ -227,7 +263,19 @@ async function promptfooVsSteerbench(server: BenchServer, C: number, epochs: num
   const { code, out } = await new Promise<{ code: number | null; out: string }>((res) => {
     const child = spawn(
       process.execPath,
-      ["--require", join(repoRoot, "bench", "rusage.cjs"), pf.entry, "eval", "-c", "promptfooconfig.yaml", "-j", String(C), "--no-cache", "--no-progress-bar", "--no-table"],
+      [
+        "--require",
+        join(repoRoot, "bench", "rusage.cjs"),
+        pf.entry,
+        "eval",
+        "-c",
+        "promptfooconfig.yaml",
+        "-j",
+        String(C),
+        "--no-cache",
+        "--no-progress-bar",
+        "--no-table",
+      ],
       {
         cwd: dir,
         env: {
@@ -252,12 +300,19 @@ async function promptfooVsSteerbench(server: BenchServer, C: number, epochs: num
   if (code !== 0 || !existsSync(rusageFile)) {
     return { ...base, version: pf.version, note: `promptfoo eval failed (exit ${code}): ${out.slice(-400)}` };
   }
-  const usage = JSON.parse(readFileSync(rusageFile, "utf8")) as { maxRSS: number; userCPUTime: number; systemCPUTime: number };
+  const usage = JSON.parse(readFileSync(rusageFile, "utf8")) as {
+    maxRSS: number;
+    userCPUTime: number;
+    systemCPUTime: number;
+  };
   const passed = Number(/(\d+) passed/.exec(out)?.[1] ?? "0");
 
   log(`steerbench: the same ${items} items at C=${C}`);
   const storePath = join(dir, "s.sqlite");
-  const s = await runJob<RunResult>({ kind: "steerbench", ...shape, storePath, rssAt: [] }, "steerbench-vs-promptfoo");
+  const s = await runJob<RunResult>(
+    { kind: "steerbench", ...shape, storePath, rssAt: [] },
+    "steerbench-vs-promptfoo",
+  );
   const s2 = await server.stats();
   const sbRate = (s.ok / s.processWallMs) * 1000;
   const pfRate = (passed / pfWall) * 1000;
@@ -301,7 +356,8 @@ async function main(): Promise<void> {
       item: "one benchmark item = 2 sequential calls (generation, then judgement)",
       limit: "C / (2 L) items/s: C items in flight, each taking at least 2 L",
       fraction: "measured items/s ÷ limit",
-      cpuMsPerItem: "CPU time (user + system) of the measuring process ÷ items; the server runs in its own process",
+      cpuMsPerItem:
+        "CPU time (user + system) of the measuring process ÷ items; the server runs in its own process",
     },
   };
 
@@ -345,7 +401,14 @@ async function main(): Promise<void> {
     const resumeItems = QUICK ? 2_000 : 10_000;
     const rEpochs = Math.ceil(resumeItems / ITEMS_PER_EPOCH);
     const rPath = join(work, "resume.sqlite");
-    const shape = { packDir, baseUrl: fast.baseUrl, concurrency: 256, epochs: rEpochs, storePath: rPath, rssAt: [] };
+    const shape = {
+      packDir,
+      baseUrl: fast.baseUrl,
+      concurrency: 256,
+      epochs: rEpochs,
+      storePath: rPath,
+      rssAt: [],
+    };
     log(`resume: a ${rEpochs * ITEMS_PER_EPOCH}-item run, then the same run again`);
     const first = await runJob<RunResult>({ kind: "steerbench", ...shape }, "resume-first");
     const r0 = await fast.stats();
@@ -375,13 +438,27 @@ async function main(): Promise<void> {
 
   writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
   print(results);
-  process.stdout.write(`\nJSON: ${join("bench", "results", "latest.json")}  (${round((Date.now() - started) / 1000, 0)} s)\n`);
+  process.stdout.write(
+    `\nJSON: ${join("bench", "results", "latest.json")}  (${round((Date.now() - started) / 1000, 0)} s)\n`,
+  );
 }
 
 function print(r: Record<string, unknown>): void {
   const tp = r.throughput as ThroughputRow[];
   const t1 = new Table({
-    head: ["C", "items", "limit/s", "undici/s", "undici frac", "steerbench/s", "sb frac", "sb/undici", "sb CPU ms/item", "server CPU ms/item", "2-core CPU bound/s"],
+    head: [
+      "C",
+      "items",
+      "limit/s",
+      "undici/s",
+      "undici frac",
+      "steerbench/s",
+      "sb frac",
+      "sb/undici",
+      "sb CPU ms/item",
+      "server CPU ms/item",
+      "2-core CPU bound/s",
+    ],
   });
   for (const row of tp) {
     t1.push([
@@ -398,9 +475,18 @@ function print(r: Record<string, unknown>): void {
       round(row.cpuBoundItemsPerS, 0),
     ]);
   }
-  process.stdout.write(`\n1. Harness throughput, L = 20 ms, 2 calls per item (limit = C/(2L))\n${t1.toString()}\n`);
+  process.stdout.write(
+    `\n1. Harness throughput, L = 20 ms, 2 calls per item (limit = C/(2L))\n${t1.toString()}\n`,
+  );
 
-  const m = r.memory as { items: number; itemsPerS: number; cpuMsPerItem: number; serverCpuMsPerItem: number; rssSamples: Array<{ done: number; rssMB: number }>; maxRssMB: number };
+  const m = r.memory as {
+    items: number;
+    itemsPerS: number;
+    cpuMsPerItem: number;
+    serverCpuMsPerItem: number;
+    rssSamples: Array<{ done: number; rssMB: number }>;
+    maxRssMB: number;
+  };
   process.stdout.write(
     `\n2. ${m.items}-item run (L = 1 ms, C = 256): ${round(m.itemsPerS, 0)} items/s, steerbench CPU ${round(m.cpuMsPerItem, 3)} ms/item ` +
       `(server ${round(m.serverCpuMsPerItem, 3)}), peak RSS ${round(m.maxRssMB, 0)} MB; RSS at ` +
@@ -409,10 +495,26 @@ function print(r: Record<string, unknown>): void {
 
   const pf = r.promptfoo as PromptfooComparison;
   if (pf.available && pf.promptfoo && pf.steerbench) {
-    const t3 = new Table({ head: ["", "items/s", "process s", "CPU ms/item", "peak RSS MB", "server calls"] });
+    const t3 = new Table({
+      head: ["", "items/s", "process s", "CPU ms/item", "peak RSS MB", "server calls"],
+    });
     t3.push(
-      [`promptfoo ${pf.version}`, round(pf.promptfoo.itemsPerS, 1), round(pf.promptfoo.processWallMs / 1000, 1), round(pf.promptfoo.cpuMsPerItem, 2), round(pf.promptfoo.maxRssMB, 0), pf.promptfoo.serverCalls],
-      ["steerbench", round(pf.steerbench.itemsPerS, 1), round(pf.steerbench.processWallMs / 1000, 1), round(pf.steerbench.cpuMsPerItem, 2), round(pf.steerbench.maxRssMB, 0), pf.steerbench.serverCalls],
+      [
+        `promptfoo ${pf.version}`,
+        round(pf.promptfoo.itemsPerS, 1),
+        round(pf.promptfoo.processWallMs / 1000, 1),
+        round(pf.promptfoo.cpuMsPerItem, 2),
+        round(pf.promptfoo.maxRssMB, 0),
+        pf.promptfoo.serverCalls,
+      ],
+      [
+        "steerbench",
+        round(pf.steerbench.itemsPerS, 1),
+        round(pf.steerbench.processWallMs / 1000, 1),
+        round(pf.steerbench.cpuMsPerItem, 2),
+        round(pf.steerbench.maxRssMB, 0),
+        pf.steerbench.serverCalls,
+      ],
     );
     process.stdout.write(
       `\n3. Same ${pf.items} items through promptfoo and steerbench, C = ${pf.concurrency}, L = ${pf.latencyMs} ms (${pf.note})\n${t3.toString()}\n` +
@@ -422,7 +524,11 @@ function print(r: Record<string, unknown>): void {
     process.stdout.write(`\n3. promptfoo: ${pf.note}\n`);
   }
 
-  const res = r.resume as { items: number; firstRun: { seconds: number; calls: number }; rerun: { calls: number; seconds: number; inRunSeconds: number } };
+  const res = r.resume as {
+    items: number;
+    firstRun: { seconds: number; calls: number };
+    rerun: { calls: number; seconds: number; inRunSeconds: number };
+  };
   process.stdout.write(
     `\n4. Resume of a finished ${res.items}-item run: ${res.rerun.calls} model calls, ${round(res.rerun.seconds, 2)} s ` +
       `(process; ${round(res.rerun.inRunSeconds, 2)} s in runEvaluation) — the first run made ${res.firstRun.calls} calls in ${round(res.firstRun.seconds, 1)} s\n`,
@@ -431,7 +537,8 @@ function print(r: Record<string, unknown>): void {
   const st = r.store as StoreResult & { batchedVsPerCommit: number };
   process.stdout.write(
     `\n5. Store, ${st.rows} result rows: per-result commits ${round(st.perCommitWriteRowsPerS, 0)} rows/s, one transaction ` +
-      `${round(st.batchedWriteRowsPerS, 0)} rows/s (×${round(st.batchedVsPerCommit, 1)}); reads: outcomes ${round(st.readOutcomesRowsPerS, 0)} rows/s, ` +
+      `${round(st.batchedWriteRowsPerS, 0)} rows/s (×${round(st.batchedVsPerCommit, 1)}); per-result commits with statements prepared once ` +
+      `${round(st.perCommitPreparedOnceRowsPerS, 0)} rows/s (×${round(st.perCommitPreparedOnceRowsPerS / st.perCommitWriteRowsPerS, 1)}); reads: outcomes ${round(st.readOutcomesRowsPerS, 0)} rows/s, ` +
       `judgements ${round(st.readJudgementsRowsPerS, 0)} rows/s\n`,
   );
   process.stdout.write(

@@ -36,7 +36,10 @@ async function main(): Promise<void> {
       const user = body?.messages?.filter((m) => m.role === "user").at(-1)?.content ?? "";
       // The seed makes each epoch's answer distinct, so no judge request repeats (the judge cache would
       // otherwise answer repeated ones and an item would cost one call instead of two).
-      return { content: `${subjectAnswer(user)} (seed ${body?.seed ?? "-"})`, usage: { prompt_tokens: 200, completion_tokens: 12 } };
+      return {
+        content: `${subjectAnswer(user)} (seed ${body?.seed ?? "-"})`,
+        usage: { prompt_tokens: 200, completion_tokens: 12 },
+      };
     },
   });
   const send = (m: ServerMessage) => process.send?.(m);

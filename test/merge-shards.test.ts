@@ -48,7 +48,10 @@ const study = (extra: Partial<RunConfigInput> = {}) =>
   });
 
 /** Runs a config into a new store file and returns its path and run id. */
-async function runInto(name: string, extra: Partial<RunConfigInput> = {}): Promise<{ path: string; runId: string }> {
+async function runInto(
+  name: string,
+  extra: Partial<RunConfigInput> = {},
+): Promise<{ path: string; runId: string }> {
   const path = join(dir, name);
   const store = Store.open(path);
   try {
@@ -141,7 +144,8 @@ describe("steerbench merge of shards", () => {
       expect(out.progress(whole.runId)).toEqual(ref.progress(whole.runId));
       expect(snapshot(out, whole.runId)).toEqual(snapshot(ref, whole.runId));
       // Blocks (model, condition, epoch) come in plan order; within a block each shard's order is kept.
-      const block = (i: { model: string; condition: string; epoch: number }) => `${i.model}/${i.condition}/${i.epoch}`;
+      const block = (i: { model: string; condition: string; epoch: number }) =>
+        `${i.model}/${i.condition}/${i.epoch}`;
       const blocks = (s: Store) => [...new Set(s.items(whole.runId).map(block))];
       expect(blocks(out)).toEqual(blocks(ref));
       const shardOrder = (path: string, runId: string) => {
@@ -161,7 +165,9 @@ describe("steerbench merge of shards", () => {
       const raws = out.judgements(whole.runId).map((j) => j.raw ?? "");
       expect(raws.some((r) => r.startsWith("```json"))).toBe(true);
       // cached judge replies came along too: re-judging the merged run would make no call
-      expect((out.db.prepare("SELECT COUNT(*) AS n FROM judge_cache").get() as { n: number }).n).toBeGreaterThan(0);
+      expect(
+        (out.db.prepare("SELECT COUNT(*) AS n FROM judge_cache").get() as { n: number }).n,
+      ).toBeGreaterThan(0);
     } finally {
       out.close();
       ref.close();
@@ -183,7 +189,11 @@ describe("steerbench merge of shards", () => {
 
   it("marks a merge with a missing shard incomplete", () => {
     const result = merge(join(dir, "half.sqlite"), [shard0.path]);
-    expect(result.runs[0]).toMatchObject({ id: whole.runId, status: "interrupted", shards: { count: 2, missing: [1] } });
+    expect(result.runs[0]).toMatchObject({
+      id: whole.runId,
+      status: "interrupted",
+      shards: { count: 2, missing: [1] },
+    });
   });
 
   it("refuses an item that is in two inputs, naming it and both stores", () => {
@@ -211,7 +221,9 @@ describe("steerbench merge of shards", () => {
       shard: { index: 1, count: 2 },
       judges: [{ name: "judge", model: JUDGE, baseUrl: server.baseUrl, prompt: "instrumentaleval" }],
     });
-    expect(() => merge(join(dir, "x2.sqlite"), [shard0.path, otherJudge.path])).toThrow(/judges\[0\]\.prompt differs/);
+    expect(() => merge(join(dir, "x2.sqlite"), [shard0.path, otherJudge.path])).toThrow(
+      /judges\[0\]\.prompt differs/,
+    );
     const otherConditions = await runInto("other-cond.sqlite", {
       shard: { index: 1, count: 2 },
       conditions: ["baseline", "pro_ic"],
@@ -220,7 +232,9 @@ describe("steerbench merge of shards", () => {
       /conditions differs \(2 entries vs 3 entries\)/,
     );
     const otherCount = await runInto("other-count.sqlite", { shard: { index: 1, count: 3 } });
-    expect(() => merge(join(dir, "x4.sqlite"), [shard0.path, otherCount.path])).toThrow(/shard counts differ/);
+    expect(() => merge(join(dir, "x4.sqlite"), [shard0.path, otherCount.path])).toThrow(
+      /shard counts differ/,
+    );
   });
 
   it("refuses shards made from different benchmark data, naming dataHash", () => {
@@ -232,12 +246,9 @@ describe("steerbench merge of shards", () => {
     const config = { ...(run.config as Record<string, unknown>), dataHash: "0".repeat(64) };
     const newId = runIdOf(runIdentity(config, { index: 1, count: 2 }));
     s.db.pragma("foreign_keys = OFF");
-    s.db.prepare("UPDATE runs SET id = ?, config_json = ?, data_hash = ? WHERE id = ?").run(
-      newId,
-      JSON.stringify(config),
-      "0".repeat(64),
-      run.id,
-    );
+    s.db
+      .prepare("UPDATE runs SET id = ?, config_json = ?, data_hash = ? WHERE id = ?")
+      .run(newId, JSON.stringify(config), "0".repeat(64), run.id);
     s.db.prepare("UPDATE items SET run_id = ? WHERE run_id = ?").run(newId, run.id);
     s.close();
     expect(() => merge(join(dir, "x5.sqlite"), [shard0.path, path])).toThrow(/dataHash differs/);
@@ -259,6 +270,8 @@ describe("steerbench merge of shards", () => {
   });
 
   it("the CLI refuses a missing input file instead of creating it", async () => {
-    await expect(mergeCli(join(dir, "y.sqlite"), [join(dir, "nope.sqlite")])).rejects.toThrow(/does not exist/);
+    await expect(mergeCli(join(dir, "y.sqlite"), [join(dir, "nope.sqlite")])).rejects.toThrow(
+      /does not exist/,
+    );
   });
 });

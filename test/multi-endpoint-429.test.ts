@@ -47,7 +47,11 @@ describe("adaptive concurrency under a 429 storm", () => {
           concurrency: CEILING,
         }),
       ],
-      { concurrencyPerEndpoint: CEILING, minConcurrency: 1, onEvent: (e) => events.push({ ...e, t: performance.now() }) },
+      {
+        concurrencyPerEndpoint: CEILING,
+        minConcurrency: 1,
+        onEvent: (e) => events.push({ ...e, t: performance.now() }),
+      },
     );
 
     const TOTAL = 600;

@@ -108,40 +108,59 @@ describe("a live run over several endpoints", () => {
     const count = (sql: string) => (store.db.prepare(sql).get(runId) as { n: number }).n;
     expect(count("SELECT COUNT(*) AS n FROM items WHERE run_id = ?")).toBe(213);
     expect(
-      count("SELECT COUNT(*) AS n FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ? AND r.status = 'ok'"),
+      count(
+        "SELECT COUNT(*) AS n FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ? AND r.status = 'ok'",
+      ),
     ).toBe(213);
     expect(
-      count("SELECT COUNT(DISTINCT j.item_id) AS n FROM judgements j JOIN items i ON i.id = j.item_id WHERE i.run_id = ?"),
+      count(
+        "SELECT COUNT(DISTINCT j.item_id) AS n FROM judgements j JOIN items i ON i.id = j.item_id WHERE i.run_id = ?",
+      ),
     ).toBe(213);
     expect(
-      count("SELECT COUNT(*) AS n FROM judgements j JOIN items i ON i.id = j.item_id WHERE i.run_id = ? AND j.status = 'ok'"),
+      count(
+        "SELECT COUNT(*) AS n FROM judgements j JOIN items i ON i.id = j.item_id WHERE i.run_id = ? AND j.status = 'ok'",
+      ),
     ).toBe(213);
-    for (const j of store.judgements(runId)) expect(j.label).toBe(expectedLabel(store.response(j.itemId)!.response!));
+    for (const j of store.judgements(runId))
+      expect(j.label).toBe(expectedLabel(store.response(j.itemId)!.response!));
     // The engine saw no failure: the calls that died with the server were redone on the others.
-    expect(count("SELECT COALESCE(MAX(r.attempts), 0) AS n FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ?")).toBe(1);
+    expect(
+      count(
+        "SELECT COALESCE(MAX(r.attempts), 0) AS n FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ?",
+      ),
+    ).toBe(1);
     store.close();
 
     // Both pools (subject and judge) used all three servers, and the live ones carried the rest.
-    for (const s of servers) expect(calls.filter((c) => c.endpoint.includes(s.origin) && c.ok).length).toBeGreaterThan(0);
+    for (const s of servers)
+      expect(calls.filter((c) => c.endpoint.includes(s.origin) && c.ok).length).toBeGreaterThan(0);
     const failedOnVictim = calls.filter((c) => c.endpoint.includes(victim.origin) && !c.ok);
     expect(failedOnVictim.length).toBeGreaterThan(0);
 
     // After the provider took the victim out, its calls are probes: one at a time, the first one no
     // sooner than the cooldown, and no more than a doubling cooldown allows.
     for (const pool of [0, 1]) {
-      const down = events.find((e) => e.pool === pool && e.kind === "down" && e.endpoint.includes(victim.origin));
+      const down = events.find(
+        (e) => e.pool === pool && e.kind === "down" && e.endpoint.includes(victim.origin),
+      );
       if (!down) continue; // this pool had nothing in flight there when it died, and never went back
       expect(down.t).toBeGreaterThanOrEqual(diedAt);
-      const after = calls.filter((c) => c.pool === pool && c.endpoint.includes(victim.origin) && c.start > down.t);
+      const after = calls.filter(
+        (c) => c.pool === pool && c.endpoint.includes(victim.origin) && c.start > down.t,
+      );
       expect(after.every((c) => !c.ok)).toBe(true);
-      for (let k = 1; k < after.length; k++) expect(after[k]!.start).toBeGreaterThanOrEqual(after[k - 1]!.end);
+      for (let k = 1; k < after.length; k++)
+        expect(after[k]!.start).toBeGreaterThanOrEqual(after[k - 1]!.end);
       if (after.length > 0) expect(after[0]!.start - down.t).toBeGreaterThanOrEqual(COOLDOWN_MS - 2);
       const span = endedAt - down.t;
       expect(after.length).toBeLessThanOrEqual(Math.floor(Math.log2(span / COOLDOWN_MS + 1)) + 1);
     }
     // At least one pool noticed the death and probed during the rest of the run.
     const probes = calls.filter((c) =>
-      events.some((e) => e.kind === "down" && e.pool === c.pool && c.endpoint.includes(victim.origin) && c.start > e.t),
+      events.some(
+        (e) => e.kind === "down" && e.pool === c.pool && c.endpoint.includes(victim.origin) && c.start > e.t,
+      ),
     );
     expect(events.some((e) => e.kind === "down")).toBe(true);
     expect(probes.length).toBeGreaterThan(0);

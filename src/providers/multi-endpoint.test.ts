@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type FakeOpenAIServer, type FakeReply, startFakeOpenAIServer } from "../../test/helpers/fake-openai-server.js";
+import {
+  type FakeOpenAIServer,
+  type FakeReply,
+  startFakeOpenAIServer,
+} from "../../test/helpers/fake-openai-server.js";
 import { createMultiEndpointProvider, type EndpointEvent } from "./multi-endpoint.js";
 import { createOpenAICompatibleProvider } from "./openai-compatible.js";
 import { isProviderError, type ModelProvider } from "./provider.js";
@@ -60,7 +64,9 @@ describe("createMultiEndpointProvider", () => {
   it("prefers the endpoint with the fewest requests in flight", async () => {
     const slow = await slowServer(200);
     const fast = await slowServer(5);
-    const p = createMultiEndpointProvider([http(slow.server), http(fast.server)], { concurrencyPerEndpoint: 4 });
+    const p = createMultiEndpointProvider([http(slow.server), http(fast.server)], {
+      concurrencyPerEndpoint: 4,
+    });
     providers.push(p);
     const first = p.generate(req); // occupies one slot on the first endpoint for 200 ms
     await sleep(20);
@@ -179,7 +185,13 @@ describe("createMultiEndpointProvider", () => {
 
   it("rejects bad options", () => {
     expect(() => createMultiEndpointProvider([], { concurrencyPerEndpoint: 1 })).toThrow(/no endpoints/);
-    const dummy: ModelProvider = { id: "x", generate: () => Promise.reject(new Error("x")), close: async () => {} };
-    expect(() => createMultiEndpointProvider([dummy], { concurrencyPerEndpoint: 0 })).toThrow(/concurrencyPerEndpoint/);
+    const dummy: ModelProvider = {
+      id: "x",
+      generate: () => Promise.reject(new Error("x")),
+      close: async () => {},
+    };
+    expect(() => createMultiEndpointProvider([dummy], { concurrencyPerEndpoint: 0 })).toThrow(
+      /concurrencyPerEndpoint/,
+    );
   });
 });

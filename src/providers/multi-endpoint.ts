@@ -106,7 +106,9 @@ export function createMultiEndpointProvider(
   if (providers.length === 0) throw new Error("multi-endpoint provider: no endpoints");
   const ceiling = options.concurrencyPerEndpoint;
   if (!Number.isInteger(ceiling) || ceiling < 1) {
-    throw new Error(`multi-endpoint option "concurrencyPerEndpoint": must be a positive integer, got ${ceiling}`);
+    throw new Error(
+      `multi-endpoint option "concurrencyPerEndpoint": must be a positive integer, got ${ceiling}`,
+    );
   }
   const floor = Math.min(ceiling, Math.max(1, Math.floor(options.minConcurrency ?? 1)));
   const baseCooldown = options.cooldownMs ?? 1000;
@@ -164,7 +166,12 @@ export function createMultiEndpointProvider(
       if (e.state === "down" || exclude.has(e)) continue;
       // A probing endpoint with its one slot free goes first: otherwise, with spare capacity elsewhere,
       // it would never be probed and never come back.
-      const free = e.state === "probing" ? (e.limiter.inFlight === 0 ? Number.POSITIVE_INFINITY : 0) : capacity(e) - e.limiter.inFlight;
+      const free =
+        e.state === "probing"
+          ? e.limiter.inFlight === 0
+            ? Number.POSITIVE_INFINITY
+            : 0
+          : capacity(e) - e.limiter.inFlight;
       if (free > bestFree) {
         best = e;
         bestFree = free;

@@ -24,27 +24,49 @@ describe("runIdentity", () => {
   const variants: Array<[string, RunConfigInput]> = [
     ["defaults", base],
     ["sharded", { ...base, shard: { index: 1, count: 3 } }],
-    ["per-model decoding and names", {
-      ...base,
-      models: [
-        { name: "a", model: "m", baseUrl: "http://127.0.0.1:1/v1", decoding: { temperature: 0.7, maxTokens: 64 } },
-        { model: "m2", baseUrls: ["http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"], thinking: true },
-      ],
-    }],
-    ["selection, limit, categories, system text, epochs", {
-      ...base,
-      selection: "full",
-      limit: 5,
-      categories: ["evading-shutdown"],
-      system: { text: "You are a test." },
-      epochs: 3,
-      decoding: { seed: 7, stop: ["\n\n"], topP: 0.9 },
-    }],
-    ["custom condition and judge settings", {
-      ...base,
-      conditions: ["baseline", { name: "custom", userSuffix: "Be brief." }],
-      judges: [{ name: "jj", model: "j", baseUrl: "http://127.0.0.1:1/v1", prompt: "instrumentaleval", maxTokens: 50 }],
-    }],
+    [
+      "per-model decoding and names",
+      {
+        ...base,
+        models: [
+          {
+            name: "a",
+            model: "m",
+            baseUrl: "http://127.0.0.1:1/v1",
+            decoding: { temperature: 0.7, maxTokens: 64 },
+          },
+          { model: "m2", baseUrls: ["http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"], thinking: true },
+        ],
+      },
+    ],
+    [
+      "selection, limit, categories, system text, epochs",
+      {
+        ...base,
+        selection: "full",
+        limit: 5,
+        categories: ["evading-shutdown"],
+        system: { text: "You are a test." },
+        epochs: 3,
+        decoding: { seed: 7, stop: ["\n\n"], topP: 0.9 },
+      },
+    ],
+    [
+      "custom condition and judge settings",
+      {
+        ...base,
+        conditions: ["baseline", { name: "custom", userSuffix: "Be brief." }],
+        judges: [
+          {
+            name: "jj",
+            model: "j",
+            baseUrl: "http://127.0.0.1:1/v1",
+            prompt: "instrumentaleval",
+            maxTokens: 50,
+          },
+        ],
+      },
+    ],
   ];
 
   for (const [name, input] of variants) {
@@ -66,7 +88,11 @@ describe("runIdentity", () => {
 
   it("leaves operational settings out", () => {
     const a = stored({ ...base, concurrency: 2, retry: { retries: 1 } });
-    const b = stored({ ...base, concurrency: 64, models: [{ model: "m", baseUrl: "http://10.0.0.1:8000/v1", timeoutMs: 5 }] });
+    const b = stored({
+      ...base,
+      concurrency: 64,
+      models: [{ model: "m", baseUrl: "http://10.0.0.1:8000/v1", timeoutMs: 5 }],
+    });
     expect(firstDifference(runIdentity(a, null), runIdentity(b, null))).toBeUndefined();
   });
 });

@@ -57,7 +57,8 @@ interface SourceRun {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The identity planRun hashes into the run id, rebuilt from a stored live-run config: everything that
@@ -118,7 +119,11 @@ function diff(a: Json, b: Json, path: string): string | undefined {
   if (isRecord(a) && isRecord(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
     for (const k of keys) {
-      const d = diff((a as Record<string, Json>)[k] ?? null, (b as Record<string, Json>)[k] ?? null, path ? `${path}.${k}` : k);
+      const d = diff(
+        (a as Record<string, Json>)[k] ?? null,
+        (b as Record<string, Json>)[k] ?? null,
+        path ? `${path}.${k}` : k,
+      );
       if (d) return d;
     }
     return undefined;
@@ -181,7 +186,8 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
   if (inputs.length === 0) throw new MergeError("nothing to merge: give at least one input store");
   const outPath = out.path;
   for (const i of inputs) {
-    if (i.store.path === outPath) throw new MergeError(`${i.label} is the output store; merge into a new file`);
+    if (i.store.path === outPath)
+      throw new MergeError(`${i.label} is the output store; merge into a new file`);
   }
   const runs = inputs.flatMap(readRuns);
 
@@ -226,7 +232,9 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
     else groups.set(r.row.id, [r]);
   }
 
-  const existing = new Set((out.db.prepare("SELECT id FROM runs").all() as { id: string }[]).map((r) => r.id));
+  const existing = new Set(
+    (out.db.prepare("SELECT id FROM runs").all() as { id: string }[]).map((r) => r.id),
+  );
   for (const id of groups.keys()) {
     if (existing.has(id)) throw new MergeError(`run ${id} is already in ${outPath}; merge into a new file`);
   }
@@ -279,8 +287,12 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
       const config = isShardMerge ? { ...first.config, shard: null } : first.config;
       const allDone = plan.parts.every((p) => p.row.status === "done");
       const count = first.shard?.count ?? 0;
-      const present = [...new Set(plan.parts.map((p) => p.shard?.index ?? -1))].filter((i) => i >= 0).sort((a, b) => a - b);
-      const missing = isShardMerge ? Array.from({ length: count }, (_, i) => i).filter((i) => !present.includes(i)) : [];
+      const present = [...new Set(plan.parts.map((p) => p.shard?.index ?? -1))]
+        .filter((i) => i >= 0)
+        .sort((a, b) => a - b);
+      const missing = isShardMerge
+        ? Array.from({ length: count }, (_, i) => i).filter((i) => !present.includes(i))
+        : [];
       const status = allDone && missing.length === 0 ? "done" : "interrupted";
       insertRun.run({
         id: plan.id,
@@ -297,7 +309,13 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
       let responses = 0;
       let judgements = 0;
       // Responses and judgements are read per part, keyed by the part's item id.
-      const byPart = new Map<SourceRun, { responses: Map<number, Record<string, unknown>>; judgements: Map<number, Record<string, unknown>[]> }>();
+      const byPart = new Map<
+        SourceRun,
+        {
+          responses: Map<number, Record<string, unknown>>;
+          judgements: Map<number, Record<string, unknown>[]>;
+        }
+      >();
       for (const part of plan.parts) {
         const db = part.input.store.db;
         const resp = new Map<number, Record<string, unknown>>();
@@ -308,7 +326,9 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
         }
         const judg = new Map<number, Record<string, unknown>[]>();
         for (const j of db
-          .prepare("SELECT j.* FROM judgements j JOIN items i ON i.id = j.item_id WHERE i.run_id = ? ORDER BY j.judge")
+          .prepare(
+            "SELECT j.* FROM judgements j JOIN items i ON i.id = j.item_id WHERE i.run_id = ? ORDER BY j.judge",
+          )
           .iterate(part.row.id) as Iterable<Record<string, unknown>>) {
           const list = judg.get(j.item_id as number) ?? [];
           list.push(j);
@@ -342,9 +362,13 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
     }
 
     // Cached judge replies are keyed by content: the same key always holds the same reply.
-    const insertCache = out.db.prepare("INSERT OR IGNORE INTO judge_cache (key, reply, created_at) VALUES (?, ?, ?)");
+    const insertCache = out.db.prepare(
+      "INSERT OR IGNORE INTO judge_cache (key, reply, created_at) VALUES (?, ?, ?)",
+    );
     for (const input of inputs) {
-      for (const c of input.store.db.prepare("SELECT key, reply, created_at FROM judge_cache").iterate() as Iterable<{
+      for (const c of input.store.db
+        .prepare("SELECT key, reply, created_at FROM judge_cache")
+        .iterate() as Iterable<{
         key: string;
         reply: string;
         created_at: string;

@@ -74,6 +74,8 @@ export function ViewerApp() {
     setData(null);
     setError(null);
     const poll = async () => {
+      const started = performance.now();
+      let wait = POLL_MS;
       try {
         const delta = await getJson<ReportDelta>(
           `/api/runs/${encodeURIComponent(runId)}/delta?since=${encodeURIComponent(cursor)}`,
@@ -88,6 +90,8 @@ export function ViewerApp() {
           dataRef.current = next;
           setData(next);
           setUpdated(new Date());
+          // A big run's summary takes a while to compute: never ask more than half the time.
+          wait = Math.max(POLL_MS, 2 * (performance.now() - started));
         }
         cursor = delta.cursor;
         setError(null);
@@ -95,7 +99,7 @@ export function ViewerApp() {
         if (ctrl.signal.aborted) return;
         setError(e instanceof Error ? e.message : String(e));
       }
-      timer = setTimeout(poll, POLL_MS);
+      timer = setTimeout(poll, wait);
     };
     void poll();
     return () => {

@@ -13,7 +13,10 @@ import { repoRoot, runsDir } from "../paths.js";
 /** Newest modification time of the files the bundle is built from. */
 function newestSource(): number {
   const dirs = ["src/web", "src/report/html", "src/metrics"].map((d) => join(repoRoot, d));
-  let newest = statSync(join(repoRoot, "scripts", "build-web.mjs")).mtimeMs;
+  let newest = Math.max(
+    statSync(join(repoRoot, "scripts", "build-web.mjs")).mtimeMs,
+    statSync(join(repoRoot, "src", "types.ts")).mtimeMs,
+  );
   for (const dir of dirs) {
     for (const name of readdirSync(dir)) newest = Math.max(newest, statSync(join(dir, name)).mtimeMs);
   }

@@ -24,11 +24,11 @@ export function registerQuickstart(program: Command): void {
     .description("a complete offline evaluation: embedded llama.cpp model, local label-scoring judge, SQLite, Table 1")
     .option("--model <file>", "GGUF model (env STEERBENCH_MODEL; default: the tiny fixture in ../shared/models)")
     .option("--judge-model <file>", "GGUF judge for label scoring (default: the same model)")
-    .option("--limit <n>", "items of the paper selection per condition", parseIntOption("--limit"), 12)
+    .option("--limit <n>", "items of the paper selection per condition", parseIntOption("--limit"), 24)
     .option("--max-tokens <n>", "max new tokens per answer", parseIntOption("--max-tokens"), 48);
   storeOption(dataOption(cmd)).action(
     async (opts: { model?: string; judgeModel?: string; limit: number; maxTokens: number; data?: string; store: string }) => {
-      const model = resolve(opts.model ?? process.env.STEERBENCH_MODEL ?? DEFAULT_MODEL);
+      const model = resolve(opts.model || process.env.STEERBENCH_MODEL || DEFAULT_MODEL);
       if (!existsSync(model)) {
         throw new Error(`model file not found: ${model} (pass --model FILE.gguf or set STEERBENCH_MODEL)`);
       }

@@ -1,0 +1,122 @@
+// From a condition's `activation` (ActivationSteering) to the engine's ControlVectorSpec: load the vector file
+// (cached by path, size and mtime, so a sweep reads it once and an edited file is re-read), check it fits the
+// model, and pick the layers, strength and norm preservation. The llama provider calls this for every steered
+// request; errors name the file and the expected and actual shapes.
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import type { ControlVectorSpec } from "../llama/control-vector.js";
+import type { LlamaModelInfo } from "../llama/engine.js";
+import type { ActivationSteering } from "../types.js";
+import { type ControlVector, readControlVector } from "./vector-file.js";
+
+export class SteeringError extends Error {}
+
+/** Environment variable naming a folder where `vector: NAME` finds `NAME.gguf`. */
+export const VECTORS_ENV = "STEERBENCH_VECTORS";
+
+/**
+ * The file a condition's `vector` names: a path (relative to the working directory), or a bare name looked up
+ * as NAME or NAME.gguf in $STEERBENCH_VECTORS.
+ */
+export function resolveVectorPath(vector: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const direct = resolve(vector);
+  if (existsSync(direct)) return direct;
+  const dir = env[VECTORS_ENV];
+  const bare = !vector.includes("/") && !vector.includes("\\") && !isAbsolute(vector);
+  if (dir && bare) {
+    for (const candidate of [join(dir, vector), join(dir, `${vector}.gguf`)]) {
+      if (existsSync(candidate)) return resolve(candidate);
+    }
+  }
+  throw new SteeringError(
+    `control vector "${vector}" not found (looked for ${direct}${dir && bare ? ` and ${join(dir, vector)}[.gguf]` : ""}; a bare name is looked up in $${VECTORS_ENV})`,
+  );
+}
+
+interface CacheEntry {
+  size: number;
+  mtimeMs: number;
+  vector: ControlVector;
+}
+
+const cache = new Map<string, CacheEntry>();
+
+/** Reads a control vector through the cache (keyed by absolute path; re-read when size or mtime change). */
+export function loadControlVector(path: string): ControlVector {
+  const abs = resolve(path);
+  const st = statSync(abs);
+  const hit = cache.get(abs);
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.vector;
+  const vector = readControlVector(abs);
+  cache.set(abs, { size: st.size, mtimeMs: st.mtimeMs, vector });
+  return vector;
+}
+
+/** Drops cached vectors (tests; long-lived servers after replacing files in place with equal mtimes). */
+export function clearVectorCache(): void {
+  cache.clear();
+}
+
+/** Checks that a vector fits a model's shape; the error names the file and both shapes. */
+export function checkVectorFitsModel(
+  vec: ControlVector,
+  info: Pick<LlamaModelInfo, "nEmbd" | "nLayer">,
+  label: string,
+): void {
+  if (vec.nEmbd !== info.nEmbd) {
+    throw new SteeringError(
+      `control vector ${label} has n_embd ${vec.nEmbd}, but the model has n_embd ${info.nEmbd}: it was made for another model`,
+    );
+  }
+  if (vec.meta && vec.meta.modelLayers !== info.nLayer) {
+    throw new SteeringError(
+      `control vector ${label} was extracted from a model with ${vec.meta.modelLayers} layers, but this model has ${info.nLayer}`,
+    );
+  }
+  const layers = [...vec.directions.keys()];
+  const top = Math.max(...layers);
+  if (top > info.nLayer - 1) {
+    throw new SteeringError(
+      `control vector ${label} has a direction for layer ${top}, but the model's steerable layers are 1..${info.nLayer - 1}`,
+    );
+  }
+}
+
+/** The engine's control-vector spec for a condition's activation steering. */
+export async function controlVectorSpec(
+  steering: ActivationSteering,
+  info: Pick<LlamaModelInfo, "nEmbd" | "nLayer">,
+): Promise<ControlVectorSpec> {
+  if (!Number.isFinite(steering.strength)) {
+    throw new SteeringError(`activation strength ${steering.strength} is not a finite number`);
+  }
+  const path = resolveVectorPath(steering.vector);
+  const vec = loadControlVector(path);
+  checkVectorFitsModel(vec, info, path);
+  const available = [...vec.directions.keys()].sort((a, b) => a - b);
+  let layerStart = available[0]!;
+  let layerEnd = available[available.length - 1]!;
+  if (steering.layers) {
+    [layerStart, layerEnd] = steering.layers;
+    if (!Number.isInteger(layerStart) || !Number.isInteger(layerEnd) || layerStart > layerEnd) {
+      throw new SteeringError(`activation layers [${steering.layers.join(", ")}] must be [first, last] integers`);
+    }
+    if (layerStart < 1 || layerEnd > info.nLayer - 1) {
+      throw new SteeringError(
+        `activation layers ${layerStart}..${layerEnd} are outside the model's steerable layers 1..${info.nLayer - 1}`,
+      );
+    }
+    if (!available.some((il) => il >= layerStart && il <= layerEnd)) {
+      throw new SteeringError(
+        `control vector ${path} has no direction in layers ${layerStart}..${layerEnd}; it has layers ${available.join(", ")}`,
+      );
+    }
+  }
+  return {
+    data: vec.directions,
+    layerStart,
+    layerEnd,
+    strength: steering.strength,
+    normPreserving: steering.normPreserving ?? false,
+  };
+}

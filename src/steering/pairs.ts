@@ -1,0 +1,97 @@
+// Contrastive prompt pairs for vector extraction: from a JSONL file, or built in from the benchmark (each
+// scenario with the pro_ic suffix vs the same scenario with the anti_ic suffix, system = category context),
+// which "distils" the prompt steering into an activation direction.
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { type SelectedItem, type SelectionSpec, selectScenarios } from "../data/selection.js";
+import { buildPrompt } from "../protocol/build-prompt.js";
+import { presetCondition } from "../protocol/conditions.js";
+import type { ChatMessage, Condition, Pack } from "../types.js";
+import type { PromptInput } from "./fit.js";
+
+export interface ContrastPair {
+  id: string;
+  /** Raw text (tokenized as is) or chat messages (through the model's chat template). */
+  positive: PromptInput;
+  negative: PromptInput;
+}
+
+export class PairsError extends Error {}
+
+const message = z
+  .object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })
+  .strict();
+const prompt = z.union([z.string().min(1, "must not be empty"), z.array(message).min(1, "needs at least one message")]);
+const pairLine = z
+  .object({
+    id: z.string().min(1).optional(),
+    positive: prompt,
+    negative: prompt,
+  })
+  .strict();
+
+/**
+ * Parses JSONL pairs: one `{"positive": ..., "negative": ..., "id"?: ...}` per line, each side a string (raw
+ * prompt text) or an array of chat messages. Blank lines are skipped. Errors name the file, line and key.
+ */
+export function parsePairsJsonl(text: string, label: string): ContrastPair[] {
+  const pairs: ContrastPair[] = [];
+  const ids = new Set<string>();
+  text.split(/\r?\n/).forEach((line, i) => {
+    const where = `${label} line ${i + 1}`;
+    if (line.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      throw new PairsError(`${where}: not valid JSON (${(err as Error).message})`);
+    }
+    const parsed = pairLine.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const key = issue.path.length > 0 ? issue.path.join(".") : "(line)";
+      throw new PairsError(`${where}: ${key}: ${issue.message}`);
+    }
+    const id = parsed.data.id ?? `line-${i + 1}`;
+    if (ids.has(id)) throw new PairsError(`${where}: duplicate id "${id}"`);
+    ids.add(id);
+    pairs.push({ id, positive: parsed.data.positive, negative: parsed.data.negative });
+  });
+  if (pairs.length === 0) throw new PairsError(`${label}: no pairs`);
+  return pairs;
+}
+
+export function readPairsFile(path: string): ContrastPair[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new PairsError(`cannot read pairs file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parsePairsJsonl(text, path);
+}
+
+export interface BuiltinPairsOptions {
+  /** Which scenarios (default "full": every scenario). */
+  selection?: SelectionSpec;
+  /** Only the first N selected scenarios. */
+  limit?: number;
+}
+
+/**
+ * One pair per benchmark scenario: the paper's pro_ic prompt (positive) vs its anti_ic prompt (negative),
+ * both with the category context as the system message, exactly as the benchmark sends them.
+ */
+export function builtinPairs(pack: Pack, opts: BuiltinPairsOptions = {}): ContrastPair[] {
+  let selected = selectScenarios(pack, opts.selection ?? "full");
+  if (opts.limit !== undefined) selected = selected.slice(0, opts.limit);
+  const pro = presetCondition("pro_ic", pack.strings);
+  const anti = presetCondition("anti_ic", pack.strings);
+  const build = (condition: Condition, { category, scenario }: SelectedItem): ChatMessage[] =>
+    buildPrompt(category, scenario, condition, { strings: pack.strings, defaultSystem: { kind: "category" } }).messages;
+  return selected.map((item) => ({
+    id: item.scenario.id,
+    positive: build(pro, item),
+    negative: build(anti, item),
+  }));
+}

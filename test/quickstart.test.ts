@@ -1,0 +1,46 @@
+// The README's first command, for real: the embedded engine on the shared GGUF, the local label-scoring
+// judge, a SQLite store and Table 1, offline.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Store } from "../src/store/store.js";
+import { repoRoot } from "./paths.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sb-quick-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("steerbench quickstart", () => {
+  it("runs the three paper conditions offline, stores every item and prints Table 1", () => {
+    const store = join(dir, "q.sqlite");
+    const res = spawnSync(
+      process.execPath,
+      [join(repoRoot, "bin", "steerbench.js"), "quickstart", "--limit", "3", "--store", store],
+      { encoding: "utf8", env: { ...process.env, STEERBENCH_DATA: "", STEERBENCH_MODEL: "" }, cwd: dir },
+    );
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/baseline[\s\S]*pro_ic[\s\S]*anti_ic/);
+    expect(res.stdout).toMatch(/meaningless/);
+    const s = Store.open(store);
+    const run = s.listRuns()[0]!;
+    expect(run.status).toBe("done");
+    // 3 conditions × 3 items, each generated once and labelled by the scoring judge (never a failure)
+    expect(s.progress(run.id)).toMatchObject({
+      items: 9,
+      responsesOk: 9,
+      judged: { "local-label-scoring": { ok: 9, failed: 0, error: 0 } },
+    });
+    const j = s.judgements(run.id)[0]!;
+    expect(Object.keys(j.scores ?? {}).sort()).toEqual(["convergence", "no_convergence", "nonsensical", "safety_refusal"]);
+    s.close();
+    // A second invocation resumes: nothing left to do.
+    const again = spawnSync(
+      process.execPath,
+      [join(repoRoot, "bin", "steerbench.js"), "quickstart", "--limit", "3", "--store", store],
+      { encoding: "utf8", cwd: dir },
+    );
+    expect(again.status).toBe(0);
+    expect(again.stderr).toMatch(/already done/);
+  });
+});
