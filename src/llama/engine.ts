@@ -28,6 +28,7 @@ import {
   loadLlamaLibrary,
   type MemoryPtr,
   type ModelPtr,
+  type RawPtr,
 } from "./ffi.js";
 import { EvalHooks } from "./hooks.js";
 import { clearLog, recentProblems } from "./log.js";
@@ -637,10 +638,12 @@ export class LlamaEngine {
           upTo,
           keep,
           (p) => p >= from - 1,
-          (start, count) => {
-            for (let p = Math.max(start, from - 1); p < start + count; p++) {
-              logProb += tokenLogProb(this.logitsAt(p - start), full[p + 1]!);
-            }
+          (outputs) => {
+            const logits = this.fn.llama_get_logits(this.ctx!);
+            if (logits === null) throw new Error("llama_get_logits returned NULL");
+            // Rows are the batch's outputs in batch order; row j predicts the token after outputs[j].
+            for (const [j, p] of outputs.entries())
+              logProb += tokenLogProb(this.logitsRow(logits, j), full[p + 1]!);
           },
         );
         cached = upTo;
@@ -720,23 +723,22 @@ export class LlamaEngine {
 
   /**
    * Decodes tokens[from…] at positions from… (position = index), in batches of at most batchSize, asking for
-   * logits where `output(pos)`; `afterBatch(start, count)` runs after each batch while its logits are valid.
+   * logits where `output(pos)`; `afterBatch(outputs)` gets each batch's output positions while its logits are
+   * valid.
    */
   private decodeRange(
     tokens: readonly number[],
     from: number,
     output: (pos: number) => boolean,
-    afterBatch?: (start: number, count: number) => void,
+    afterBatch?: (outputs: number[]) => void,
   ): void {
     const ctx = this.ctx!;
     for (let start = from; start < tokens.length; start += this.batch.capacity) {
       const count = Math.min(this.batch.capacity, tokens.length - start);
       const value = this.batch.fill(tokens, start, count, output);
-      if (this.hooks?.active) {
-        const outs: number[] = [];
-        for (let p = start; p < start + count; p++) if (output(p)) outs.push(p);
-        this.hooks.beginBatch(start, count, outs);
-      }
+      const outs: number[] = [];
+      for (let p = start; p < start + count; p++) if (output(p)) outs.push(p);
+      if (this.hooks?.active) this.hooks.beginBatch(start, count, outs);
       clearLog();
       const rc = this.fn.llama_decode(ctx, value);
       const hookError = this.hooks?.takeError();
@@ -752,16 +754,14 @@ export class LlamaEngine {
         throw new Error(`llama_decode failed (${rc}: ${why}) at position ${start}: ${recentProblems()}`);
       }
       if (hookError) throw new Error(`eval callback failed: ${hookError.message}`);
-      afterBatch?.(start, count);
+      afterBatch?.(outs);
     }
   }
 
-  /** A copy of the logits of batch entry i of the last decode (decoded, not viewed: see batch.ts). */
-  private logitsAt(i: number): Float32Array {
-    const ptr = this.fn.llama_get_logits_ith(this.ctx!, i);
-    if (ptr === null) throw new Error(`no logits for batch entry ${i}`);
+  /** A copy of logits row j of the last decode (decoded, not viewed: see batch.ts). */
+  private logitsRow(logits: RawPtr, j: number): Float32Array {
     this.logitsType ??= koffi.array("float", this.info.nVocab, "Typed");
-    return koffi.decode(ptr, this.logitsType) as Float32Array;
+    return koffi.decode(logits, j * this.info.nVocab * 4, this.logitsType) as Float32Array;
   }
 }
 

@@ -309,7 +309,7 @@ const LLAMA_FUNCTIONS = {
   llama_batch_init: "llama_batch llama_batch_init(int32_t n_tokens, int32_t embd, int32_t n_seq_max)",
   llama_batch_free: "void llama_batch_free(llama_batch batch)",
   llama_decode: "int32_t llama_decode(llama_context *ctx, llama_batch batch)",
-  llama_get_logits_ith: "float *llama_get_logits_ith(llama_context *ctx, int32_t i)",
+  llama_get_logits: "float *llama_get_logits(llama_context *ctx)",
   llama_memory_clear: "void llama_memory_clear(llama_memory_i *mem, bool data)",
   llama_memory_seq_rm:
     "bool llama_memory_seq_rm(llama_memory_i *mem, int32_t seq_id, int32_t p0, int32_t p1)",
@@ -406,7 +406,7 @@ export interface LlamaFunctions {
   llama_batch_init(nTokens: number, embd: number, nSeqMax: number): LlamaBatchValue;
   llama_batch_free(batch: LlamaBatchValue): void;
   llama_decode(ctx: ContextPtr, batch: LlamaBatchValue): number;
-  llama_get_logits_ith(ctx: ContextPtr, i: number): RawPtr | null;
+  llama_get_logits(ctx: ContextPtr): RawPtr | null;
   llama_memory_clear(mem: MemoryPtr, data: boolean): void;
   llama_memory_seq_rm(mem: MemoryPtr, seqId: number, p0: number, p1: number): boolean;
   llama_memory_seq_pos_max(mem: MemoryPtr, seqId: number): number;

@@ -29,6 +29,10 @@ const OFF_BUFFER = koffi.offsetof(GgmlTensor, "buffer");
 const OFF_NE = koffi.offsetof(GgmlTensor, "ne");
 const OFF_NB = koffi.offsetof(GgmlTensor, "nb");
 const OFF_NAME = koffi.offsetof(GgmlTensor, "name");
+// Decoded as plain numbers: koffi wraps every decoded pointer in an External that costs ~200 B of native
+// memory which is never returned (koffi 2.14.1), and this runs for every layer of every decode.
+const DIMS_I64 = koffi.array("int64_t", GGML_MAX_DIMS, "Array");
+const DIMS_SIZE = koffi.array("size_t", GGML_MAX_DIMS, "Array");
 
 export const LAYER_TENSOR_PREFIX = "l_out-";
 
@@ -137,9 +141,9 @@ export class EvalHooks {
     const batch = this.batch;
     if (!batch) throw new Error("eval callback fired outside a batch");
     const type = koffi.decode(t, OFF_TYPE, "int") as number;
-    const ne = (koffi.decode(t, OFF_NE, "int64_t", GGML_MAX_DIMS) as (number | bigint)[]).map(Number);
-    const nb = (koffi.decode(t, OFF_NB, "size_t", GGML_MAX_DIMS) as (number | bigint)[]).map(Number);
-    const buffer = koffi.decode(t, OFF_BUFFER, "void *") as unknown;
+    const ne = (koffi.decode(t, OFF_NE, DIMS_I64) as (number | bigint)[]).map(Number);
+    const nb = (koffi.decode(t, OFF_NB, DIMS_SIZE) as (number | bigint)[]).map(Number);
+    const buffer = Number(koffi.decode(t, OFF_BUFFER, "uintptr_t") as number | bigint);
     const name = `${LAYER_TENSOR_PREFIX}${il}`;
     if (type !== GGML_TYPE_F32) throw new Error(`${name} has ggml type ${type}, expected F32`);
     if (ne[0] !== this.nEmbd || ne[2] !== 1 || ne[3] !== 1) {
@@ -147,7 +151,7 @@ export class EvalHooks {
     }
     if (nb[0] !== 4 || nb[1] !== 4 * this.nEmbd)
       throw new Error(`${name} is not contiguous (nb ${nb.join(", ")})`);
-    if (buffer === null) throw new Error(`${name} has no backend buffer`);
+    if (buffer === 0) throw new Error(`${name} has no backend buffer`);
     const rows = ne[1]!;
     if (rows === 0) return;
     const data = new Float32Array(rows * this.nEmbd);

@@ -5,12 +5,14 @@ import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerJudgeCheck } from "./judge-check.js";
 import { registerQuickstart } from "./quickstart.js";
+import { registerReport } from "./report.js";
 import { registerRun } from "./run.js";
 import { registerRuns } from "./runs.js";
 import { registerSchema } from "./schema.js";
 import { registerServe } from "./serve.js";
 import { registerTable } from "./table.js";
 import { registerTrainJudge } from "./train-judge.js";
+import { registerView } from "./view.js";
 
 /** Every verb, in the order `steerbench --help` lists them. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -18,6 +20,8 @@ export const COMMANDS: Array<(program: Command) => void> = [
   registerRun,
   registerTable,
   registerRuns,
+  registerReport,
+  registerView,
   registerExport,
   registerAgreement,
   registerJudgeCheck,

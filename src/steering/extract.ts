@@ -1,0 +1,204 @@
+// Steering vectors from the engine's hidden states: run each contrastive pair through the model, read the
+// residual stream `l_out-<il>` of the chosen layers at the end of each prompt, and turn the paired
+// differences into one direction per layer (math.ts). A seeded part of the pairs is held out to report, per
+// layer, how well the direction separates positive from negative prompts it was not fitted on.
+import { basename } from "node:path";
+import type { LlamaEngine } from "../llama/engine.js";
+import { countPromptTokens, fitPrompt, type PromptInput } from "./fit.js";
+import {
+  type ExtractionMethod,
+  norm,
+  pairDifferences,
+  type Separation,
+  separation,
+  splitTrainTest,
+  steeringDirection,
+} from "./math.js";
+import type { ContrastPair } from "./pairs.js";
+import type { ControlVector, VectorMetadata } from "./vector-file.js";
+
+export type ExtractionEngine = Pick<LlamaEngine, "info" | "tokenize" | "applyChatTemplate" | "captureHiddenStates">;
+
+export interface ExtractOptions {
+  /** Layers il to extract (default: every steerable layer, 1 … nLayer − 1). */
+  layers?: number[];
+  method?: ExtractionMethod;
+  /** Share of pairs held out to measure separation (default 0.25). */
+  holdout?: number;
+  /** Seed of the train/test split (default 0). */
+  seed?: number;
+  /** Average the hidden states of the last k tokens (default 1: the last token only). */
+  lastTokens?: number;
+  /** Store unit vectors instead of the natural scale. */
+  normalize?: boolean;
+  /** Most tokens per prompt; longer prompts are cut from the front (default: the engine's context size). */
+  maxPromptTokens?: number;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface LayerReport {
+  layer: number;
+  /** Separation on the held-out pairs, or on the training pairs when nothing was held out (`inSample`). */
+  auc: number;
+  pairAccuracy: number;
+  inSample: boolean;
+  /** Separation on the training pairs (always in-sample). */
+  trainAuc: number;
+  /** Norm of the stored direction. */
+  norm: number;
+}
+
+export interface Extraction {
+  directions: Map<number, Float32Array>;
+  layers: LayerReport[];
+  method: ExtractionMethod;
+  pairs: number;
+  trainPairs: number;
+  testPairs: number;
+  /** Prompts that had to be cut to fit the context. */
+  truncatedPrompts: number;
+  lastTokens: number;
+  seed: number;
+  holdout: number;
+}
+
+/** Mean of the last rows of each captured layer. */
+function meanRows(rows: Float32Array[]): Float64Array {
+  const out = new Float64Array(rows[0]!.length);
+  for (const r of rows) for (let k = 0; k < r.length; k++) out[k]! += r[k]!;
+  for (let k = 0; k < out.length; k++) out[k]! /= rows.length;
+  return out;
+}
+
+async function capture(
+  engine: ExtractionEngine,
+  prompt: PromptInput,
+  layers: number[],
+  lastTokens: number,
+  budget: number,
+): Promise<{ byLayer: Map<number, Float64Array>; truncated: boolean }> {
+  const fitted = fitPrompt(engine, prompt, budget);
+  // The engine may drop a doubled BOS, so count conservatively and keep at least the last token.
+  const k = Math.max(1, Math.min(lastTokens, countPromptTokens(engine, fitted.prompt) - 1));
+  const positions = k === 1 ? "last" : Array.from({ length: k }, (_, i) => i - k);
+  const input =
+    typeof fitted.prompt === "string" ? { prompt: fitted.prompt } : { messages: fitted.prompt };
+  const states = await engine.captureHiddenStates({ ...input, layers, positions });
+  const byLayer = new Map<number, Float64Array>();
+  for (const il of layers) byLayer.set(il, meanRows(states.get(il)!));
+  return { byLayer, truncated: fitted.truncated };
+}
+
+/** Every steerable layer of a model: 1 … nLayer − 1 (llama.cpp keeps no control vector for layer 0). */
+export function steerableLayers(nLayer: number): number[] {
+  return Array.from({ length: Math.max(0, nLayer - 1) }, (_, i) => i + 1);
+}
+
+export async function extractSteeringVectors(
+  engine: ExtractionEngine,
+  pairs: readonly ContrastPair[],
+  opts: ExtractOptions = {},
+): Promise<Extraction> {
+  const { nLayer } = engine.info;
+  const layers = [...new Set(opts.layers ?? steerableLayers(nLayer))].sort((a, b) => a - b);
+  if (layers.length === 0) throw new RangeError("no layers to extract");
+  const bad = layers.find((il) => !Number.isInteger(il) || il < 1 || il > nLayer - 1);
+  if (bad !== undefined) {
+    throw new RangeError(`layer ${bad} cannot be steered: the model's steerable layers are 1..${nLayer - 1}`);
+  }
+  const method = opts.method ?? "mean-diff";
+  const holdout = opts.holdout ?? 0.25;
+  const seed = opts.seed ?? 0;
+  const lastTokens = opts.lastTokens ?? 1;
+  if (!Number.isInteger(lastTokens) || lastTokens < 1) throw new RangeError(`lastTokens must be a positive integer`);
+  if (pairs.length < 1) throw new RangeError("no pairs to extract from");
+  const budget = Math.min(opts.maxPromptTokens ?? engine.info.contextSize, engine.info.contextSize);
+
+  // Split before capturing, so the split does not depend on anything the model does.
+  const { train, test } = splitTrainTest(
+    pairs.map((_, i) => i),
+    holdout,
+    seed,
+  );
+  const pos: Map<number, Float64Array>[] = [];
+  const neg: Map<number, Float64Array>[] = [];
+  let truncated = 0;
+  for (const [i, pair] of pairs.entries()) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
+    const p = await capture(engine, pair.positive, layers, lastTokens, budget);
+    const n = await capture(engine, pair.negative, layers, lastTokens, budget);
+    truncated += Number(p.truncated) + Number(n.truncated);
+    pos.push(p.byLayer);
+    neg.push(n.byLayer);
+    opts.onProgress?.(i + 1, pairs.length);
+  }
+
+  const directions = new Map<number, Float32Array>();
+  const reports: LayerReport[] = [];
+  for (const il of layers) {
+    const rows = (side: Map<number, Float64Array>[], idx: number[]) => idx.map((i) => side[i]!.get(il)!);
+    const trainPos = rows(pos, train);
+    const trainNeg = rows(neg, train);
+    const v = steeringDirection(pairDifferences(trainPos, trainNeg), method, { normalize: opts.normalize ?? false });
+    const inTrain: Separation = separation(trainPos, trainNeg, v);
+    const held: Separation = test.length > 0 ? separation(rows(pos, test), rows(neg, test), v) : inTrain;
+    directions.set(il, Float32Array.from(v));
+    reports.push({
+      layer: il,
+      auc: held.auc,
+      pairAccuracy: held.pairAccuracy,
+      inSample: test.length === 0,
+      trainAuc: inTrain.auc,
+      norm: norm(v),
+    });
+  }
+  return {
+    directions,
+    layers: reports,
+    method,
+    pairs: pairs.length,
+    trainPairs: train.length,
+    testPairs: test.length,
+    truncatedPrompts: truncated,
+    lastTokens,
+    seed,
+    holdout,
+  };
+}
+
+/** "1-3" for a contiguous range, else "1,3,5". */
+export function formatLayerList(layers: readonly number[]): string {
+  const sorted = [...layers].sort((a, b) => a - b);
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  if (first === undefined || last === undefined) return "";
+  if (last - first === sorted.length - 1) return first === last ? `${first}` : `${first}-${last}`;
+  return sorted.join(",");
+}
+
+/** The extraction as a control-vector file's content, with steerbench's metadata. */
+export function extractionToVector(
+  extraction: Extraction,
+  ctx: { modelPath: string; modelHint: string; nLayer: number; nEmbd: number; pairsSource: string; created?: Date },
+): ControlVector {
+  const layers = extraction.layers.map((l) => l.layer);
+  const meta: VectorMetadata = {
+    model: basename(ctx.modelPath),
+    method: extraction.method,
+    pairs: ctx.pairsSource,
+    pairCount: extraction.pairs,
+    testPairs: extraction.testPairs,
+    layers: formatLayerList(layers),
+    created: (ctx.created ?? new Date()).toISOString(),
+    modelLayers: ctx.nLayer,
+    modelEmbd: ctx.nEmbd,
+    lastTokens: extraction.lastTokens,
+    seed: extraction.seed,
+    holdout: extraction.holdout,
+    quality: new Map(
+      extraction.layers.map((l) => [l.layer, { auc: l.auc, pairAccuracy: l.pairAccuracy, norm: l.norm }]),
+    ),
+  };
+  return { directions: extraction.directions, nEmbd: ctx.nEmbd, modelHint: ctx.modelHint, meta };
+}
