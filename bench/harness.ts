@@ -38,8 +38,11 @@ export interface RunResult {
   wallMs: number;
   /** CPU time of this process during the run (user + system). */
   cpuMicros: number;
-  rssSamples: Array<{ done: number; rssMB: number }>;
+  /** RSS as the run passes milestones; with --expose-gc also the live heap after a full GC. */
+  rssSamples: Array<{ done: number; rssMB: number; heapAfterGcMB?: number }>;
   maxRssMB: number;
+  /** CPU time of the whole process, start-up included. */
+  processCpuMicros: number;
   resumed?: boolean;
 }
 
@@ -73,6 +76,18 @@ const cpuNow = () => {
   return c.user + c.system;
 };
 const rssMB = () => process.memoryUsage().rss / 2 ** 20;
+const gc = (globalThis as { gc?: () => void }).gc;
+/** RSS now, and the heap that is really live (after a full GC) when the process allows forcing one. */
+const sample = (done: number) => {
+  const rss = rssMB();
+  if (!gc) return { done, rssMB: rss };
+  gc();
+  return { done, rssMB: rss, heapAfterGcMB: process.memoryUsage().heapUsed / 2 ** 20 };
+};
+const processCpu = () => {
+  const u = process.resourceUsage();
+  return u.userCPUTime + u.systemCPUTime;
+};
 const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
 
 async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<RunResult> {
@@ -88,12 +103,12 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
       packDir: job.packDir,
       progress: {
         start(_total, done) {
-          samples.push({ done, rssMB: rssMB() });
+          samples.push(sample(done));
         },
         update({ done }) {
           if (thresholds.length > 0 && done >= thresholds[0]!) {
             thresholds.shift();
-            samples.push({ done, rssMB: rssMB() });
+            samples.push(sample(done));
           }
         },
         stop() {},
@@ -109,6 +124,7 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
       cpuMicros: cpuNow() - cpu0,
       rssSamples: samples,
       maxRssMB: maxRssMB(),
+      processCpuMicros: processCpu(),
       resumed: summary.resumed,
     };
   } finally {
@@ -183,6 +199,7 @@ async function undiciLoop(job: Extract<Job, { kind: "undici" }>): Promise<RunRes
     cpuMicros,
     rssSamples: [],
     maxRssMB: maxRssMB(),
+    processCpuMicros: processCpu(),
   };
 }
 

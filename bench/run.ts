@@ -14,7 +14,7 @@
 // processes (profiles in bench/results/prof). Results: a table on stdout, JSON in bench/results/latest.json.
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Table from "cli-table3";
@@ -30,6 +30,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "..", "..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const PROFILE = process.env.BENCH_PROFILE === "1";
+/** BENCH_ONLY=throughput,promptfoo,memory,resume,store runs only those sections. */
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : undefined;
+const section = (name: string) => ONLY === undefined || ONLY.has(name);
 const resultsDir = join(repoRoot, "bench", "results");
 const packDir = resolveDataDir({
   flag: process.env.STEERBENCH_DATA ?? resolve(repoRoot, "..", "shared", "data"),
@@ -86,10 +89,17 @@ async function startServer(latencyMs: number): Promise<BenchServer> {
 }
 
 /** Runs one harness job in a fresh process; wall time is the process's, from spawn to exit. */
-async function runJob<R extends JobResult>(job: Job, label: string): Promise<R & { processWallMs: number }> {
-  const execArgv = PROFILE
-    ? ["--cpu-prof", `--cpu-prof-dir=${join(resultsDir, "prof")}`, `--cpu-prof-name=${label}.cpuprofile`]
-    : [];
+async function runJob<R extends JobResult>(
+  job: Job,
+  label: string,
+  extraArgv: string[] = [],
+): Promise<R & { processWallMs: number }> {
+  const execArgv = [
+    ...extraArgv,
+    ...(PROFILE
+      ? ["--cpu-prof", `--cpu-prof-dir=${join(resultsDir, "prof")}`, `--cpu-prof-name=${label}.cpuprofile`]
+      : []),
+  ];
   const t0 = performance.now();
   const child: ChildProcess = fork(join(here, "harness.js"), [], {
     env: { ...process.env, BENCH_JOB: JSON.stringify(job) },
@@ -128,7 +138,7 @@ async function throughput(
   const L = server.latencyMs / 1000;
   for (const C of concurrencies) {
     const limit = C / (2 * L);
-    const epochs = Math.max(1, Math.min(Math.ceil((limit * seconds) / ITEMS_PER_EPOCH), QUICK ? 10 : 45));
+    const epochs = Math.max(1, Math.min(Math.ceil((limit * seconds) / ITEMS_PER_EPOCH), QUICK ? 10 : 30));
     const shape = { packDir, baseUrl: server.baseUrl, concurrency: C, epochs };
     log(`throughput C=${C}: ${epochs * ITEMS_PER_EPOCH} items, undici reference`);
     const s0 = await server.stats();
@@ -285,6 +295,9 @@ async function promptfooVsSteerbench(
           PROMPTFOO_DISABLE_TELEMETRY: "1",
           PROMPTFOO_DISABLE_UPDATE: "1",
           PROMPTFOO_CACHE_ENABLED: "false",
+          // Its file loggers crash on shutdown after a long eval ("write after end" in winston).
+          PROMPTFOO_DISABLE_DEBUG_LOG: "true",
+          PROMPTFOO_DISABLE_ERROR_LOG: "true",
           NO_COLOR: "1",
         },
         stdio: ["ignore", "pipe", "pipe"],
@@ -298,6 +311,7 @@ async function promptfooVsSteerbench(
   const pfWall = performance.now() - t0;
   const s1 = await server.stats();
   if (code !== 0 || !existsSync(rusageFile)) {
+    writeFileSync(join(resultsDir, "promptfoo-error.log"), out);
     return { ...base, version: pf.version, note: `promptfoo eval failed (exit ${code}): ${out.slice(-400)}` };
   }
   const usage = JSON.parse(readFileSync(rusageFile, "utf8")) as {
@@ -320,7 +334,7 @@ async function promptfooVsSteerbench(
     ...base,
     available: true,
     version: pf.version,
-    note: "both timed as whole processes (start-up included); promptfoo: openai provider + llm-rubric grader, cache off",
+    note: "both timed as whole processes, start-up and CPU included; promptfoo: openai provider + llm-rubric grader, cache off",
     promptfoo: {
       itemsPerS: pfRate,
       processWallMs: pfWall,
@@ -332,12 +346,67 @@ async function promptfooVsSteerbench(
     steerbench: {
       itemsPerS: sbRate,
       processWallMs: s.processWallMs,
-      cpuMsPerItem: s.cpuMicros / 1000 / items,
+      cpuMsPerItem: s.processCpuMicros / 1000 / items,
       maxRssMB: s.maxRssMB,
       serverCalls: s2.requests - s1.requests,
     },
     throughputRatio: sbRate / pfRate,
     memoryRatio: s.maxRssMB / (usage.maxRSS / 1024),
+  };
+}
+
+// ---- 2. memory, 4. resume ----
+
+async function memory(server: BenchServer) {
+  const total = QUICK ? 20_000 : 100_000;
+  const epochs = Math.ceil(total / ITEMS_PER_EPOCH);
+  const rssAt = QUICK ? [2_000, 10_000, 20_000] : [10_000, 50_000, 100_000];
+  log(`memory: ${epochs * ITEMS_PER_EPOCH} items at C=256, L=1 ms`);
+  const storePath = join(work, "memory.sqlite");
+  const s0 = await server.stats();
+  const m = await runJob<RunResult>(
+    { kind: "steerbench", packDir, baseUrl: server.baseUrl, concurrency: 256, epochs, storePath, rssAt },
+    "steerbench-memory",
+    // Three forced GCs, at the milestones only: they show the live heap beside the RSS.
+    ["--expose-gc"],
+  );
+  const s1 = await server.stats();
+  rmSync(storePath, { force: true });
+  return {
+    latencyMs: server.latencyMs,
+    concurrency: 256,
+    items: m.items,
+    itemsPerS: (m.ok / m.wallMs) * 1000,
+    cpuMsPerItem: m.cpuMicros / 1000 / m.items,
+    serverCpuMsPerItem: (s1.cpuMicros - s0.cpuMicros) / 1000 / m.items,
+    rssSamples: m.rssSamples,
+    maxRssMB: m.maxRssMB,
+    errors: m.errors,
+  };
+}
+
+async function resume(server: BenchServer) {
+  const resumeItems = QUICK ? 2_000 : 10_000;
+  const epochs = Math.ceil(resumeItems / ITEMS_PER_EPOCH);
+  const storePath = join(work, "resume.sqlite");
+  const shape = { packDir, baseUrl: server.baseUrl, concurrency: 256, epochs, storePath, rssAt: [] };
+  log(`resume: a ${epochs * ITEMS_PER_EPOCH}-item run, then the same run again`);
+  const r0 = await server.stats();
+  const first = await runJob<RunResult>({ kind: "steerbench", ...shape }, "resume-first");
+  const r1 = await server.stats();
+  const again = await runJob<RunResult>({ kind: "steerbench", ...shape }, "resume-again");
+  const r2 = await server.stats();
+  rmSync(storePath, { force: true });
+  return {
+    items: again.items,
+    firstRun: { seconds: first.processWallMs / 1000, calls: r1.requests - r0.requests },
+    rerun: {
+      resumed: again.resumed,
+      calls: r2.requests - r1.requests,
+      seconds: again.processWallMs / 1000,
+      inRunSeconds: again.wallMs / 1000,
+      maxRssMB: again.maxRssMB,
+    },
   };
 }
 
@@ -352,6 +421,8 @@ async function main(): Promise<void> {
     node: process.version,
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
+    // Other work on the machine skews every figure: recorded so a reader can tell.
+    loadAverageAtStart: loadavg(),
     definitions: {
       item: "one benchmark item = 2 sequential calls (generation, then judgement)",
       limit: "C / (2 L) items/s: C items in flight, each taking at least 2 L",
@@ -364,9 +435,9 @@ async function main(): Promise<void> {
   // 1. Throughput at L = 20 ms.
   const slow = await startServer(20);
   try {
-    results.throughput = await throughput(slow, [1, 8, 64, 256], QUICK ? 1 : 3);
+    if (section("throughput")) results.throughput = await throughput(slow, [1, 8, 64, 256], QUICK ? 1 : 2);
     // 3. promptfoo on the same server.
-    results.promptfoo = await promptfooVsSteerbench(slow, 64, QUICK ? 1 : 2);
+    if (section("promptfoo")) results.promptfoo = await promptfooVsSteerbench(slow, 64, QUICK ? 1 : 2);
   } finally {
     await slow.stop();
   }
@@ -374,67 +445,20 @@ async function main(): Promise<void> {
   // 2, 4. Memory over a 100k-item run, and resume of a finished 10k run, at L = 1 ms.
   const fast = await startServer(1);
   try {
-    const total = QUICK ? 20_000 : 100_000;
-    const epochs = Math.ceil(total / ITEMS_PER_EPOCH);
-    const rssAt = QUICK ? [2_000, 10_000, 20_000] : [10_000, 50_000, 100_000];
-    log(`memory: ${epochs * ITEMS_PER_EPOCH} items at C=256, L=1 ms`);
-    const storePath = join(work, "memory.sqlite");
-    const s0 = await fast.stats();
-    const m = await runJob<RunResult>(
-      { kind: "steerbench", packDir, baseUrl: fast.baseUrl, concurrency: 256, epochs, storePath, rssAt },
-      "steerbench-memory",
-    );
-    const s1 = await fast.stats();
-    rmSync(storePath, { force: true });
-    results.memory = {
-      latencyMs: 1,
-      concurrency: 256,
-      items: m.items,
-      itemsPerS: (m.ok / m.wallMs) * 1000,
-      cpuMsPerItem: m.cpuMicros / 1000 / m.items,
-      serverCpuMsPerItem: (s1.cpuMicros - s0.cpuMicros) / 1000 / m.items,
-      rssSamples: m.rssSamples,
-      maxRssMB: m.maxRssMB,
-      errors: m.errors,
-    };
-
-    const resumeItems = QUICK ? 2_000 : 10_000;
-    const rEpochs = Math.ceil(resumeItems / ITEMS_PER_EPOCH);
-    const rPath = join(work, "resume.sqlite");
-    const shape = {
-      packDir,
-      baseUrl: fast.baseUrl,
-      concurrency: 256,
-      epochs: rEpochs,
-      storePath: rPath,
-      rssAt: [],
-    };
-    log(`resume: a ${rEpochs * ITEMS_PER_EPOCH}-item run, then the same run again`);
-    const first = await runJob<RunResult>({ kind: "steerbench", ...shape }, "resume-first");
-    const r0 = await fast.stats();
-    const again = await runJob<RunResult>({ kind: "steerbench", ...shape }, "resume-again");
-    const r1 = await fast.stats();
-    rmSync(rPath, { force: true });
-    results.resume = {
-      items: again.items,
-      firstRun: { seconds: first.processWallMs / 1000, calls: r0.requests - s1.requests },
-      rerun: {
-        resumed: again.resumed,
-        calls: r1.requests - r0.requests,
-        seconds: again.processWallMs / 1000,
-        inRunSeconds: again.wallMs / 1000,
-        maxRssMB: again.maxRssMB,
-      },
-    };
+    if (section("memory")) results.memory = await memory(fast);
+    if (section("resume")) results.resume = await resume(fast);
   } finally {
     await fast.stop();
   }
 
   // 5. The store.
-  log("store: per-result commits vs one transaction");
-  const st = await runJob<StoreResult>({ kind: "store", rows: QUICK ? 4_000 : 20_000, packDir }, "store");
-  results.store = { ...st, batchedVsPerCommit: st.batchedWriteRowsPerS / st.perCommitWriteRowsPerS };
+  if (section("store")) {
+    log("store: per-result commits vs one transaction");
+    const st = await runJob<StoreResult>({ kind: "store", rows: QUICK ? 4_000 : 20_000, packDir }, "store");
+    results.store = { ...st, batchedVsPerCommit: st.batchedWriteRowsPerS / st.perCommitWriteRowsPerS };
+  }
   results.totalSeconds = (Date.now() - started) / 1000;
+  results.loadAverageAtEnd = loadavg();
 
   writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
   print(results);
@@ -444,7 +468,7 @@ async function main(): Promise<void> {
 }
 
 function print(r: Record<string, unknown>): void {
-  const tp = r.throughput as ThroughputRow[];
+  const tp = (r.throughput as ThroughputRow[] | undefined) ?? [];
   const t1 = new Table({
     head: [
       "C",
@@ -475,25 +499,30 @@ function print(r: Record<string, unknown>): void {
       round(row.cpuBoundItemsPerS, 0),
     ]);
   }
-  process.stdout.write(
-    `\n1. Harness throughput, L = 20 ms, 2 calls per item (limit = C/(2L))\n${t1.toString()}\n`,
-  );
+  if (tp.length > 0) {
+    process.stdout.write(
+      `\n1. Harness throughput, L = 20 ms, 2 calls per item (limit = C/(2L))\n${t1.toString()}\n`,
+    );
+  }
+  if (r.memory) printMemory(r.memory as MemoryResult);
+  if (r.promptfoo) printPromptfoo(r.promptfoo as PromptfooComparison);
+  if (r.resume) printResume(r.resume as ResumeResult);
+  if (r.store) printStore(r.store as StoreResult & { batchedVsPerCommit: number });
+  printFooter(r);
+}
 
-  const m = r.memory as {
-    items: number;
-    itemsPerS: number;
-    cpuMsPerItem: number;
-    serverCpuMsPerItem: number;
-    rssSamples: Array<{ done: number; rssMB: number }>;
-    maxRssMB: number;
-  };
+type MemoryResult = Awaited<ReturnType<typeof memory>>;
+type ResumeResult = Awaited<ReturnType<typeof resume>>;
+
+function printMemory(m: MemoryResult): void {
   process.stdout.write(
     `\n2. ${m.items}-item run (L = 1 ms, C = 256): ${round(m.itemsPerS, 0)} items/s, steerbench CPU ${round(m.cpuMsPerItem, 3)} ms/item ` +
       `(server ${round(m.serverCpuMsPerItem, 3)}), peak RSS ${round(m.maxRssMB, 0)} MB; RSS at ` +
-      `${m.rssSamples.map((s) => `${s.done}: ${round(s.rssMB, 0)} MB`).join(", ")}\n`,
+      `${m.rssSamples.map((s) => `${s.done}: ${round(s.rssMB, 0)} MB${s.heapAfterGcMB === undefined ? "" : ` (live heap ${round(s.heapAfterGcMB, 0)} MB)`}`).join(", ")}\n`,
   );
+}
 
-  const pf = r.promptfoo as PromptfooComparison;
+function printPromptfoo(pf: PromptfooComparison): void {
   if (pf.available && pf.promptfoo && pf.steerbench) {
     const t3 = new Table({
       head: ["", "items/s", "process s", "CPU ms/item", "peak RSS MB", "server calls"],
@@ -523,23 +552,28 @@ function print(r: Record<string, unknown>): void {
   } else {
     process.stdout.write(`\n3. promptfoo: ${pf.note}\n`);
   }
+}
 
-  const res = r.resume as {
-    items: number;
-    firstRun: { seconds: number; calls: number };
-    rerun: { calls: number; seconds: number; inRunSeconds: number };
-  };
+function printResume(res: ResumeResult): void {
   process.stdout.write(
     `\n4. Resume of a finished ${res.items}-item run: ${res.rerun.calls} model calls, ${round(res.rerun.seconds, 2)} s ` +
       `(process; ${round(res.rerun.inRunSeconds, 2)} s in runEvaluation) — the first run made ${res.firstRun.calls} calls in ${round(res.firstRun.seconds, 1)} s\n`,
   );
+}
 
-  const st = r.store as StoreResult & { batchedVsPerCommit: number };
+function printStore(st: StoreResult & { batchedVsPerCommit: number }): void {
   process.stdout.write(
     `\n5. Store, ${st.rows} result rows: per-result commits ${round(st.perCommitWriteRowsPerS, 0)} rows/s, one transaction ` +
       `${round(st.batchedWriteRowsPerS, 0)} rows/s (×${round(st.batchedVsPerCommit, 1)}); per-result commits with statements prepared once ` +
       `${round(st.perCommitPreparedOnceRowsPerS, 0)} rows/s (×${round(st.perCommitPreparedOnceRowsPerS / st.perCommitWriteRowsPerS, 1)}); reads: outcomes ${round(st.readOutcomesRowsPerS, 0)} rows/s, ` +
       `judgements ${round(st.readJudgementsRowsPerS, 0)} rows/s\n`,
+  );
+}
+
+function printFooter(r: Record<string, unknown>): void {
+  const load = (r.loadAverageAtStart as number[]).map((x) => round(x, 1)).join(", ");
+  process.stdout.write(
+    `\nLoad average at start: ${load} (on ${r.cpus} cores; anything above ~0.1 is other work competing).`,
   );
   process.stdout.write(
     `\nOn ${r.cpus} cores the server process shares the CPU with the harness: at high C the run is bounded by CPU ` +

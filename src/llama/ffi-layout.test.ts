@@ -2,7 +2,7 @@
 // program against the real headers (from node-llama-cpp's source bundle) and the real .so files, and compares
 // every size, offset and default value with what koffi sees. Needs `git` and `cc`; never skips.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import koffi from "koffi";
@@ -108,6 +108,11 @@ describe("llama.cpp FFI layout", () => {
 
   beforeAll(() => {
     files = locateLibraries();
+    if (!existsSync(files.sourceBundle)) {
+      throw new Error(
+        `node-llama-cpp's llama.cpp source bundle is missing (${files.sourceBundle}); the layout check needs its headers`,
+      );
+    }
     dir = mkdtempSync(join(tmpdir(), "steerbench-ffi-layout-"));
     const src = join(dir, "llama.cpp");
     // Only the public headers are needed; a no-checkout clone plus a path checkout keeps this to ~2 s.

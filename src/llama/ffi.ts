@@ -27,7 +27,6 @@ export type VocabPtr = NativePointer<"llama_vocab">;
 export type MemoryPtr = NativePointer<"llama_memory">;
 export type SamplerPtr = NativePointer<"llama_sampler">;
 export type TensorPtr = NativePointer<"ggml_tensor">;
-export type BufferPtr = NativePointer<"ggml_backend_buffer">;
 /** A raw `void *` / `T *` we only pass back to C or view through koffi.view. */
 export type RawPtr = NativePointer<"raw">;
 

@@ -35,6 +35,9 @@ const DIMS_I64 = koffi.array("int64_t", GGML_MAX_DIMS, "Array");
 const DIMS_SIZE = koffi.array("size_t", GGML_MAX_DIMS, "Array");
 
 export const LAYER_TENSOR_PREFIX = "l_out-";
+// The first 4 name bytes as a little-endian uint32: most nodes are rejected on this number alone, because
+// decoding every node's name as a JS string costs a little native memory each time (and time).
+const PREFIX_WORD = Buffer.from(LAYER_TENSOR_PREFIX).readUInt32LE(0);
 
 interface Capture {
   layers: Set<number>;
@@ -59,8 +62,6 @@ export class EvalHooks {
   private wanted = new Map<string, number>();
   private batch: BatchInfo | undefined;
   private error: Error | undefined;
-  /** How many data-phase calls we handled (diagnostics / tests). */
-  dataCalls = 0;
 
   constructor(
     private readonly fn: LlamaFunctions,
@@ -125,7 +126,10 @@ export class EvalHooks {
     // Fast path: with nothing wanted, every node is declined without decoding its name.
     if (this.wanted.size === 0) return !ask;
     try {
-      const il = this.wanted.get(koffi.decode(t, OFF_NAME, "char", -1) as string);
+      const il =
+        (koffi.decode(t, OFF_NAME, "uint32_t") as number) === PREFIX_WORD
+          ? this.wanted.get(koffi.decode(t, OFF_NAME, "char", -1) as string)
+          : undefined;
       if (ask) return il !== undefined;
       if (il !== undefined) this.onLayer(t, il);
     } catch (err) {
@@ -137,7 +141,6 @@ export class EvalHooks {
   }
 
   private onLayer(t: TensorPtr, il: number): void {
-    this.dataCalls++;
     const batch = this.batch;
     if (!batch) throw new Error("eval callback fired outside a batch");
     const type = koffi.decode(t, OFF_TYPE, "int") as number;

@@ -459,7 +459,8 @@ export interface ReadGgufOptions {
 }
 
 function parseGguf(src: Source, label: string, opts: ReadGgufOptions): GgufFile {
-  const r = new Reader(src, label);
+  // Explicitly typed so that TypeScript sees r.fail() as never returning.
+  const r: Reader = new Reader(src, label);
   if (src.size < 4) r.fail(`not a GGUF file: only ${src.size} bytes`);
   const magic = Buffer.from(r.bytes(4)).toString("latin1");
   if (magic !== GGUF_MAGIC) {

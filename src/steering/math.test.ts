@@ -198,3 +198,11 @@ describe("splitTrainTest", () => {
     expect(() => splitTrainTest(items, 1, 1)).toThrow(/holdout/);
   });
 });
+
+describe("degenerate differences", () => {
+  it("gives no direction when every difference is zero", () => {
+    const zeros = Array.from({ length: 5 }, () => new Float64Array(8));
+    expect(norm(steeringDirection(zeros, "mean-diff"))).toBe(0);
+    expect(norm(steeringDirection(zeros, "pca"))).toBe(0);
+  });
+});

@@ -128,11 +128,13 @@ export function steeringDirection(
   if (method === "mean-diff") {
     v = m;
   } else {
-    const pc = firstPrincipalComponent(diffs).direction;
+    const { direction: pc, eigenvalue } = firstPrincipalComponent(diffs);
     const along = dot(m, pc);
-    // Mean projection of the differences on the component = m·pc; its sign orients the component.
-    v = Float64Array.from(pc, (x) => x * along);
-    if (along === 0) v = pc;
+    // Mean projection of the differences on the component = m·pc; its sign orients the component. With no
+    // mean at all (symmetric differences) the sign is arbitrary and the RMS projection sets the scale; with
+    // no variance at all (identical prompts) there is no direction.
+    const scale = eigenvalue === 0 ? 0 : along !== 0 ? along : Math.sqrt(eigenvalue);
+    v = Float64Array.from(pc, (x) => x * scale);
   }
   if (opts.normalize) {
     const n = norm(v);

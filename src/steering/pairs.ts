@@ -21,14 +21,28 @@ export class PairsError extends Error {}
 const message = z
   .object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })
   .strict();
-const prompt = z.union([z.string().min(1, "must not be empty"), z.array(message).min(1, "needs at least one message")]);
+const textPrompt = z.string().min(1, "must not be empty");
+const chatPrompt = z.array(message).min(1, "needs at least one message");
 const pairLine = z
   .object({
     id: z.string().min(1).optional(),
-    positive: prompt,
-    negative: prompt,
+    positive: z.unknown().optional(),
+    negative: z.unknown().optional(),
   })
   .strict();
+
+/** One side of a pair: a string, or an array of messages (checked by shape, so errors point inside it). */
+function parseSide(value: unknown, key: string): { ok: true; value: PromptInput } | { ok: false; error: string } {
+  if (value === undefined) return { ok: false, error: `${key}: required` };
+  const schema = typeof value === "string" ? textPrompt : Array.isArray(value) ? chatPrompt : undefined;
+  if (schema === undefined) {
+    return { ok: false, error: `${key}: must be a string or an array of {"role", "content"} messages` };
+  }
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0]!;
+  return { ok: false, error: `${[key, ...issue.path.map(String)].join(".")}: ${issue.message}` };
+}
 
 /**
  * Parses JSONL pairs: one `{"positive": ..., "negative": ..., "id"?: ...}` per line, each side a string (raw
@@ -52,10 +66,14 @@ export function parsePairsJsonl(text: string, label: string): ContrastPair[] {
       const key = issue.path.length > 0 ? issue.path.join(".") : "(line)";
       throw new PairsError(`${where}: ${key}: ${issue.message}`);
     }
+    const positive = parseSide(parsed.data.positive, "positive");
+    if (!positive.ok) throw new PairsError(`${where}: ${positive.error}`);
+    const negative = parseSide(parsed.data.negative, "negative");
+    if (!negative.ok) throw new PairsError(`${where}: ${negative.error}`);
     const id = parsed.data.id ?? `line-${i + 1}`;
     if (ids.has(id)) throw new PairsError(`${where}: duplicate id "${id}"`);
     ids.add(id);
-    pairs.push({ id, positive: parsed.data.positive, negative: parsed.data.negative });
+    pairs.push({ id, positive: positive.value, negative: negative.value });
   });
   if (pairs.length === 0) throw new PairsError(`${label}: no pairs`);
   return pairs;

@@ -1,0 +1,190 @@
+// `steerbench sweep`: activation steering at a list of strengths, as one stored, resumable run, reported as a
+// steerability curve with its breakdown point and perplexity cost.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { resolveDataDir } from "../../data/data-dir.js";
+import { parseSelection } from "../../data/selection.js";
+import { createProgress } from "../../engine/progress.js";
+import { formatSweep, STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
+import { fileSha256, runSweep } from "../../steering/sweep.js";
+import {
+  buildSweepConfig,
+  parseLayerRange,
+  parseStrengths,
+  type SweepSpec,
+  sweepRecord,
+  WITH_PROMPT,
+  type WithPrompt,
+} from "../../steering/sweep-config.js";
+import { Store } from "../../store/store.js";
+import { dataOption, parseIntOption, parseListOption, parseNumberOption, storeOption, UsageError } from "../options.js";
+import { withInterrupt } from "../signals.js";
+import { printSummary } from "./run.js";
+
+export interface SweepFlags {
+  store: string;
+  data?: string;
+  model: string;
+  vector: string;
+  strengths: string;
+  layers?: string;
+  normPreserving?: boolean;
+  withPrompt?: string;
+  promptSteering: boolean;
+  baseUrl?: string;
+  apiKeyEnv?: string;
+  threads?: number;
+  contextSize?: number;
+  judge?: string;
+  judgeProvider?: string;
+  judgeBaseUrl?: string;
+  judgeApiKeyEnv?: string;
+  judgePrompt?: string;
+  judgeMode?: string;
+  selection?: string;
+  limit?: number;
+  categories?: string[];
+  epochs?: number;
+  maxTokens?: number;
+  temperature?: number;
+  seed?: number;
+  concurrency?: number;
+  perplexity: boolean;
+  name?: string;
+  format: string;
+  retryErrors?: boolean;
+  quiet?: boolean;
+}
+
+function usage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** The sweep's spec and run config from the command line. */
+export function sweepFromFlags(flags: SweepFlags) {
+  if (flags.withPrompt !== undefined && !(WITH_PROMPT as readonly string[]).includes(flags.withPrompt)) {
+    throw new UsageError(`--with-prompt must be one of ${WITH_PROMPT.join(", ")}, got "${flags.withPrompt}"`);
+  }
+  if (!flags.judge) throw new UsageError("no judge: give --judge (e.g. the same .gguf with --judge-mode score)");
+  const remote = flags.baseUrl !== undefined;
+  // A local vector file is named by its absolute path (and hashed); a remote server may know it by name.
+  const local = existsSync(flags.vector);
+  if (!remote && !local) throw new UsageError(`--vector: file not found: ${resolve(flags.vector)}`);
+  const spec: SweepSpec = {
+    vector: local ? resolve(flags.vector) : flags.vector,
+    strengths: usage(() => parseStrengths(flags.strengths)),
+    promptSteering: flags.promptSteering,
+  };
+  if (local) spec.vectorSha256 = fileSha256(flags.vector);
+  if (flags.layers) spec.layers = usage(() => parseLayerRange(flags.layers!));
+  if (flags.normPreserving) spec.normPreserving = true;
+  if (flags.withPrompt) spec.withPrompt = flags.withPrompt as WithPrompt;
+  if (remote) spec.requestBody = true;
+  const config = usage(() =>
+    buildSweepConfig({
+      spec,
+      model: {
+        model: flags.model,
+        provider: remote ? "openai" : "llama",
+        ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}),
+        ...(flags.apiKeyEnv ? { apiKeyEnv: flags.apiKeyEnv } : {}),
+        ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        ...(flags.contextSize !== undefined ? { contextSize: flags.contextSize } : {}),
+      },
+      judges: [
+        {
+          model: flags.judge!,
+          provider: flags.judgeProvider ?? (flags.judge!.endsWith(".gguf") ? "llama" : "openai"),
+          ...(flags.judgeBaseUrl ? { baseUrl: flags.judgeBaseUrl } : {}),
+          ...(flags.judgeApiKeyEnv ? { apiKeyEnv: flags.judgeApiKeyEnv } : {}),
+          ...(flags.judgePrompt ? { prompt: flags.judgePrompt } : {}),
+          ...(flags.judgeMode ? { mode: flags.judgeMode } : {}),
+          // A local judge on the subject's file shares its engine only with the same threads and context.
+          ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+          ...(flags.contextSize !== undefined ? { contextSize: flags.contextSize } : {}),
+        },
+      ],
+      name: flags.name,
+      data: flags.data,
+      selection: flags.selection ? parseSelection(flags.selection) : undefined,
+      limit: flags.limit,
+      categories: flags.categories,
+      epochs: flags.epochs,
+      concurrency: flags.concurrency,
+      decoding: { maxTokens: flags.maxTokens, temperature: flags.temperature, seed: flags.seed },
+    }),
+  );
+  return { spec, config };
+}
+
+export function registerSweep(program: Command): void {
+  const cmd = program
+    .command("sweep")
+    .description(
+      "activation steering at several strengths as one run: steerability curve, breakdown point, perplexity cost",
+    )
+    .requiredOption("--model <file>", "GGUF model (in-process), or with --base-url a served model's name")
+    .requiredOption("--vector <file>", "control-vector GGUF (from `steerbench vectors extract` or llama.cpp)")
+    .option("--strengths <list>", "comma list of strengths (0, the unsteered reference, is always added)", "-8,-4,-2,0,2,4,8")
+    .option("--layers <a-b>", "steer only these layers (default: every layer in the vector)")
+    .option("--norm-preserving", "rescale each steered hidden state to its original norm")
+    .option("--with-prompt <cond>", `apply every strength on top of a prompt condition: ${WITH_PROMPT.join(", ")}`)
+    .option("--no-prompt-steering", "do not also run pro_ic and anti_ic (needed by `steerbench compare`)")
+    .option("--base-url <url>", "a steerbench `serve` endpoint: steering goes in the request body instead")
+    .option("--api-key-env <var>", "env var with the server's API key")
+    .option("--threads <n>", "CPU threads (local model)", parseIntOption("--threads"))
+    .option("--context-size <n>", "context size (local model)", parseIntOption("--context-size"))
+    .option("--judge <name>", "judge model name (or .gguf for a local judge)")
+    .option("--judge-provider <kind>", "openai | openai-completions | llama | classifier")
+    .option("--judge-base-url <url>", "judge's base URL")
+    .option("--judge-api-key-env <var>", "env var with the judge's API key (default OPENAI_API_KEY if set)")
+    .option("--judge-prompt <preset>", "paper (4 labels) or instrumentaleval (2 labels)")
+    .option("--judge-mode <mode>", "generate, or score (llama judges: pick the most likely label)")
+    .option("--selection <sel>", "paper (71 items), full (76) or max=N[,seed=S]")
+    .option("--limit <n>", "only the first N items of the selection", parseIntOption("--limit"))
+    .option("--categories <list>", "only these category slugs", parseListOption)
+    .option("--epochs <n>", "repeat each item N times", parseIntOption("--epochs"))
+    .option("--max-tokens <n>", "max new tokens", parseIntOption("--max-tokens"))
+    .option("--temperature <t>", "sampling temperature (0 = greedy)", parseNumberOption("--temperature"))
+    .option("--seed <n>", "base seed", parseIntOption("--seed"))
+    .option("--concurrency <n>", "items in flight (default 1 for a local model)", parseIntOption("--concurrency"))
+    .option("--no-perplexity", "skip the neutral-passage perplexity per condition")
+    .option("--name <name>", "run name")
+    .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")
+    .option("--retry-errors", "also retry items whose generation or judgement failed before")
+    .option("--quiet", "no progress output");
+  storeOption(dataOption(cmd)).action(async (flags: SweepFlags) => {
+    if (!(STEERING_FORMATS as readonly string[]).includes(flags.format)) {
+      throw new UsageError(`--format must be one of ${STEERING_FORMATS.join(", ")}, got "${flags.format}"`);
+    }
+    const { spec, config } = sweepFromFlags(flags);
+    const packDir = resolveDataDir({ flag: flags.data });
+    const store = Store.open(flags.store);
+    const log = flags.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
+    try {
+      const result = await withInterrupt((signal) =>
+        runSweep({
+          config,
+          store,
+          packDir,
+          sweep: sweepRecord(spec),
+          perplexity: flags.perplexity && flags.baseUrl === undefined,
+          retryErrors: flags.retryErrors ?? false,
+          signal,
+          progress: createProgress({ label: "sweep", quiet: flags.quiet ?? false }),
+          log,
+        }),
+      );
+      if (flags.format !== "json") printSummary(result.summary, process.stderr);
+      process.stdout.write(formatSweep(result.analyses, flags.format as SteeringFormat));
+      if (result.summary.interrupted) process.exitCode = 130;
+    } finally {
+      store.close();
+    }
+  });
+}

@@ -1,0 +1,198 @@
+// Human and machine output of the steering verbs: the per-layer extraction table, vector file info, and the
+// sweep's steerability curve. Tables render like Table 1 (cli-table3 boxes / Markdown pipes), with the same
+// rounding helpers.
+import Table from "cli-table3";
+import { escapeMarkdown } from "../report/table-md.js";
+import { deltaText, fixed, NA, pText, rateText, type TextTable } from "../report/table-common.js";
+import type { Extraction } from "./extract.js";
+import type { SweepAnalysis } from "./sweep-analysis.js";
+import type { ControlVector } from "./vector-file.js";
+
+export const STEERING_FORMATS = ["terminal", "md", "json"] as const;
+export type SteeringFormat = (typeof STEERING_FORMATS)[number];
+
+// Names come from files and configs: control characters must not reach the terminal.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const clean = (s: string): string => s.replace(CONTROL, "\uFFFD");
+
+/** Renders text tables for a terminal or as Markdown, with an optional footnote. */
+export function renderTables(tables: readonly TextTable[], format: "terminal" | "md", footnote?: string): string {
+  const parts = tables.map((t) => {
+    if (format === "md") {
+      const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+      return [
+        `**${escapeMarkdown(t.title)}**`,
+        "",
+        line(t.head),
+        line(t.numeric.map((n) => (n ? "---:" : "---"))),
+        ...t.body.map((row) => line(row.map((cell, i) => (t.numeric[i] ? cell : escapeMarkdown(cell))))),
+      ].join("\n");
+    }
+    const out = new Table({
+      head: t.head,
+      colAligns: t.numeric.map((n) => (n ? "right" : "left")),
+      style: { head: [], border: [], compact: true },
+    });
+    for (const row of t.body) out.push(row.map(clean));
+    return `${clean(t.title)}\n${out.toString()}`;
+  });
+  const sep = format === "md" ? "\n\n" : "\n";
+  return `${parts.join("\n\n")}${footnote ? `${sep}${footnote}` : ""}\n`;
+}
+
+const num = (x: number, digits: number): string => (Number.isFinite(x) ? fixed(x, digits) : NA);
+
+/** The per-layer separation table printed by `vectors extract`. */
+export function formatExtraction(extraction: Extraction, format: SteeringFormat): string {
+  if (format === "json") {
+    return `${JSON.stringify({ ...extraction, directions: undefined }, null, 2)}\n`;
+  }
+  const best = [...extraction.layers].sort((a, b) => (b.auc || 0) - (a.auc || 0))[0];
+  const held = extraction.testPairs > 0;
+  return renderTables(
+    [
+      {
+        title: `Steering vectors (${extraction.method}) from ${extraction.pairs} pairs: ${extraction.trainPairs} train, ${extraction.testPairs} held out`,
+        head: ["Layer", held ? "AUC (held out)" : "AUC (in-sample)", held ? "Pair acc. (held out)" : "Pair acc. (in-sample)", "AUC (train)", "‖v‖"],
+        numeric: [true, true, true, true, true],
+        body: extraction.layers.map((l) => [
+          String(l.layer),
+          num(l.auc, 3),
+          num(l.pairAccuracy, 3),
+          num(l.trainAuc, 3),
+          num(l.norm, 3),
+        ]),
+      },
+    ],
+    format,
+    [
+      "AUC: projection of positive vs negative prompts on the layer's direction (0.5 = chance, 1 = perfect);",
+      "pair acc.: share of pairs whose positive projects above its own negative.",
+      best ? `Best separating layer: ${best.layer} (AUC ${num(best.auc, 3)}).` : "",
+      extraction.truncatedPrompts > 0
+        ? `${extraction.truncatedPrompts} prompts were cut from the front to fit the context.`
+        : "",
+      held ? "" : "No pairs were held out: the AUC is in-sample and optimistic.",
+    ]
+      .filter((s) => s !== "")
+      .join(" "),
+  );
+}
+
+/** `vectors info`: the file's shape, origin and per-layer quality. */
+export function formatVectorInfo(path: string, vec: ControlVector, format: SteeringFormat): string {
+  const layers = [...vec.directions.keys()].sort((a, b) => a - b);
+  const norms = new Map(layers.map((il) => [il, Math.hypot(...vec.directions.get(il)!)]));
+  if (format === "json") {
+    const meta = vec.meta ? { ...vec.meta, quality: Object.fromEntries(vec.meta.quality) } : undefined;
+    return `${JSON.stringify(
+      { path, nEmbd: vec.nEmbd, modelHint: vec.modelHint, layers, norms: Object.fromEntries(norms), meta },
+      null,
+      2,
+    )}\n`;
+  }
+  const m = vec.meta;
+  const facts: string[][] = [
+    ["file", path],
+    ["model hint", vec.modelHint || NA],
+    ["n_embd", String(vec.nEmbd)],
+    ["layers", layers.join(", ")],
+  ];
+  if (m) {
+    facts.push(
+      ["extracted from", `${m.model} (${m.modelLayers} layers, n_embd ${m.modelEmbd})`],
+      ["method", m.method],
+      ["pairs", `${m.pairs}: ${m.pairCount} pairs, ${m.testPairs} held out (holdout ${m.holdout}, seed ${m.seed})`],
+      ["tokens averaged", String(m.lastTokens)],
+      ["created", m.created],
+    );
+  } else {
+    facts.push(["origin", "not written by steerbench (no steerbench.* metadata)"]);
+  }
+  return renderTables(
+    [
+      { title: "Control vector", head: ["Field", "Value"], numeric: [false, false], body: facts },
+      {
+        title: "Layers",
+        head: ["Layer", "‖v‖", "AUC", "Pair acc."],
+        numeric: [true, true, true, true],
+        body: layers.map((il) => {
+          const q = m?.quality.get(il);
+          return [String(il), num(norms.get(il)!, 3), q ? num(q.auc, 3) : NA, q ? num(q.pairAccuracy, 3) : NA];
+        }),
+      },
+    ],
+    format,
+  );
+}
+
+const strengthText = (s: number): string => (s > 0 ? `+${s}` : String(s));
+
+/** The steerability curve of a sweep, its gap, breakdown point and perplexity cost. */
+export function formatSweep(analyses: readonly SweepAnalysis[], format: SteeringFormat): string {
+  if (format === "json") return `${JSON.stringify(analyses, null, 2)}\n`;
+  const tables: TextTable[] = [];
+  const notes: string[] = [];
+  for (const a of analyses) {
+    tables.push({
+      title: `Steerability curve: ${a.model} (judge ${a.judge})`,
+      head: [
+        "Strength",
+        "Condition",
+        "n",
+        "Conv. % [95% CI]",
+        "Refusal % [95% CI]",
+        "Nonsens. % [95% CI]",
+        "Δ conv. vs 0 pp [95% CI]",
+        "PPL (× strength 0)",
+      ],
+      numeric: [true, false, true, true, true, true, true, true],
+      body: a.points.map((p) => [
+        strengthText(p.strength),
+        p.condition,
+        String(p.total),
+        rateText(p.convergenceRate, p.convergenceCI),
+        rateText(p.refusalRate, p.refusalCI),
+        `${rateText(p.nonsensicalRate, p.nonsensicalCI)}${p.broken ? " !" : ""}`,
+        p.vsZero ? deltaText(p.vsZero.delta, p.vsZero.deltaCI) : p.strength === 0 ? "—" : NA,
+        p.perplexity === undefined
+          ? NA
+          : `${fixed(p.perplexity, 2)}${p.perplexityRatio === undefined ? "" : ` (×${fixed(p.perplexityRatio, 2)})`}`,
+      ]),
+    });
+    const gapRows: string[][] = [];
+    const gapRow = (label: string, g: typeof a.gap) => {
+      if (g) {
+        gapRows.push([label, `${g.high} − ${g.low}`, deltaText(g.delta, g.deltaCI), pText(g.mcnemarP), String(g.pairs), deltaText(g.refusalDelta, g.refusalDeltaCI)]);
+      }
+    };
+    gapRow("strongest + vs −", a.gap);
+    if (a.usable.gap && (a.usable.gap.high !== a.gap?.high || a.usable.gap.low !== a.gap?.low)) {
+      gapRow("strongest usable + vs −", a.usable.gap);
+    }
+    if (gapRows.length > 0) {
+      tables.push({
+        title: `Activation steering gap: ${a.model}`,
+        head: ["", "High − low", "Δ conv. pp [95% CI]", "McNemar p", "Pairs", "Δ refusal pp [95% CI]"],
+        numeric: [false, false, true, true, true, true],
+        body: gapRows,
+      });
+    }
+    const side = (b: SweepAnalysis["breakdown"]["positive"], sign: string) =>
+      b === null
+        ? `no ${sign} strength raised nonsensical output significantly above strength 0`
+        : `breaks at ${strengthText(b.strength)} (nonsensical ${rateText(b.nonsensicalRate, b.nonsensicalCI)})`;
+    notes.push(
+      `${a.model}: breakdown point — ${side(a.breakdown.positive, "positive")}; ${side(a.breakdown.negative, "negative")}. ` +
+        `Usable range: ${a.usable.negative === null ? "0" : strengthText(a.usable.negative)} … ${a.usable.positive === null ? "0" : strengthText(a.usable.positive)}` +
+        (a.referencePerplexity === undefined ? "." : `; unsteered passage perplexity ${fixed(a.referencePerplexity, 2)}.`),
+    );
+  }
+  notes.push(
+    "Conv.% and Refusal% over valid items, Nonsens.% over n (Wilson CIs); Δ: Newcombe CI, exact McNemar p. " +
+      "\"!\": nonsensical% significantly above strength 0 (its CI lies entirely above strength 0's). " +
+      "PPL: perplexity of a fixed neutral passage under the condition.",
+  );
+  return renderTables(tables, format, notes.join(format === "md" ? "\n\n" : "\n"));
+}
