@@ -53,19 +53,41 @@ describe("steerbench serve", () => {
     expect((JSON.parse(c.text) as { choices: { text: string }[] }).choices[0]!.text.length).toBeGreaterThan(0);
   });
 
-  it("streams server-sent events ending in [DONE]", async () => {
-    const res = await post("/chat/completions", {
-      messages: [{ role: "user", content: "Hello" }],
-      max_tokens: 8,
-      temperature: 0,
-      stream: true,
-    });
+  it("streams the text piece by piece as server-sent events ending in [DONE]", async () => {
+    const body = { messages: [{ role: "user", content: "Hello" }], max_tokens: 24, temperature: 0 };
+    const res = await post("/chat/completions", { ...body, stream: true });
     expect(res.status).toBe(200);
     const events = res.text.split("\n\n").filter((e) => e.startsWith("data: "));
     expect(events.at(-1)).toBe("data: [DONE]");
-    const first = JSON.parse(events[0]!.slice(6)) as { object: string; choices: { delta: { content: string } }[] };
-    expect(first.object).toBe("chat.completion.chunk");
-    expect(first.choices[0]!.delta.content.length).toBeGreaterThan(0);
+    const chunks = events.slice(0, -1).map(
+      (e) =>
+        JSON.parse(e.slice(6)) as {
+          object: string;
+          choices: { delta: { content?: string; role?: string }; finish_reason: string | null }[];
+        },
+    );
+    expect(chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true);
+    expect(chunks[0]!.choices[0]!.delta.role).toBe("assistant");
+    const pieces = chunks.map((c) => c.choices[0]!.delta.content).filter((p) => p !== undefined);
+    expect(pieces.length).toBeGreaterThan(3); // incremental, not one blob
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toMatch(/stop|length/);
+    const whole = JSON.parse((await post("/chat/completions", body)).text) as { choices: { message: { content: string } }[] };
+    expect(pieces.join("").trim()).toBe(whole.choices[0]!.message.content);
+  });
+
+  it("never streams text past a stop string", async () => {
+    const base = { messages: [{ role: "user", content: "Hello" }], max_tokens: 24, temperature: 0 };
+    const full = JSON.parse((await post("/chat/completions", base)).text) as { choices: { message: { content: string } }[] };
+    const text = full.choices[0]!.message.content;
+    const stop = text.slice(6, 9); // a stop string in the middle of the greedy answer
+    const res = await post("/chat/completions", { ...base, stop: [stop], stream: true });
+    const pieces = res.text
+      .split("\n\n")
+      .filter((e) => e.startsWith("data: {"))
+      .map((e) => (JSON.parse(e.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]!.delta.content ?? "");
+    const streamed = pieces.join("");
+    expect(streamed).not.toContain(stop);
+    expect(text.startsWith(streamed.trim())).toBe(true);
   });
 
   it("answers bad requests with a 4xx and a clear message, and keeps serving", async () => {

@@ -10,7 +10,11 @@ import { loadPack } from "../src/data/pack.js";
 import { LlamaEngine } from "../src/llama/index.js";
 import { presetCondition } from "../src/protocol/conditions.js";
 import { clearVectorCache, controlVectorSpec } from "../src/steering/apply.js";
-import { type ExtractionEngine, extractionToVector, extractSteeringVectors } from "../src/steering/extract.js";
+import {
+  type ExtractionEngine,
+  extractionToVector,
+  extractSteeringVectors,
+} from "../src/steering/extract.js";
 import { countPromptTokens, fitPrompt } from "../src/steering/fit.js";
 import { cosine, norm } from "../src/steering/math.js";
 import { builtinPairs, type ContrastPair } from "../src/steering/pairs.js";
@@ -57,7 +61,11 @@ describe("fitting prompts into the tiny context", () => {
     // ~100 tokens of this model is less than the suffix itself: what is left is the suffix's end.
     expect(`${pack.strings.proIcSuffix.trim()}\n`.endsWith(fitted.prompt[0]!.content)).toBe(true);
     expect(fitted.prompt[0]!.content.length).toBeGreaterThan(50);
-    expect(fitPrompt(engine, "short text", 100)).toEqual({ prompt: "short text", truncated: false, tokens: engine.tokenize("short text").length });
+    expect(fitPrompt(engine, "short text", 100)).toEqual({
+      prompt: "short text",
+      truncated: false,
+      tokens: engine.tokenize("short text").length,
+    });
     expect(() => fitPrompt(engine, "some text", 0)).toThrow(/cannot be fitted into 0 tokens/);
   });
 });
@@ -71,7 +79,11 @@ describe("extraction from the built-in pairs", () => {
 
   it("gives one finite n_embd direction per steerable layer and a held-out report", async () => {
     let progress = 0;
-    const ex = await extractSteeringVectors(engine, pairs, { holdout: 0.34, seed: 3, onProgress: (d) => (progress = d) });
+    const ex = await extractSteeringVectors(engine, pairs, {
+      holdout: 0.34,
+      seed: 3,
+      onProgress: (d) => (progress = d),
+    });
     expect(progress).toBe(6);
     expect([...ex.directions.keys()]).toEqual([1, 2, 3]);
     expect([ex.pairs, ex.trainPairs, ex.testPairs]).toEqual([6, 4, 2]);
@@ -92,7 +104,12 @@ describe("extraction from the built-in pairs", () => {
     const again = await extractSteeringVectors(engine, pairs, { holdout: 0.34, seed: 3 });
     expect(bits(again.directions.get(2)!).equals(bits(ex.directions.get(2)!))).toBe(true);
     // pca points the same way as the mean difference.
-    const pca = await extractSteeringVectors(engine, pairs, { holdout: 0.34, seed: 3, method: "pca", layers: [2] });
+    const pca = await extractSteeringVectors(engine, pairs, {
+      holdout: 0.34,
+      seed: 3,
+      method: "pca",
+      layers: [2],
+    });
     expect([...pca.directions.keys()]).toEqual([2]);
     expect(cosine(pca.directions.get(2)!, ex.directions.get(2)!)).toBeGreaterThan(0);
   });
@@ -109,15 +126,25 @@ describe("extraction from the built-in pairs", () => {
     const path = join(dir, "builtin.gguf");
     writeControlVector(path, vec);
     const back = readControlVector(path);
-    for (const il of [1, 2]) expect(bits(back.directions.get(il)!).equals(bits(ex.directions.get(il)!))).toBe(true);
-    expect(back.meta).toMatchObject({ model: "aidreams260K-f32.gguf", method: "mean-diff", pairCount: 6, modelLayers: 4, layers: "1-2" });
+    for (const il of [1, 2])
+      expect(bits(back.directions.get(il)!).equals(bits(ex.directions.get(il)!))).toBe(true);
+    expect(back.meta).toMatchObject({
+      model: "aidreams260K-f32.gguf",
+      method: "mean-diff",
+      pairCount: 6,
+      modelLayers: 4,
+      layers: "1-2",
+    });
     expect(back.meta!.quality.get(2)!.auc).toBeCloseTo(ex.layers[1]!.auc, 6);
 
     // Apply it through the provider's path: l_out-2 moves by exactly strength × direction.2.
     clearVectorCache();
     const spec = await controlVectorSpec({ vector: path, strength: 3, layers: [2, 2] }, engine.info);
     const prompt = "the library opens at nine";
-    const before = (await engine.captureHiddenStates({ prompt, layers: [1, 2] })) as Map<number, Float32Array[]>;
+    const before = (await engine.captureHiddenStates({ prompt, layers: [1, 2] })) as Map<
+      number,
+      Float32Array[]
+    >;
     await engine.setControlVector(spec);
     let after: Map<number, Float32Array[]>;
     try {
@@ -137,7 +164,14 @@ describe("a planted direction is recovered", () => {
   // Positive and negative prompts are the same text; only the positive is run with a real control vector
   // at layer 2. The paired difference at l_out-2 is then exactly the planted vector, at every token.
   const planted = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i * 0.7) * 0.8);
-  const texts = ["a cat sat on the mat", "rain fell all night long", "she read the old map", "two birds and a tree", "the bus was late again", "we ate bread and soup"];
+  const texts = [
+    "a cat sat on the mat",
+    "rain fell all night long",
+    "she read the old map",
+    "two birds and a tree",
+    "the bus was late again",
+    "we ate bread and soup",
+  ];
   const pairs: ContrastPair[] = texts.map((t, i) => ({
     id: `p${i}`,
     positive: [{ role: "user", content: t }],
@@ -161,7 +195,12 @@ describe("a planted direction is recovered", () => {
 
   for (const method of ["mean-diff", "pca"] as const) {
     it(`${method} finds it at its layer and nothing before it`, async () => {
-      const ex = await extractSteeringVectors(planting(), pairs, { method, holdout: 0.34, seed: 2, lastTokens: 3 });
+      const ex = await extractSteeringVectors(planting(), pairs, {
+        method,
+        holdout: 0.34,
+        seed: 2,
+        lastTokens: 3,
+      });
       const v2 = ex.directions.get(2)!;
       expect(cosine(v2, planted)).toBeGreaterThan(0.9999);
       expect(Math.abs(norm(v2) - norm(planted)) / norm(planted)).toBeLessThan(1e-4);
@@ -193,7 +232,9 @@ describe("perplexity of the neutral passage", () => {
     // The vector is cleared afterwards.
     expect(engine.controlVector).toBeUndefined();
     expect((await passagePerplexity(engine)).logProb).toBe(base.logProb);
-    expect(continuationTokens(engine, neutralMessages(), "hello")).toBe(engine.tokenize("hello", { addSpecial: false }).length);
+    expect(continuationTokens(engine, neutralMessages(), "hello")).toBe(
+      engine.tokenize("hello", { addSpecial: false }).length,
+    );
     expect(NEUTRAL_PASSAGE.split(" ").length).toBeGreaterThan(60);
   });
 

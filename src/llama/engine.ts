@@ -96,6 +96,11 @@ export type GenerateRequest = PromptInput & {
   /** Generation ends before the first occurrence of any of these; the text is cut there. */
   stop?: string[];
   signal?: AbortSignal;
+  /**
+   * Called with each new piece of text as it is generated (streaming). Text that could still turn into a
+   * stop string is held back until it can't, so the pieces always add up to the returned `text`.
+   */
+  onText?: (piece: string) => void;
 };
 
 export type FinishReason = "eog" | "stop_string" | "max_tokens" | "context_full";
@@ -180,6 +185,7 @@ const GenerateSchema = z
     seed: u32Seed.optional(),
     stop: z.array(z.string()).optional(),
     signal: z.instanceof(AbortSignal).optional(),
+    onText: z.custom<(piece: string) => void>((v) => typeof v === "function").optional(),
   })
   .strict();
 const CaptureSchema = z
@@ -412,6 +418,13 @@ export class LlamaEngine {
     const generated: number[] = [];
     const decoder = new TextDecoder("utf-8");
     let text = "";
+    let emitted = 0;
+    const emit = (upTo: number) => {
+      if (req.onText && upTo > emitted) {
+        req.onText(text.slice(emitted, upTo));
+        emitted = upTo;
+      }
+    };
     let finishReason: FinishReason = "max_tokens";
     let nPast = promptTokens.length;
     const all = [...promptTokens];
@@ -433,6 +446,7 @@ export class LlamaEngine {
           finishReason = "stop_string";
           break;
         }
+        emit(text.length - stops.holdback);
         if (generated.length >= maxTokens) break;
         if (nPast >= nCtx) {
           finishReason = "context_full";
@@ -445,6 +459,7 @@ export class LlamaEngine {
         if (req.signal?.aborted) throw abortError(req.signal);
       }
       if (finishReason !== "stop_string") text += decoder.decode();
+      emit(text.length);
     } finally {
       this.fn.llama_sampler_free(sampler);
     }

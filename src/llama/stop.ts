@@ -9,6 +9,11 @@ export class StopMatcher {
     this.longest = this.stops.reduce((m, s) => Math.max(m, s.length), 0);
   }
 
+  /** Characters at the end of unfinished text that could still become the start of a stop string. */
+  get holdback(): number {
+    return Math.max(0, this.longest - 1);
+  }
+
   get active(): boolean {
     return this.stops.length > 0;
   }

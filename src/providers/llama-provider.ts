@@ -118,7 +118,9 @@ export async function createLlamaProvider(
     id: `llama:${path}`,
     model: modelRef,
     engine: shared.engine,
-    async generate(req: GenerateRequest & { steering?: ActivationSteering; rawPrompt?: boolean }) {
+    async generate(
+      req: GenerateRequest & { steering?: ActivationSteering; rawPrompt?: boolean; onText?: (piece: string) => void },
+    ) {
       const started = performance.now();
       const maxTokens = req.maxTokens ?? 256;
       const result = await withSteering(shared, req.steering, async () => {
@@ -135,6 +137,7 @@ export async function createLlamaProvider(
           seed: req.seed,
           stop: req.stop,
           signal: req.signal,
+          onText: req.onText,
         });
       });
       // As the paper's runner: the answer is stripped; thinking models are split at the last </think>.

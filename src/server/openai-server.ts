@@ -128,6 +128,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     messages: ChatMessage[],
     body: z.infer<typeof chatSchema> | z.infer<typeof completionSchema>,
     raw: boolean,
+    onText?: (piece: string) => void,
   ): Promise<Generation> => {
     if (waiting >= maxQueue) throw new HttpError(429, `server busy: ${waiting} requests queued`, "rate_limit_error");
     waiting++;
@@ -141,6 +142,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         stop: typeof body.stop === "string" ? [body.stop] : body.stop,
         steering: resolveSteering(body.steering),
         rawPrompt: raw,
+        onText,
       };
       return await provider.generate(req);
     } catch (err) {
@@ -170,28 +172,24 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const json = await readJson(req);
     const id = `${isChat ? "chatcmpl" : "cmpl"}-${Date.now().toString(36)}${(counter++).toString(36)}`;
     const created = Math.floor(Date.now() / 1000);
-    let gen: Generation;
-    let stream: boolean;
+    let messages: ChatMessage[];
+    let body: z.infer<typeof chatSchema> | z.infer<typeof completionSchema>;
     if (isChat) {
-      const body = validate(chatSchema, json);
-      stream = body.stream ?? false;
-      gen = await generate(
-        body.messages.map((m) => ({ role: m.role, content: m.content })),
-        body,
-        false,
-      );
+      const chat = validate(chatSchema, json);
+      messages = chat.messages.map((m) => ({ role: m.role, content: m.content }));
+      body = chat;
     } else {
-      const body = validate(completionSchema, json);
-      stream = body.stream ?? false;
-      gen = await generate([{ role: "user", content: body.prompt }], body, true);
+      body = validate(completionSchema, json);
+      messages = [{ role: "user", content: body.prompt }];
     }
-    const usage = {
+    const usageOf = (gen: Generation) => ({
       prompt_tokens: gen.promptTokens ?? 0,
       completion_tokens: gen.completionTokens ?? 0,
       total_tokens: (gen.promptTokens ?? 0) + (gen.completionTokens ?? 0),
-    };
-    const reason = finish(gen.finishReason);
-    if (!stream) {
+    });
+    if (!body.stream) {
+      const gen = await generate(messages, body, !isChat);
+      const reason = finish(gen.finishReason);
       return send(
         res,
         200,
@@ -202,20 +200,57 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
               created,
               model: modelId,
               choices: [{ index: 0, message: { role: "assistant", content: gen.response }, finish_reason: reason }],
-              usage,
+              usage: usageOf(gen),
             }
-          : { id, object: "text_completion", created, model: modelId, choices: [{ index: 0, text: gen.response, finish_reason: reason }], usage },
+          : {
+              id,
+              object: "text_completion",
+              created,
+              model: modelId,
+              choices: [{ index: 0, text: gen.response, finish_reason: reason }],
+              usage: usageOf(gen),
+            },
       );
     }
-    // Server-sent events in OpenAI's chunk format: the content, then the finish reason, then [DONE].
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-    const chunk = (delta: Record<string, unknown>, finishReason: string | null) =>
+    // Server-sent events in OpenAI's chunk format, one chunk per piece of text as the engine produces it
+    // (the raw text: the non-streaming answer is additionally stripped of surrounding whitespace).
+    const chunk = (content: string | undefined, finishReason: string | null) =>
       isChat
-        ? { id, object: "chat.completion.chunk", created, model: modelId, choices: [{ index: 0, delta, finish_reason: finishReason }] }
-        : { id, object: "text_completion", created, model: modelId, choices: [{ index: 0, text: delta.content ?? "", finish_reason: finishReason }] };
-    res.write(`data: ${JSON.stringify(chunk({ role: "assistant", content: gen.response }, null))}\n\n`);
-    res.write(`data: ${JSON.stringify({ ...chunk({}, reason), usage })}\n\n`);
-    res.end("data: [DONE]\n\n");
+        ? {
+            id,
+            object: "chat.completion.chunk",
+            created,
+            model: modelId,
+            choices: [{ index: 0, delta: content === undefined ? {} : { content }, finish_reason: finishReason }],
+          }
+        : {
+            id,
+            object: "text_completion",
+            created,
+            model: modelId,
+            choices: [{ index: 0, text: content ?? "", finish_reason: finishReason }],
+          };
+    const event = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+    let started = false;
+    const start = () => {
+      if (started) return;
+      started = true;
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+      if (isChat) event({ ...chunk(undefined, null), choices: [{ index: 0, delta: { role: "assistant" }, finish_reason: null }] });
+    };
+    try {
+      const gen = await generate(messages, body, !isChat, (piece) => {
+        start();
+        event(chunk(piece, null));
+      });
+      start();
+      event({ ...chunk(undefined, finish(gen.finishReason)), usage: usageOf(gen) });
+      res.end("data: [DONE]\n\n");
+    } catch (err) {
+      if (!started) throw err; // still a plain 4xx/5xx answer
+      event({ error: { message: err instanceof Error ? err.message : String(err), type: "server_error" } });
+      res.end();
+    }
   };
 
   const server = createServer((req, res) => {

@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { clearVectorCache, controlVectorSpec, loadControlVector, resolveVectorPath, SteeringError } from "./apply.js";
+import {
+  clearVectorCache,
+  controlVectorSpec,
+  loadControlVector,
+  resolveVectorPath,
+  SteeringError,
+} from "./apply.js";
 import { type ControlVector, writeControlVector } from "./vector-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "steerbench-apply-"));
@@ -54,14 +60,19 @@ describe("controlVectorSpec", () => {
 
   it("honours a layer range and norm preservation", async () => {
     const p = file("b.gguf", vec([1, 2, 3, 4, 5]));
-    const spec = await controlVectorSpec({ vector: p, strength: 1, layers: [2, 3], normPreserving: true }, info);
+    const spec = await controlVectorSpec(
+      { vector: p, strength: 1, layers: [2, 3], normPreserving: true },
+      info,
+    );
     expect([spec.layerStart, spec.layerEnd, spec.normPreserving]).toEqual([2, 3, true]);
   });
 
   it("names the file, the expected and the actual n_embd on a mismatch", async () => {
     const p = file("wide.gguf", vec([1], 8));
     await expect(controlVectorSpec({ vector: p, strength: 1 }, info)).rejects.toThrow(
-      new RegExp(`control vector ${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} has n_embd 8, but the model has n_embd 4`),
+      new RegExp(
+        `control vector ${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} has n_embd 8, but the model has n_embd 4`,
+      ),
     );
   });
 

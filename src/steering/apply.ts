@@ -18,7 +18,10 @@ export const VECTORS_ENV = "STEERBENCH_VECTORS";
  * The file a condition's `vector` names: a path (relative to the working directory), or a bare name looked up
  * as NAME or NAME.gguf in $STEERBENCH_VECTORS.
  */
-export function resolveVectorPath(vector: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+export function resolveVectorPath(
+  vector: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
   const direct = resolve(vector);
   if (existsSync(direct)) return direct;
   const dir = env[VECTORS_ENV];
@@ -99,7 +102,9 @@ export async function controlVectorSpec(
   if (steering.layers) {
     [layerStart, layerEnd] = steering.layers;
     if (!Number.isInteger(layerStart) || !Number.isInteger(layerEnd) || layerStart > layerEnd) {
-      throw new SteeringError(`activation layers [${steering.layers.join(", ")}] must be [first, last] integers`);
+      throw new SteeringError(
+        `activation layers [${steering.layers.join(", ")}] must be [first, last] integers`,
+      );
     }
     if (layerStart < 1 || layerEnd > info.nLayer - 1) {
       throw new SteeringError(

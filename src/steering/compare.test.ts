@@ -72,8 +72,20 @@ describe("buildSteeringComparison", () => {
 
   it("prices each side in perplexity relative to its unsteered reference", () => {
     // Activation: strength 0 is the reference; prompts: no baseline condition here → the neutral request.
-    expect(m!.activation!.perplexity).toEqual({ high: 40, low: 15, reference: 10, highRatio: 4, lowRatio: 1.5 });
-    expect(m!.prompt!.perplexity).toEqual({ high: 11, low: 12, reference: 8, highRatio: 11 / 8, lowRatio: 12 / 8 });
+    expect(m!.activation!.perplexity).toEqual({
+      high: 40,
+      low: 15,
+      reference: 10,
+      highRatio: 4,
+      lowRatio: 1.5,
+    });
+    expect(m!.prompt!.perplexity).toEqual({
+      high: 11,
+      low: 12,
+      reference: 8,
+      highRatio: 11 / 8,
+      lowRatio: 12 / 8,
+    });
   });
 
   it("says what is missing", () => {
@@ -93,9 +105,14 @@ describe("buildSteeringComparison", () => {
 
   it("uses stacked conditions when there are no pure activation ones", () => {
     const [c] = buildSteeringComparison({
-      outcomes: [...outcomes("m", "pro_ic.act+16", 20), ...outcomes("m", "act0", 6)].filter((o) => o.condition !== "act0"),
+      outcomes: [...outcomes("m", "pro_ic.act+16", 20), ...outcomes("m", "act0", 6)].filter(
+        (o) => o.condition !== "act0",
+      ),
       judge: "j",
-      conditions: [act("pro_ic.act+16", 16, { userSuffix: "go" }), act("pro_ic.act-16", -16, { userSuffix: "go" })],
+      conditions: [
+        act("pro_ic.act+16", 16, { userSuffix: "go" }),
+        act("pro_ic.act-16", -16, { userSuffix: "go" }),
+      ],
     });
     // Only one strength has results: nothing to compare.
     expect(c!.activation).toBeNull();
@@ -105,7 +122,12 @@ describe("buildSteeringComparison", () => {
 describe("storedConditions", () => {
   it("reads the resolved conditions of a stored config and skips anything else", () => {
     const got = storedConditions({
-      conditions: [{ name: "a", activation: { vector: "v", strength: 2 } }, { name: "b", prompt: { userSuffix: "x" } }, 42, { nope: 1 }],
+      conditions: [
+        { name: "a", activation: { vector: "v", strength: 2 } },
+        { name: "b", prompt: { userSuffix: "x" } },
+        42,
+        { nope: 1 },
+      ],
     });
     expect(got.map((c) => c.name)).toEqual(["a", "b"]);
     expect(got[0]!.activation?.strength).toBe(2);

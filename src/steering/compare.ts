@@ -49,12 +49,7 @@ export interface ComparisonInput {
 
 const hasPrompt = (c: Condition): boolean => c.prompt !== undefined && Object.keys(c.prompt).length > 0;
 
-function cost(
-  high: string,
-  low: string,
-  reference: string | undefined,
-  input: ComparisonInput,
-): SideCost {
+function cost(high: string, low: string, reference: string | undefined, input: ComparisonInput): SideCost {
   const p = (c: string | undefined) => (c === undefined ? undefined : input.perplexity?.[c]?.perplexity);
   const out: SideCost = {};
   const h = p(high);
@@ -93,7 +88,9 @@ export function buildSteeringComparison(input: ComparisonInput): SteeringCompari
     // Pure activation conditions when there are any (a sweep on top of a prompt is a different question).
     const steered = conds.filter((c) => c.activation !== undefined);
     const pure = steered.filter((c) => !hasPrompt(c));
-    const pool = (pure.length > 0 ? pure : steered).sort((a, b) => a.activation!.strength - b.activation!.strength);
+    const pool = (pure.length > 0 ? pure : steered).sort(
+      (a, b) => a.activation!.strength - b.activation!.strength,
+    );
     let activation: ComparisonSide | null = null;
     const low = pool[0];
     const high = pool[pool.length - 1];
@@ -122,7 +119,10 @@ const pplText = (value: number | undefined, ratio: number | undefined): string =
   return ratio === undefined ? fixed(value, 2) : `${fixed(value, 2)} (×${fixed(ratio, 2)})`;
 };
 
-export function formatSteeringComparison(comparisons: readonly SteeringComparison[], format: SteeringFormat): string {
+export function formatSteeringComparison(
+  comparisons: readonly SteeringComparison[],
+  format: SteeringFormat,
+): string {
   if (format === "json") return `${JSON.stringify(comparisons, null, 2)}\n`;
   const rows: string[][] = [];
   for (const c of comparisons) {
@@ -148,8 +148,10 @@ export function formatSteeringComparison(comparisons: readonly SteeringCompariso
         side.perplexity.reference === undefined ? NA : fixed(side.perplexity.reference, 2),
       ]);
     }
-    if (c.prompt === null) rows.push([c.model, "prompt", "no pro_ic and anti_ic results", NA, NA, NA, NA, NA, NA, NA]);
-    if (c.activation === null) rows.push([c.model, "activation", "no activation strengths to compare", NA, NA, NA, NA, NA, NA, NA]);
+    if (c.prompt === null)
+      rows.push([c.model, "prompt", "no pro_ic and anti_ic results", NA, NA, NA, NA, NA, NA, NA]);
+    if (c.activation === null)
+      rows.push([c.model, "activation", "no activation strengths to compare", NA, NA, NA, NA, NA, NA, NA]);
   }
   const judges = [...new Set(comparisons.map((c) => c.judge))].join(", ");
   return renderTables(

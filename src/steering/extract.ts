@@ -17,7 +17,10 @@ import {
 import type { ContrastPair } from "./pairs.js";
 import type { ControlVector, VectorMetadata } from "./vector-file.js";
 
-export type ExtractionEngine = Pick<LlamaEngine, "info" | "tokenize" | "applyChatTemplate" | "captureHiddenStates">;
+export type ExtractionEngine = Pick<
+  LlamaEngine,
+  "info" | "tokenize" | "applyChatTemplate" | "captureHiddenStates"
+>;
 
 export interface ExtractOptions {
   /** Layers il to extract (default: every steerable layer, 1 … nLayer − 1). */
@@ -82,8 +85,7 @@ async function capture(
   // The engine may drop a doubled BOS, so count conservatively and keep at least the last token.
   const k = Math.max(1, Math.min(lastTokens, countPromptTokens(engine, fitted.prompt) - 1));
   const positions = k === 1 ? "last" : Array.from({ length: k }, (_, i) => i - k);
-  const input =
-    typeof fitted.prompt === "string" ? { prompt: fitted.prompt } : { messages: fitted.prompt };
+  const input = typeof fitted.prompt === "string" ? { prompt: fitted.prompt } : { messages: fitted.prompt };
   const states = await engine.captureHiddenStates({ ...input, layers, positions });
   const byLayer = new Map<number, Float64Array>();
   for (const il of layers) byLayer.set(il, meanRows(states.get(il)!));
@@ -111,7 +113,8 @@ export async function extractSteeringVectors(
   const holdout = opts.holdout ?? 0.25;
   const seed = opts.seed ?? 0;
   const lastTokens = opts.lastTokens ?? 1;
-  if (!Number.isInteger(lastTokens) || lastTokens < 1) throw new RangeError(`lastTokens must be a positive integer`);
+  if (!Number.isInteger(lastTokens) || lastTokens < 1)
+    throw new RangeError(`lastTokens must be a positive integer`);
   if (pairs.length < 1) throw new RangeError("no pairs to extract from");
   const budget = Math.min(opts.maxPromptTokens ?? engine.info.contextSize, engine.info.contextSize);
 
@@ -140,7 +143,9 @@ export async function extractSteeringVectors(
     const rows = (side: Map<number, Float64Array>[], idx: number[]) => idx.map((i) => side[i]!.get(il)!);
     const trainPos = rows(pos, train);
     const trainNeg = rows(neg, train);
-    const v = steeringDirection(pairDifferences(trainPos, trainNeg), method, { normalize: opts.normalize ?? false });
+    const v = steeringDirection(pairDifferences(trainPos, trainNeg), method, {
+      normalize: opts.normalize ?? false,
+    });
     const inTrain: Separation = separation(trainPos, trainNeg, v);
     const held: Separation = test.length > 0 ? separation(rows(pos, test), rows(neg, test), v) : inTrain;
     directions.set(il, Float32Array.from(v));
@@ -180,7 +185,14 @@ export function formatLayerList(layers: readonly number[]): string {
 /** The extraction as a control-vector file's content, with steerbench's metadata. */
 export function extractionToVector(
   extraction: Extraction,
-  ctx: { modelPath: string; modelHint: string; nLayer: number; nEmbd: number; pairsSource: string; created?: Date },
+  ctx: {
+    modelPath: string;
+    modelHint: string;
+    nLayer: number;
+    nEmbd: number;
+    pairsSource: string;
+    created?: Date;
+  },
 ): ControlVector {
   const layers = extraction.layers.map((l) => l.layer);
   const meta: VectorMetadata = {

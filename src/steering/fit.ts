@@ -49,7 +49,11 @@ export interface FitResult<T extends PromptInput> {
  * The prompt, cut from the front until it has at most `budget` tokens. Throws when even an empty prompt does
  * not fit (the chat template alone is too long).
  */
-export function fitPrompt<T extends PromptInput>(engine: TokenCounter, prompt: T, budget: number): FitResult<T> {
+export function fitPrompt<T extends PromptInput>(
+  engine: TokenCounter,
+  prompt: T,
+  budget: number,
+): FitResult<T> {
   const whole = countPromptTokens(engine, prompt);
   if (whole <= budget) return { prompt, truncated: false, tokens: whole };
   const total = typeof prompt === "string" ? prompt.length : prompt.reduce((n, m) => n + m.content.length, 0);

@@ -2,8 +2,8 @@
 // sweep's steerability curve. Tables render like Table 1 (cli-table3 boxes / Markdown pipes), with the same
 // rounding helpers.
 import Table from "cli-table3";
-import { escapeMarkdown } from "../report/table-md.js";
 import { deltaText, fixed, NA, pText, rateText, type TextTable } from "../report/table-common.js";
+import { escapeMarkdown } from "../report/table-md.js";
 import type { Extraction } from "./extract.js";
 import type { SweepAnalysis } from "./sweep-analysis.js";
 import type { ControlVector } from "./vector-file.js";
@@ -17,7 +17,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 const clean = (s: string): string => s.replace(CONTROL, "\uFFFD");
 
 /** Renders text tables for a terminal or as Markdown, with an optional footnote. */
-export function renderTables(tables: readonly TextTable[], format: "terminal" | "md", footnote?: string): string {
+export function renderTables(
+  tables: readonly TextTable[],
+  format: "terminal" | "md",
+  footnote?: string,
+): string {
   const parts = tables.map((t) => {
     if (format === "md") {
       const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
@@ -54,7 +58,13 @@ export function formatExtraction(extraction: Extraction, format: SteeringFormat)
     [
       {
         title: `Steering vectors (${extraction.method}) from ${extraction.pairs} pairs: ${extraction.trainPairs} train, ${extraction.testPairs} held out`,
-        head: ["Layer", held ? "AUC (held out)" : "AUC (in-sample)", held ? "Pair acc. (held out)" : "Pair acc. (in-sample)", "AUC (train)", "‖v‖"],
+        head: [
+          "Layer",
+          held ? "AUC (held out)" : "AUC (in-sample)",
+          held ? "Pair acc. (held out)" : "Pair acc. (in-sample)",
+          "AUC (train)",
+          "‖v‖",
+        ],
         numeric: [true, true, true, true, true],
         body: extraction.layers.map((l) => [
           String(l.layer),
@@ -103,7 +113,10 @@ export function formatVectorInfo(path: string, vec: ControlVector, format: Steer
     facts.push(
       ["extracted from", `${m.model} (${m.modelLayers} layers, n_embd ${m.modelEmbd})`],
       ["method", m.method],
-      ["pairs", `${m.pairs}: ${m.pairCount} pairs, ${m.testPairs} held out (holdout ${m.holdout}, seed ${m.seed})`],
+      [
+        "pairs",
+        `${m.pairs}: ${m.pairCount} pairs, ${m.testPairs} held out (holdout ${m.holdout}, seed ${m.seed})`,
+      ],
       ["tokens averaged", String(m.lastTokens)],
       ["created", m.created],
     );
@@ -119,7 +132,12 @@ export function formatVectorInfo(path: string, vec: ControlVector, format: Steer
         numeric: [true, true, true, true],
         body: layers.map((il) => {
           const q = m?.quality.get(il);
-          return [String(il), num(norms.get(il)!, 3), q ? num(q.auc, 3) : NA, q ? num(q.pairAccuracy, 3) : NA];
+          return [
+            String(il),
+            num(norms.get(il)!, 3),
+            q ? num(q.auc, 3) : NA,
+            q ? num(q.pairAccuracy, 3) : NA,
+          ];
         }),
       },
     ],
@@ -164,7 +182,14 @@ export function formatSweep(analyses: readonly SweepAnalysis[], format: Steering
     const gapRows: string[][] = [];
     const gapRow = (label: string, g: typeof a.gap) => {
       if (g) {
-        gapRows.push([label, `${g.high} − ${g.low}`, deltaText(g.delta, g.deltaCI), pText(g.mcnemarP), String(g.pairs), deltaText(g.refusalDelta, g.refusalDeltaCI)]);
+        gapRows.push([
+          label,
+          `${g.high} − ${g.low}`,
+          deltaText(g.delta, g.deltaCI),
+          pText(g.mcnemarP),
+          String(g.pairs),
+          deltaText(g.refusalDelta, g.refusalDeltaCI),
+        ]);
       }
     };
     gapRow("strongest + vs −", a.gap);
@@ -186,12 +211,14 @@ export function formatSweep(analyses: readonly SweepAnalysis[], format: Steering
     notes.push(
       `${a.model}: breakdown point — ${side(a.breakdown.positive, "positive")}; ${side(a.breakdown.negative, "negative")}. ` +
         `Usable range: ${a.usable.negative === null ? "0" : strengthText(a.usable.negative)} … ${a.usable.positive === null ? "0" : strengthText(a.usable.positive)}` +
-        (a.referencePerplexity === undefined ? "." : `; unsteered passage perplexity ${fixed(a.referencePerplexity, 2)}.`),
+        (a.referencePerplexity === undefined
+          ? "."
+          : `; unsteered passage perplexity ${fixed(a.referencePerplexity, 2)}.`),
     );
   }
   notes.push(
     "Conv.% and Refusal% over valid items, Nonsens.% over n (Wilson CIs); Δ: Newcombe CI, exact McNemar p. " +
-      "\"!\": nonsensical% significantly above strength 0 (its CI lies entirely above strength 0's). " +
+      '"!": nonsensical% significantly above strength 0 (its CI lies entirely above strength 0\'s). ' +
       "PPL: perplexity of a fixed neutral passage under the condition.",
   );
   return renderTables(tables, format, notes.join(format === "md" ? "\n\n" : "\n"));

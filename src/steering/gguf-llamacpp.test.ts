@@ -15,12 +15,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const lib = koffi.load(locateLibraries().libggmlBase);
 koffi.opaque("steerbench_test_gguf_context");
-const InitParams = koffi.struct("steerbench_test_ggml_init_params", {
+// Structs passed by value, registered under their names.
+koffi.struct("steerbench_test_ggml_init_params", {
   mem_size: "size_t",
   mem_buffer: "void *",
   no_alloc: "bool",
 });
-const GgufInitParams = koffi.struct("steerbench_test_gguf_init_params", {
+koffi.struct("steerbench_test_gguf_init_params", {
   no_alloc: "bool",
   ctx: "void *",
 });
@@ -28,41 +29,39 @@ type Ptr = unknown;
 const c = {
   ggml_init: lib.func("void *ggml_init(steerbench_test_ggml_init_params params)") as (p: object) => Ptr,
   ggml_free: lib.func("void ggml_free(void *ctx)") as (ctx: Ptr) => void,
-  ggml_new_tensor_1d: lib.func(
-    "ggml_tensor *ggml_new_tensor_1d(void *ctx, int type, int64_t ne0)",
-  ) as (ctx: Ptr, type: number, ne0: number) => Ptr,
-  ggml_set_name: lib.func("ggml_tensor *ggml_set_name(ggml_tensor *t, const char *name)") as (t: Ptr, n: string) => Ptr,
-  ggml_get_tensor: lib.func("ggml_tensor *ggml_get_tensor(void *ctx, const char *name)") as (ctx: Ptr, n: string) => Ptr,
+  ggml_new_tensor_1d: lib.func("ggml_tensor *ggml_new_tensor_1d(void *ctx, int type, int64_t ne0)") as (
+    ctx: Ptr,
+    type: number,
+    ne0: number,
+  ) => Ptr,
+  ggml_set_name: lib.func("ggml_tensor *ggml_set_name(ggml_tensor *t, const char *name)") as (
+    t: Ptr,
+    n: string,
+  ) => Ptr,
+  ggml_get_tensor: lib.func("ggml_tensor *ggml_get_tensor(void *ctx, const char *name)") as (
+    ctx: Ptr,
+    n: string,
+  ) => Ptr,
   gguf_init_empty: lib.func("steerbench_test_gguf_context *gguf_init_empty()") as () => Ptr,
   gguf_init_from_file: lib.func(
     "steerbench_test_gguf_context *gguf_init_from_file(const char *fname, steerbench_test_gguf_init_params params)",
   ) as (f: string, p: object) => Ptr,
   gguf_free: lib.func("void gguf_free(steerbench_test_gguf_context *ctx)") as (ctx: Ptr) => void,
-  gguf_set_val_str: lib.func("void gguf_set_val_str(steerbench_test_gguf_context *ctx, const char *key, const char *val)") as (
-    ctx: Ptr,
-    k: string,
-    v: string,
-  ) => void,
-  gguf_set_val_i32: lib.func("void gguf_set_val_i32(steerbench_test_gguf_context *ctx, const char *key, int32_t val)") as (
-    ctx: Ptr,
-    k: string,
-    v: number,
-  ) => void,
-  gguf_set_val_u32: lib.func("void gguf_set_val_u32(steerbench_test_gguf_context *ctx, const char *key, uint32_t val)") as (
-    ctx: Ptr,
-    k: string,
-    v: number,
-  ) => void,
-  gguf_set_val_f32: lib.func("void gguf_set_val_f32(steerbench_test_gguf_context *ctx, const char *key, float val)") as (
-    ctx: Ptr,
-    k: string,
-    v: number,
-  ) => void,
-  gguf_set_val_i64: lib.func("void gguf_set_val_i64(steerbench_test_gguf_context *ctx, const char *key, int64_t val)") as (
-    ctx: Ptr,
-    k: string,
-    v: bigint,
-  ) => void,
+  gguf_set_val_str: lib.func(
+    "void gguf_set_val_str(steerbench_test_gguf_context *ctx, const char *key, const char *val)",
+  ) as (ctx: Ptr, k: string, v: string) => void,
+  gguf_set_val_i32: lib.func(
+    "void gguf_set_val_i32(steerbench_test_gguf_context *ctx, const char *key, int32_t val)",
+  ) as (ctx: Ptr, k: string, v: number) => void,
+  gguf_set_val_u32: lib.func(
+    "void gguf_set_val_u32(steerbench_test_gguf_context *ctx, const char *key, uint32_t val)",
+  ) as (ctx: Ptr, k: string, v: number) => void,
+  gguf_set_val_f32: lib.func(
+    "void gguf_set_val_f32(steerbench_test_gguf_context *ctx, const char *key, float val)",
+  ) as (ctx: Ptr, k: string, v: number) => void,
+  gguf_set_val_i64: lib.func(
+    "void gguf_set_val_i64(steerbench_test_gguf_context *ctx, const char *key, int64_t val)",
+  ) as (ctx: Ptr, k: string, v: bigint) => void,
   gguf_add_tensor: lib.func("void gguf_add_tensor(steerbench_test_gguf_context *ctx, ggml_tensor *t)") as (
     ctx: Ptr,
     t: Ptr,
@@ -70,15 +69,16 @@ const c = {
   gguf_write_to_file: lib.func(
     "bool gguf_write_to_file(steerbench_test_gguf_context *ctx, const char *fname, bool only_meta)",
   ) as (ctx: Ptr, f: string, m: boolean) => boolean,
-  gguf_get_n_tensors: lib.func("int64_t gguf_get_n_tensors(steerbench_test_gguf_context *ctx)") as (ctx: Ptr) => number | bigint,
+  gguf_get_n_tensors: lib.func("int64_t gguf_get_n_tensors(steerbench_test_gguf_context *ctx)") as (
+    ctx: Ptr,
+  ) => number | bigint,
   gguf_find_key: lib.func("int64_t gguf_find_key(steerbench_test_gguf_context *ctx, const char *key)") as (
     ctx: Ptr,
     k: string,
   ) => number | bigint,
-  gguf_get_val_str: lib.func("const char *gguf_get_val_str(steerbench_test_gguf_context *ctx, int64_t id)") as (
-    ctx: Ptr,
-    id: number | bigint,
-  ) => string,
+  gguf_get_val_str: lib.func(
+    "const char *gguf_get_val_str(steerbench_test_gguf_context *ctx, int64_t id)",
+  ) as (ctx: Ptr, id: number | bigint) => string,
   gguf_get_val_i32: lib.func("int32_t gguf_get_val_i32(steerbench_test_gguf_context *ctx, int64_t id)") as (
     ctx: Ptr,
     id: number | bigint,

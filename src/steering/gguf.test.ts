@@ -76,10 +76,17 @@ describe("GGUF round trip", () => {
     ["arr.bool", { type: "array", itemType: "bool", value: [true, false] }],
   ]);
   // Awkward floats: -0, subnormals, extremes, infinities and NaNs with payloads must survive bit for bit.
-  const special = new Float32Array(new Uint32Array([0x80000000, 0x00000001, 0x7f7fffff, 0xff800000, 0x7fc00001, 0xffa12345, 0x3f800000]).buffer);
+  const special = new Float32Array(
+    new Uint32Array([0x80000000, 0x00000001, 0x7f7fffff, 0xff800000, 0x7fc00001, 0xffa12345, 0x3f800000])
+      .buffer,
+  );
   const tensors = [
     { name: "direction.1", shape: [7], data: special },
-    { name: "direction.2", shape: [33], data: Float32Array.from({ length: 33 }, (_, i) => Math.sin(i) * 1e3) },
+    {
+      name: "direction.2",
+      shape: [33],
+      data: Float32Array.from({ length: 33 }, (_, i) => Math.sin(i) * 1e3),
+    },
     { name: "matrix", shape: [3, 2], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
     // A subarray view with an odd byte offset into its buffer.
     { name: "view", shape: [2, 1], data: new Float32Array(new Float32Array([9, 8, 7, 6]).buffer, 4, 2) },
@@ -134,7 +141,9 @@ describe("GGUF errors", () => {
     const bad = HAND.slice();
     bad.set([0x4e, 0x4f, 0x50, 0x45], 0);
     expect(() => decodeGguf(bad, "x.gguf")).toThrow(/x\.gguf: not a GGUF file: magic "NOPE"/);
-    expect(() => decodeGguf(new Uint8Array(2), "tiny.gguf")).toThrow(/tiny\.gguf: not a GGUF file: only 2 bytes/);
+    expect(() => decodeGguf(new Uint8Array(2), "tiny.gguf")).toThrow(
+      /tiny\.gguf: not a GGUF file: only 2 bytes/,
+    );
   });
 
   it("rejects every truncation with a clear error instead of garbage", () => {
@@ -145,14 +154,18 @@ describe("GGUF errors", () => {
       /cut\.gguf: truncated file: needed \d+ bytes at offset \d+ \(tensor info 0 \(direction\.1\)\), the file has 100 bytes/,
     );
     expect(() => decodeGguf(HAND.subarray(0, 134), "cut.gguf")).toThrow(/data of tensor direction\.1/);
-    expect(() => decodeGguf(HAND.subarray(0, 140), "cut.gguf")).toThrow(/padded data section ends at byte 160/);
+    expect(() => decodeGguf(HAND.subarray(0, 140), "cut.gguf")).toThrow(
+      /padded data section ends at byte 160/,
+    );
   });
 
   it("rejects an absurd string length without allocating it", () => {
     const bad = HAND.slice();
     // The key length becomes 2^62.
     new DataView(bad.buffer).setBigUint64(24, 1n << 62n, true);
-    expect(() => decodeGguf(bad, "huge.gguf")).toThrow(/huge\.gguf: truncated or corrupt file: string length/);
+    expect(() => decodeGguf(bad, "huge.gguf")).toThrow(
+      /huge\.gguf: truncated or corrupt file: string length/,
+    );
   });
 
   it("rejects unknown versions and value types", () => {
@@ -177,8 +190,12 @@ describe("GGUF errors", () => {
     expect(() => encodeGguf(new Map(), [t("a", [3], 2)])).toThrow(/holds 3 values, data has 2/);
     expect(() => encodeGguf(new Map(), [t("a", [1], 1), t("a", [1], 1)])).toThrow(/duplicate tensor name/);
     expect(() => encodeGguf(new Map(), [t("x".repeat(64), [1], 1)])).toThrow(/1\.\.63 bytes/);
-    expect(() => encodeGguf(new Map([["k", { type: "uint8", value: 256 }]]), [])).toThrow(/key k: 256 is not a valid uint8/);
-    expect(() => encodeGguf(new Map([["k", { type: "int32", value: 1.5 }]]), [])).toThrow(/not a valid int32/);
+    expect(() => encodeGguf(new Map([["k", { type: "uint8", value: 256 }]]), [])).toThrow(
+      /key k: 256 is not a valid uint8/,
+    );
+    expect(() => encodeGguf(new Map([["k", { type: "int32", value: 1.5 }]]), [])).toThrow(
+      /not a valid int32/,
+    );
     expect(() => encodeGguf(new Map([["", { type: "bool", value: true }]]), [])).toThrow(/must not be empty/);
   });
 

@@ -176,7 +176,9 @@ const BIG_RANGES: Record<BigType, [bigint, bigint]> = {
 
 function writeScalar(w: ByteWriter, type: GgufScalarType, v: GgufScalar, what: string): void {
   const bad = (): never => {
-    throw new GgufError(`${what}: ${JSON.stringify(typeof v === "bigint" ? String(v) : v)} is not a valid ${type}`);
+    throw new GgufError(
+      `${what}: ${JSON.stringify(typeof v === "bigint" ? String(v) : v)} is not a valid ${type}`,
+    );
   };
   switch (type) {
     case "string":
@@ -248,7 +250,7 @@ export function encodeGguf(
       w.i32(TYPE_CODES.array);
       w.i32(TYPE_CODES[value.itemType]);
       w.u64(BigInt(value.value.length));
-      value.value.forEach((item, i) => writeScalar(w, value.itemType, item, `key ${key}[${i}]`));
+      for (const [i, item] of value.value.entries()) writeScalar(w, value.itemType, item, `key ${key}[${i}]`);
     } else {
       w.i32(TYPE_CODES[value.type]);
       writeScalar(w, value.type, value.value, `key ${key}`);
@@ -259,16 +261,22 @@ export function encodeGguf(
   const offsets: number[] = [];
   for (const t of tensors) {
     if (t.name === "" || Buffer.byteLength(t.name, "utf8") >= GGUF_MAX_TENSOR_NAME) {
-      throw new GgufError(`tensor name ${JSON.stringify(t.name)} must be 1..${GGUF_MAX_TENSOR_NAME - 1} bytes`);
+      throw new GgufError(
+        `tensor name ${JSON.stringify(t.name)} must be 1..${GGUF_MAX_TENSOR_NAME - 1} bytes`,
+      );
     }
     if (names.has(t.name)) throw new GgufError(`duplicate tensor name ${JSON.stringify(t.name)}`);
     names.add(t.name);
     if (t.shape.length < 1 || t.shape.length > 4 || t.shape.some((d) => !Number.isInteger(d) || d < 0)) {
-      throw new GgufError(`tensor ${t.name}: shape ${JSON.stringify(t.shape)} must be 1 to 4 non-negative integers`);
+      throw new GgufError(
+        `tensor ${t.name}: shape ${JSON.stringify(t.shape)} must be 1 to 4 non-negative integers`,
+      );
     }
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) {
-      throw new GgufError(`tensor ${t.name}: shape ${JSON.stringify(t.shape)} holds ${n} values, data has ${t.data.length}`);
+      throw new GgufError(
+        `tensor ${t.name}: shape ${JSON.stringify(t.shape)} holds ${n} values, data has ${t.data.length}`,
+      );
     }
     // llama.cpp writes ggml_n_dims(t): trailing dimensions of size 1 are dropped (at least one is kept).
     let nDims = t.shape.length;
@@ -347,7 +355,8 @@ function fdSource(fd: number): Source {
     size,
     read(pos, n) {
       if (pos + n > size) return undefined;
-      if (pos >= chunkPos && pos + n <= chunkPos + chunk.length) return chunk.subarray(pos - chunkPos, pos - chunkPos + n);
+      if (pos >= chunkPos && pos + n <= chunkPos + chunk.length)
+        return chunk.subarray(pos - chunkPos, pos - chunkPos + n);
       const len = Math.min(size - pos, Math.max(n, 1 << 20));
       const b = new Uint8Array(len);
       let got = 0;
@@ -404,7 +413,9 @@ class Reader {
     const n = this.u64();
     const left = BigInt(this.src.size - this.pos);
     if (n > left / BigInt(Math.max(1, minBytes))) {
-      this.fail(`truncated or corrupt file: ${what} claims ${n} elements at offset ${this.pos - 8}, more than the file holds`);
+      this.fail(
+        `truncated or corrupt file: ${what} claims ${n} elements at offset ${this.pos - 8}, more than the file holds`,
+      );
     }
     return Number(n);
   }
@@ -504,7 +515,8 @@ function parseGguf(src: Source, label: string, opts: ReadGgufOptions): GgufFile 
   if (alignKv !== undefined) {
     if (alignKv.type !== "uint32") r.fail(`general.alignment must be uint32, is ${alignKv.type}`);
     alignment = alignKv.value;
-    if (alignment === 0 || (alignment & (alignment - 1)) !== 0) r.fail(`alignment ${alignment} is not a power of 2`);
+    if (alignment === 0 || (alignment & (alignment - 1)) !== 0)
+      r.fail(`alignment ${alignment} is not a power of 2`);
   }
   const file: GgufFile = { version, alignment, kv, tensors: [], dataOffset: 0 };
   if (opts.tensors === false) return file;
@@ -563,7 +575,9 @@ export function readGgufFile(path: string, opts: ReadGgufOptions = {}): GgufFile
   try {
     fd = openSync(path, "r");
   } catch (err) {
-    throw new GgufError(`cannot open ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new GgufError(
+      `cannot open ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   try {
     return parseGguf(fdSource(fd), path, opts);

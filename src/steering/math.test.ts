@@ -100,7 +100,9 @@ describe("steering directions from synthetic activations", () => {
   });
 
   it("separates held-out pairs perfectly when the classes are separable (AUC ≈ 1)", () => {
-    const sep = heldOut(syntheticPairs({ n: 200, dim, shift: 4, noise: 0.1, seed: 12, direction, orthogonalContent: true }));
+    const sep = heldOut(
+      syntheticPairs({ n: 200, dim, shift: 4, noise: 0.1, seed: 12, direction, orthogonalContent: true }),
+    );
     expect(sep.pairs).toBe(50);
     expect(sep.pairAccuracy).toBe(1);
     expect(sep.auc).toBeGreaterThan(0.999);

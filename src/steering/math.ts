@@ -157,10 +157,9 @@ export function project(rows: readonly Vector[], direction: Vector): number[] {
  */
 export function auc(pos: readonly number[], neg: readonly number[]): number {
   if (pos.length === 0 || neg.length === 0) return Number.NaN;
-  const all = [
-    ...pos.map((s) => ({ s, positive: true })),
-    ...neg.map((s) => ({ s, positive: false })),
-  ].sort((a, b) => a.s - b.s);
+  const all = [...pos.map((s) => ({ s, positive: true })), ...neg.map((s) => ({ s, positive: false }))].sort(
+    (a, b) => a.s - b.s,
+  );
   // Mid-ranks for ties.
   let rankSumPos = 0;
   for (let i = 0; i < all.length; ) {
@@ -190,7 +189,11 @@ export function pairAccuracy(pos: readonly number[], neg: readonly number[]): nu
  * A seeded split into train and test: round(n·holdout) items go to test (at least 1 when holdout > 0 and
  * n ≥ 2, and never all of them). Order within each part follows the input.
  */
-export function splitTrainTest<T>(items: readonly T[], holdout: number, seed: number): { train: T[]; test: T[] } {
+export function splitTrainTest<T>(
+  items: readonly T[],
+  holdout: number,
+  seed: number,
+): { train: T[]; test: T[] } {
   if (!(holdout >= 0 && holdout < 1)) throw new RangeError(`holdout must be in [0, 1), got ${holdout}`);
   const n = items.length;
   let nTest = Math.round(n * holdout);

@@ -37,8 +37,12 @@ describe("JSONL pairs", () => {
     expect(() => parsePairsJsonl('{"positive": "a", "negative": "b"}\n{oops', "p.jsonl")).toThrow(
       /p\.jsonl line 2: not valid JSON/,
     );
-    expect(() => parsePairsJsonl('{"positive": "a"}', "p.jsonl")).toThrow(/p\.jsonl line 1: negative: required/);
-    expect(() => parsePairsJsonl('{"positive": 3, "negative": "b"}', "p.jsonl")).toThrow(/line 1: positive: must be a string or an array/);
+    expect(() => parsePairsJsonl('{"positive": "a"}', "p.jsonl")).toThrow(
+      /p\.jsonl line 1: negative: required/,
+    );
+    expect(() => parsePairsJsonl('{"positive": 3, "negative": "b"}', "p.jsonl")).toThrow(
+      /line 1: positive: must be a string or an array/,
+    );
     expect(() => parsePairsJsonl('{"positive": "a", "negative": ""}', "p.jsonl")).toThrow(
       /line 1: negative: must not be empty/,
     );
@@ -49,7 +53,10 @@ describe("JSONL pairs", () => {
       /line 1: \(line\): .*extra/,
     );
     expect(() =>
-      parsePairsJsonl('{"id": "x", "positive": "a", "negative": "b"}\n{"id": "x", "positive": "a", "negative": "b"}', "p.jsonl"),
+      parsePairsJsonl(
+        '{"id": "x", "positive": "a", "negative": "b"}\n{"id": "x", "positive": "a", "negative": "b"}',
+        "p.jsonl",
+      ),
     ).toThrow(/line 2: duplicate id "x"/);
     expect(() => parsePairsJsonl("\n\n", "empty.jsonl")).toThrow(/empty\.jsonl: no pairs/);
   });

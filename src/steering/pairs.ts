@@ -18,9 +18,7 @@ export interface ContrastPair {
 
 export class PairsError extends Error {}
 
-const message = z
-  .object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })
-  .strict();
+const message = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }).strict();
 const textPrompt = z.string().min(1, "must not be empty");
 const chatPrompt = z.array(message).min(1, "needs at least one message");
 const pairLine = z
@@ -32,7 +30,10 @@ const pairLine = z
   .strict();
 
 /** One side of a pair: a string, or an array of messages (checked by shape, so errors point inside it). */
-function parseSide(value: unknown, key: string): { ok: true; value: PromptInput } | { ok: false; error: string } {
+function parseSide(
+  value: unknown,
+  key: string,
+): { ok: true; value: PromptInput } | { ok: false; error: string } {
   if (value === undefined) return { ok: false, error: `${key}: required` };
   const schema = typeof value === "string" ? textPrompt : Array.isArray(value) ? chatPrompt : undefined;
   if (schema === undefined) {
@@ -84,7 +85,9 @@ export function readPairsFile(path: string): ContrastPair[] {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new PairsError(`cannot read pairs file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new PairsError(
+      `cannot read pairs file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parsePairsJsonl(text, path);
 }
@@ -106,7 +109,8 @@ export function builtinPairs(pack: Pack, opts: BuiltinPairsOptions = {}): Contra
   const pro = presetCondition("pro_ic", pack.strings);
   const anti = presetCondition("anti_ic", pack.strings);
   const build = (condition: Condition, { category, scenario }: SelectedItem): ChatMessage[] =>
-    buildPrompt(category, scenario, condition, { strings: pack.strings, defaultSystem: { kind: "category" } }).messages;
+    buildPrompt(category, scenario, condition, { strings: pack.strings, defaultSystem: { kind: "category" } })
+      .messages;
   return selected.map((item) => ({
     id: item.scenario.id,
     positive: build(pro, item),

@@ -56,11 +56,17 @@ export function neutralMessages(): ChatMessage[] {
 
 function withoutDoubleBos(engine: PerplexityEngine, tokens: number[]): number[] {
   const bos = engine.tokenize("", { addSpecial: true })[0];
-  return bos !== undefined && tokens.length > 1 && tokens[0] === bos && tokens[1] === bos ? tokens.slice(1) : tokens;
+  return bos !== undefined && tokens.length > 1 && tokens[0] === bos && tokens[1] === bos
+    ? tokens.slice(1)
+    : tokens;
 }
 
 /** The number of passage tokens `scoreContinuations` scores after `messages` (same tokenization rules). */
-export function continuationTokens(engine: PerplexityEngine, messages: ChatMessage[], passage: string): number {
+export function continuationTokens(
+  engine: PerplexityEngine,
+  messages: ChatMessage[],
+  passage: string,
+): number {
   const text = engine.applyChatTemplate(messages);
   const parseSpecial = engine.info.chatTemplate !== "none";
   const prompt = withoutDoubleBos(engine, engine.tokenize(text, { addSpecial: true, parseSpecial }));
@@ -72,7 +78,11 @@ export function continuationTokens(engine: PerplexityEngine, messages: ChatMessa
 }
 
 /** The passage, cut at its end so it takes at most `budget` tokens on its own. */
-function fitPassage(engine: PerplexityEngine, passage: string, budget: number): { text: string; truncated: boolean } {
+function fitPassage(
+  engine: PerplexityEngine,
+  passage: string,
+  budget: number,
+): { text: string; truncated: boolean } {
   const count = (t: string) => engine.tokenize(t, { addSpecial: false }).length;
   if (count(passage) <= budget) return { text: passage, truncated: false };
   let lo = 0;
@@ -120,8 +130,10 @@ const NEUTRAL_SCENARIO: Scenario = { id: "neutral-1", category: "neutral", index
  * the benchmark builds prompts. The category context is empty, so only the condition's own text is added.
  */
 export function conditionMessages(condition: Condition, strings: ProtocolStrings): ChatMessage[] {
-  return buildPrompt(NEUTRAL_CATEGORY, NEUTRAL_SCENARIO, condition, { strings, defaultSystem: { kind: "none" } })
-    .messages;
+  return buildPrompt(NEUTRAL_CATEGORY, NEUTRAL_SCENARIO, condition, {
+    strings,
+    defaultSystem: { kind: "none" },
+  }).messages;
 }
 
 /** Perplexity of the neutral passage under a condition: its prompt intervention and its control vector. */
@@ -130,6 +142,8 @@ export async function conditionPerplexity(
   condition: Condition,
   strings: ProtocolStrings,
 ): Promise<PerplexityResult> {
-  const controlVector = condition.activation ? await controlVectorSpec(condition.activation, engine.info) : undefined;
+  const controlVector = condition.activation
+    ? await controlVectorSpec(condition.activation, engine.info)
+    : undefined;
   return passagePerplexity(engine, { messages: conditionMessages(condition, strings), controlVector });
 }

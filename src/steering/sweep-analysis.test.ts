@@ -9,12 +9,29 @@ import { analyzeSweep } from "./sweep-analysis.js";
 const N = 40;
 
 /** 40 items per condition: the first `conv` converge, then `nonsense` nonsensical, then `refusal`, rest no. */
-function outcomes(condition: string, counts: { conv: number; nonsense?: number; refusal?: number }): Outcome[] {
+function outcomes(
+  condition: string,
+  counts: { conv: number; nonsense?: number; refusal?: number },
+): Outcome[] {
   const { conv, nonsense = 0, refusal = 0 } = counts;
   return Array.from({ length: N }, (_, i) => {
     const label: Label =
-      i < conv ? "convergence" : i < conv + nonsense ? "nonsensical" : i < conv + nonsense + refusal ? "safety_refusal" : "no_convergence";
-    return { model: "m", condition, scenarioId: `s-${i}`, category: "c", epoch: 0, label, judgeFailed: false };
+      i < conv
+        ? "convergence"
+        : i < conv + nonsense
+          ? "nonsensical"
+          : i < conv + nonsense + refusal
+            ? "safety_refusal"
+            : "no_convergence";
+    return {
+      model: "m",
+      condition,
+      scenarioId: `s-${i}`,
+      category: "c",
+      epoch: 0,
+      label,
+      judgeFailed: false,
+    };
   });
 }
 

@@ -4,7 +4,13 @@
 // nonsensical rate is significantly above the unsteered one (its Wilson interval lies entirely above
 // strength 0's) — which bounds the usable range: the steering/utility trade-off.
 import type { Interval } from "../metrics/interval.js";
-import { buildTable1, type ConditionPair, type GapRow, type Outcome, type Table1Row } from "../metrics/table1.js";
+import {
+  buildTable1,
+  type ConditionPair,
+  type GapRow,
+  type Outcome,
+  type Table1Row,
+} from "../metrics/table1.js";
 import type { PerplexityResult } from "./perplexity.js";
 
 export interface SweepPoint {
@@ -94,8 +100,12 @@ export function analyzeSweep(
     return { strength: hit[1], nonsensicalRate: r.nonsensicalRate, nonsensicalCI: r.nonsensicalCI };
   };
   const breakdown = { positive: firstBreak(positives), negative: firstBreak(negatives) };
-  const usablePos = positives.filter(([, s]) => breakdown.positive === null || s < breakdown.positive.strength);
-  const usableNeg = negatives.filter(([, s]) => breakdown.negative === null || s > breakdown.negative.strength);
+  const usablePos = positives.filter(
+    ([, s]) => breakdown.positive === null || s < breakdown.positive.strength,
+  );
+  const usableNeg = negatives.filter(
+    ([, s]) => breakdown.negative === null || s > breakdown.negative.strength,
+  );
   const usableTop = usablePos[usablePos.length - 1];
   const usableBottom = usableNeg[0];
 

@@ -42,7 +42,12 @@ describe("sweep conditions", () => {
   });
 
   it("builds valid conditions: one per strength, plus pro_ic and anti_ic", () => {
-    const spec = { vector: "/v/vec.gguf", vectorSha256: "ab".repeat(32), strengths: [-2, 2], layers: [1, 3] as [number, number] };
+    const spec = {
+      vector: "/v/vec.gguf",
+      vectorSha256: "ab".repeat(32),
+      strengths: [-2, 2],
+      layers: [1, 3] as [number, number],
+    };
     const conditions = resolveConditions(sweepConditions(spec), pack.strings);
     expect(conditions.map((c) => c.name)).toEqual(["act-2", "act0", "act+2", "pro_ic", "anti_ic"]);
     expect(conditions[0]!.activation).toEqual({ vector: "/v/vec.gguf", strength: -2, layers: [1, 3] });
@@ -93,8 +98,16 @@ describe("sweep conditions", () => {
     });
     expect(remote.concurrency).toBe(16);
     // A changed vector file (different hash) is a different run.
-    const a = buildSweepConfig({ spec: { vector: "/v.gguf", vectorSha256: "1", strengths: [1] }, model: { model: "m.gguf" }, judges: [{ model: "m.gguf", provider: "llama", mode: "score" }] });
-    const b = buildSweepConfig({ spec: { vector: "/v.gguf", vectorSha256: "2", strengths: [1] }, model: { model: "m.gguf" }, judges: [{ model: "m.gguf", provider: "llama", mode: "score" }] });
+    const a = buildSweepConfig({
+      spec: { vector: "/v.gguf", vectorSha256: "1", strengths: [1] },
+      model: { model: "m.gguf" },
+      judges: [{ model: "m.gguf", provider: "llama", mode: "score" }],
+    });
+    const b = buildSweepConfig({
+      spec: { vector: "/v.gguf", vectorSha256: "2", strengths: [1] },
+      model: { model: "m.gguf" },
+      judges: [{ model: "m.gguf", provider: "llama", mode: "score" }],
+    });
     expect(planRun(a, pack).runId).not.toBe(planRun(b, pack).runId);
   });
 });

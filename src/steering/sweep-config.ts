@@ -168,7 +168,8 @@ export interface SweepConfigInput {
  * vector is set.
  */
 export function buildSweepConfig(input: SweepConfigInput): RunConfig {
-  const local = (input.model.provider ?? (input.model.model.endsWith(".gguf") ? "llama" : "openai")) === "llama";
+  const local =
+    (input.model.provider ?? (input.model.model.endsWith(".gguf") ? "llama" : "openai")) === "llama";
   const raw: Record<string, unknown> = {
     conditions: sweepConditions(input.spec),
     models: [{ ...input.model, provider: local ? "llama" : input.model.provider }],
@@ -181,7 +182,9 @@ export function buildSweepConfig(input: SweepConfigInput): RunConfig {
   if (input.limit !== undefined) raw.limit = input.limit;
   if (input.categories !== undefined) raw.categories = input.categories;
   if (input.epochs !== undefined) raw.epochs = input.epochs;
-  const decoding = Object.fromEntries(Object.entries(input.decoding ?? {}).filter(([, v]) => v !== undefined));
+  const decoding = Object.fromEntries(
+    Object.entries(input.decoding ?? {}).filter(([, v]) => v !== undefined),
+  );
   if (Object.keys(decoding).length > 0) raw.decoding = decoding;
   return parseRunConfig(raw, "(sweep)");
 }

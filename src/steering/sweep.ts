@@ -108,7 +108,10 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
       contextSize: m.contextSize,
     });
     try {
-      record = { ...record, perplexity: await measurePerplexities(engine, plan.conditions, pack.strings, log) };
+      record = {
+        ...record,
+        perplexity: await measurePerplexities(engine, plan.conditions, pack.strings, log),
+      };
     } finally {
       await engine.dispose();
     }

@@ -87,9 +87,17 @@ describe("control-vector files", () => {
     expect([...v.directions.get(5)!]).toEqual([0, 1, 2, 3]);
   });
 
-  const bad = (name: string, tensors: { name: string; shape: number[]; data: Float32Array }[], arch = "controlvector") => {
+  const bad = (
+    name: string,
+    tensors: { name: string; shape: number[]; data: Float32Array }[],
+    arch = "controlvector",
+  ) => {
     const path = join(dir, name);
-    writeGgufFile(path, new Map<string, GgufValue>([["general.architecture", { type: "string", value: arch }]]), tensors);
+    writeGgufFile(
+      path,
+      new Map<string, GgufValue>([["general.architecture", { type: "string", value: arch }]]),
+      tensors,
+    );
     return () => readControlVector(path);
   };
 
@@ -113,17 +121,25 @@ describe("control-vector files", () => {
       /not named direction\.<layer>/,
     );
     expect(bad("none.gguf", [])).toThrow(/none\.gguf: no direction tensors/);
-    expect(bad("nan.gguf", [{ name: "direction.1", shape: [2], data: Float32Array.from([1, Number.NaN]) }])).toThrow(
-      /direction\.1 value 1 is NaN/,
+    expect(
+      bad("nan.gguf", [{ name: "direction.1", shape: [2], data: Float32Array.from([1, Number.NaN]) }]),
+    ).toThrow(/direction\.1 value 1 is NaN/);
+    expect(() => readControlVector(tinyModel)).toThrow(
+      /general\.architecture is "llama".*a model, not a control vector/,
     );
-    expect(() => readControlVector(tinyModel)).toThrow(/general\.architecture is "llama".*a model, not a control vector/);
   });
 
   it("refuses to write invalid vectors", () => {
     const path = join(dir, "w.gguf");
-    const v = (directions: Map<number, Float32Array>): ControlVector => ({ directions, nEmbd: 4, modelHint: "x" });
+    const v = (directions: Map<number, Float32Array>): ControlVector => ({
+      directions,
+      nEmbd: 4,
+      modelHint: "x",
+    });
     expect(() => writeControlVector(path, v(new Map([[0, new Float32Array(4)]])))).toThrow(GgufError);
-    expect(() => writeControlVector(path, v(new Map([[1, new Float32Array(3)]])))).toThrow(/3 values, expected n_embd 4/);
+    expect(() => writeControlVector(path, v(new Map([[1, new Float32Array(3)]])))).toThrow(
+      /3 values, expected n_embd 4/,
+    );
     expect(() => writeControlVector(path, v(new Map()))).toThrow(/no direction tensors/);
   });
 

@@ -12,8 +12,8 @@
 import { z } from "zod";
 import {
   GGML_TYPE_F32,
-  type GgufFile,
   GgufError,
+  type GgufFile,
   type GgufValue,
   kvNumber,
   kvString,
@@ -135,7 +135,11 @@ export function writeControlVector(path: string, vec: ControlVector): void {
   writeGgufFile(path, kv, tensors);
 }
 
-function validateDirections(directions: ReadonlyMap<number, Float32Array>, nEmbd: number, label: string): void {
+function validateDirections(
+  directions: ReadonlyMap<number, Float32Array>,
+  nEmbd: number,
+  label: string,
+): void {
   if (directions.size === 0) throw new GgufError(`${label}: no direction tensors`);
   for (const [il, v] of directions) {
     if (!Number.isInteger(il) || il < 1) {
@@ -165,11 +169,13 @@ export function controlVectorFromGguf(file: GgufFile, label: string): ControlVec
     if (!m) throw new GgufError(`${label}: tensor ${t.name} is not named direction.<layer>`);
     const il = Number(m[1]);
     if (il === 0) throw new GgufError(`${label}: tensor ${t.name}: layer 0 cannot be steered`);
-    if (t.type !== GGML_TYPE_F32) throw new GgufError(`${label}: tensor ${t.name} is not F32 (ggml type ${t.type})`);
+    if (t.type !== GGML_TYPE_F32)
+      throw new GgufError(`${label}: tensor ${t.name} is not F32 (ggml type ${t.type})`);
     // ggml_n_dims: trailing dimensions of size 1 do not count.
     let nDims = t.shape.length;
     while (nDims > 1 && t.shape[nDims - 1] === 1) nDims--;
-    if (nDims !== 1 || t.shape[0] === 0) throw new GgufError(`${label}: tensor ${t.name} is not 1-D (shape ${JSON.stringify(t.shape)})`);
+    if (nDims !== 1 || t.shape[0] === 0)
+      throw new GgufError(`${label}: tensor ${t.name} is not 1-D (shape ${JSON.stringify(t.shape)})`);
     const n = t.shape[0]!;
     if (nEmbd === undefined) nEmbd = n;
     else if (n !== nEmbd) {

@@ -4,7 +4,11 @@ import type { Command } from "commander";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
 import type { Outcome } from "../../metrics/table1.js";
-import { buildSteeringComparison, formatSteeringComparison, storedConditions } from "../../steering/compare.js";
+import {
+  buildSteeringComparison,
+  formatSteeringComparison,
+  storedConditions,
+} from "../../steering/compare.js";
 import { STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
 import type { PerplexityResult } from "../../steering/perplexity.js";
 import { measurePerplexities, PASSAGE_SHA256, storedSweep } from "../../steering/sweep.js";
@@ -69,10 +73,14 @@ export function registerCompare(program: Command): void {
         }
         judges.push(judge);
         // A (model, condition) is taken from the first run that has it, so runs never double-count items.
-        const fresh = store.outcomes(run.id, judge).filter((o) => !taken.has(`${o.model}\u0000${o.condition}`));
+        const fresh = store
+          .outcomes(run.id, judge)
+          .filter((o) => !taken.has(`${o.model}\u0000${o.condition}`));
         for (const o of fresh) outcomes.push(o);
         for (const o of fresh) taken.add(`${o.model}\u0000${o.condition}`);
-        const runConditions = storedConditions(run.config).filter((c) => !conditions.some((x) => x.name === c.name));
+        const runConditions = storedConditions(run.config).filter(
+          (c) => !conditions.some((x) => x.name === c.name),
+        );
         conditions.push(...runConditions);
 
         let stored = storedSweep(run.config)?.perplexity;

@@ -18,7 +18,14 @@ import {
   type WithPrompt,
 } from "../../steering/sweep-config.js";
 import { Store } from "../../store/store.js";
-import { dataOption, parseIntOption, parseListOption, parseNumberOption, storeOption, UsageError } from "../options.js";
+import {
+  dataOption,
+  parseIntOption,
+  parseListOption,
+  parseNumberOption,
+  storeOption,
+  UsageError,
+} from "../options.js";
 import { withInterrupt } from "../signals.js";
 import { printSummary } from "./run.js";
 
@@ -70,7 +77,8 @@ export function sweepFromFlags(flags: SweepFlags) {
   if (flags.withPrompt !== undefined && !(WITH_PROMPT as readonly string[]).includes(flags.withPrompt)) {
     throw new UsageError(`--with-prompt must be one of ${WITH_PROMPT.join(", ")}, got "${flags.withPrompt}"`);
   }
-  if (!flags.judge) throw new UsageError("no judge: give --judge (e.g. the same .gguf with --judge-mode score)");
+  if (!flags.judge)
+    throw new UsageError("no judge: give --judge (e.g. the same .gguf with --judge-mode score)");
   const remote = flags.baseUrl !== undefined;
   // A local vector file is named by its absolute path (and hashed); a remote server may know it by name.
   const local = existsSync(flags.vector);
@@ -130,10 +138,17 @@ export function registerSweep(program: Command): void {
     )
     .requiredOption("--model <file>", "GGUF model (in-process), or with --base-url a served model's name")
     .requiredOption("--vector <file>", "control-vector GGUF (from `steerbench vectors extract` or llama.cpp)")
-    .option("--strengths <list>", "comma list of strengths (0, the unsteered reference, is always added)", "-8,-4,-2,0,2,4,8")
+    .option(
+      "--strengths <list>",
+      "comma list of strengths (0, the unsteered reference, is always added)",
+      "-8,-4,-2,0,2,4,8",
+    )
     .option("--layers <a-b>", "steer only these layers (default: every layer in the vector)")
     .option("--norm-preserving", "rescale each steered hidden state to its original norm")
-    .option("--with-prompt <cond>", `apply every strength on top of a prompt condition: ${WITH_PROMPT.join(", ")}`)
+    .option(
+      "--with-prompt <cond>",
+      `apply every strength on top of a prompt condition: ${WITH_PROMPT.join(", ")}`,
+    )
     .option("--no-prompt-steering", "do not also run pro_ic and anti_ic (needed by `steerbench compare`)")
     .option("--base-url <url>", "a steerbench `serve` endpoint: steering goes in the request body instead")
     .option("--api-key-env <var>", "env var with the server's API key")
@@ -152,7 +167,11 @@ export function registerSweep(program: Command): void {
     .option("--max-tokens <n>", "max new tokens", parseIntOption("--max-tokens"))
     .option("--temperature <t>", "sampling temperature (0 = greedy)", parseNumberOption("--temperature"))
     .option("--seed <n>", "base seed", parseIntOption("--seed"))
-    .option("--concurrency <n>", "items in flight (default 1 for a local model)", parseIntOption("--concurrency"))
+    .option(
+      "--concurrency <n>",
+      "items in flight (default 1 for a local model)",
+      parseIntOption("--concurrency"),
+    )
     .option("--no-perplexity", "skip the neutral-passage perplexity per condition")
     .option("--name <name>", "run name")
     .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")
@@ -180,7 +199,7 @@ export function registerSweep(program: Command): void {
           log,
         }),
       );
-      if (flags.format !== "json") printSummary(result.summary, process.stderr);
+      printSummary(result.summary, process.stderr);
       process.stdout.write(formatSweep(result.analyses, flags.format as SteeringFormat));
       if (result.summary.interrupted) process.exitCode = 130;
     } finally {

@@ -2,12 +2,17 @@
 // control-vector GGUFs.
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { parseSelection } from "../../data/selection.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
+import { parseSelection } from "../../data/selection.js";
 import { createProgress } from "../../engine/progress.js";
 import { extractionToVector, extractSteeringVectors } from "../../steering/extract.js";
-import { formatExtraction, formatVectorInfo, STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
+import {
+  formatExtraction,
+  formatVectorInfo,
+  STEERING_FORMATS,
+  type SteeringFormat,
+} from "../../steering/format.js";
 import { builtinPairs, readPairsFile } from "../../steering/pairs.js";
 import { parseLayerRange } from "../../steering/sweep-config.js";
 import { modelArchitecture, readControlVector, writeControlVector } from "../../steering/vector-file.js";
@@ -56,7 +61,9 @@ export function registerVectors(program: Command): void {
 
   const extract = vectors
     .command("extract")
-    .description("extract steering vectors from contrastive prompt pairs and save a llama.cpp control-vector GGUF")
+    .description(
+      "extract steering vectors from contrastive prompt pairs and save a llama.cpp control-vector GGUF",
+    )
     .requiredOption("--model <file>", "GGUF model file (or hf: reference)")
     .requiredOption("--out <file>", "control-vector GGUF to write")
     .option(
@@ -68,11 +75,25 @@ export function registerVectors(program: Command): void {
     .option("--limit <n>", "only the first N pairs", parseIntOption("--limit"))
     .option("--layers <a-b>", "layers to extract (default: every steerable layer, 1..n_layer-1)")
     .option("--method <m>", "mean-diff or pca", "mean-diff")
-    .option("--holdout <share>", "share of pairs held out to measure separation", parseNumberOption("--holdout"), 0.25)
+    .option(
+      "--holdout <share>",
+      "share of pairs held out to measure separation",
+      parseNumberOption("--holdout"),
+      0.25,
+    )
     .option("--seed <n>", "seed of the train/test split", parseIntOption("--seed"), 0)
-    .option("--last-tokens <k>", "average the hidden states of the last k prompt tokens", parseIntOption("--last-tokens"), 1)
+    .option(
+      "--last-tokens <k>",
+      "average the hidden states of the last k prompt tokens",
+      parseIntOption("--last-tokens"),
+      1,
+    )
     .option("--normalize", "store unit vectors (default: the natural scale of the differences)")
-    .option("--context-size <n>", "context size; longer prompts are cut from the front", parseIntOption("--context-size"))
+    .option(
+      "--context-size <n>",
+      "context size; longer prompts are cut from the front",
+      parseIntOption("--context-size"),
+    )
     .option("--threads <n>", "CPU threads", parseIntOption("--threads"))
     .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")
     .option("--quiet", "no progress output");
@@ -93,7 +114,10 @@ export function registerVectors(program: Command): void {
     const { LlamaEngine } = await import("../../llama/engine.js");
     const { resolveModelFile } = await import("../../llama/model-source.js");
     const modelPath = await resolveModelFile(flags.model);
-    const engine = await LlamaEngine.load(modelPath, { threads: flags.threads, contextSize: flags.contextSize });
+    const engine = await LlamaEngine.load(modelPath, {
+      threads: flags.threads,
+      contextSize: flags.contextSize,
+    });
     try {
       const progress = createProgress({ label: "extract", quiet: flags.quiet ?? false });
       progress.start(pairs.length, 0);

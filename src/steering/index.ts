@@ -1,0 +1,116 @@
+// Activation steering: extract steering vectors from the engine's hidden states, save and load them as
+// llama.cpp control-vector GGUFs, apply them as conditions, sweep their strength, measure side effects
+// (perplexity) and compare them with prompt steering.
+export {
+  checkVectorFitsModel,
+  clearVectorCache,
+  controlVectorSpec,
+  loadControlVector,
+  resolveVectorPath,
+  SteeringError,
+  VECTORS_ENV,
+} from "./apply.js";
+export {
+  buildSteeringComparison,
+  type ComparisonInput,
+  type ComparisonSide,
+  formatSteeringComparison,
+  type SideCost,
+  type SteeringComparison,
+  storedConditions,
+} from "./compare.js";
+export {
+  type Extraction,
+  type ExtractionEngine,
+  type ExtractOptions,
+  extractionToVector,
+  extractSteeringVectors,
+  formatLayerList,
+  type LayerReport,
+  steerableLayers,
+} from "./extract.js";
+export { countPromptTokens, type FitResult, fitPrompt, type PromptInput, type TokenCounter } from "./fit.js";
+export {
+  formatExtraction,
+  formatSweep,
+  formatVectorInfo,
+  renderTables,
+  STEERING_FORMATS,
+  type SteeringFormat,
+} from "./format.js";
+export {
+  decodeGguf,
+  encodeGguf,
+  GgufError,
+  type GgufFile,
+  type GgufScalar,
+  type GgufScalarType,
+  type GgufTensorInfo,
+  type GgufTensorInput,
+  type GgufValue,
+  readGgufFile,
+  writeGgufFile,
+} from "./gguf.js";
+export {
+  auc,
+  cosine,
+  type ExtractionMethod,
+  firstPrincipalComponent,
+  pairAccuracy,
+  pairDifferences,
+  separation,
+  splitTrainTest,
+  steeringDirection,
+} from "./math.js";
+export {
+  type BuiltinPairsOptions,
+  builtinPairs,
+  type ContrastPair,
+  PairsError,
+  parsePairsJsonl,
+  readPairsFile,
+} from "./pairs.js";
+export {
+  conditionMessages,
+  conditionPerplexity,
+  NEUTRAL_PASSAGE,
+  NEUTRAL_TASK,
+  type PerplexityEngine,
+  type PerplexityOptions,
+  type PerplexityResult,
+  passagePerplexity,
+} from "./perplexity.js";
+export {
+  fileSha256,
+  measurePerplexities,
+  type RunSweepOptions,
+  runSweep,
+  type SweepResult,
+  storedSweep,
+} from "./sweep.js";
+export { analyzeSweep, type Breakdown, type SweepAnalysis, type SweepPoint } from "./sweep-analysis.js";
+export {
+  buildSweepConfig,
+  parseLayerRange,
+  parseStrengths,
+  type SweepConfigInput,
+  type SweepRecord,
+  type SweepSpec,
+  steeringBody,
+  strengthLabel,
+  sweepConditionName,
+  sweepConditions,
+  sweepRecord,
+  WITH_PROMPT,
+  type WithPrompt,
+} from "./sweep-config.js";
+export {
+  CONTROL_VECTOR_ARCH,
+  type ControlVector,
+  controlVectorFromGguf,
+  type LayerQuality,
+  modelArchitecture,
+  readControlVector,
+  type VectorMetadata,
+  writeControlVector,
+} from "./vector-file.js";
