@@ -210,8 +210,10 @@ interface PromptfooComparison {
 }
 
 function promptfooEntry(): { entry: string; version: string } | undefined {
-  // promptfoo's `exports` hides its package.json from require.resolve: read it from node_modules.
-  const pkgPath = join(repoRoot, "node_modules", "promptfoo", "package.json");
+  // promptfoo lives in its own prefix (bench/.promptfoo, installed by bench/setup-promptfoo.mjs) so the
+  // project's install and CI never carry its ~690 packages. Its `exports` hides package.json from
+  // require.resolve: read it from node_modules.
+  const pkgPath = join(repoRoot, "bench", ".promptfoo", "node_modules", "promptfoo", "package.json");
   if (!existsSync(pkgPath)) return undefined;
   const pkg = JSON.parse(readFileSync(pkgPath, "utf8")) as { version: string; bin: Record<string, string> };
   const bin = pkg.bin.promptfoo;

@@ -15,7 +15,7 @@ import {
   extractionToVector,
   extractSteeringVectors,
 } from "../src/steering/extract.js";
-import { countPromptTokens, fitPrompt } from "../src/steering/fit.js";
+import { countPromptTokens, fitPrompt } from "../src/llama/fit-prompt.js";
 import { cosine, norm } from "../src/steering/math.js";
 import { builtinPairs, type ContrastPair } from "../src/steering/pairs.js";
 import {

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import type { JudgeConfig, ModelConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import { createJudge, type JudgeCache } from "../judge/index.js";
+import { multiEndpointFactory } from "../providers/multi-endpoint.js";
 import { createOpenAICompatibleProvider } from "../providers/openai-compatible.js";
 import type { GenerateRequest, ModelProvider } from "../providers/provider.js";
 import { bindJudgePrompt } from "../protocol/judge-prompts.js";
@@ -100,20 +101,8 @@ function httpProvider(e: Endpoint, ctx: ConnectContext, thinking: boolean): Mode
   return createMultiEndpoint(urls.map(make), concurrency);
 }
 
-/**
- * Several endpoints serving one model. Overridable: the multi-endpoint provider (issue 8) replaces
- * this simple round-robin when it lands.
- */
-let createMultiEndpoint = (providers: ModelProvider[], _concurrency: number): ModelProvider => {
-  let next = 0;
-  return {
-    id: `multi:${providers.map((p) => p.id).join("|")}`,
-    generate: (req) => providers[next++ % providers.length]!.generate(req),
-    close: async () => {
-      await Promise.all(providers.map((p) => p.close()));
-    },
-  };
-};
+/** Several endpoints serving one model: least-loaded routing, failover, adaptive concurrency. Overridable. */
+let createMultiEndpoint: (providers: ModelProvider[], concurrency: number) => ModelProvider = multiEndpointFactory;
 
 export function setMultiEndpointFactory(
   factory: (providers: ModelProvider[], concurrency: number) => ModelProvider,

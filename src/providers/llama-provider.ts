@@ -10,6 +10,7 @@ import { Limiter } from "../engine/limiter.js";
 import { createJudge } from "../judge/judge.js";
 import { LlamaEngine } from "../llama/engine.js";
 import { resolveModelFile } from "../llama/model-source.js";
+import { fitPrompt } from "../llama/fit-prompt.js";
 import { Mutex } from "../llama/mutex.js";
 import { bindJudgePrompt, type BoundJudgePrompt } from "../protocol/judge-prompts.js";
 import type { ActivationSteering, ChatMessage, Label, Verdict } from "../types.js";
@@ -63,25 +64,6 @@ async function releaseEngine(path: string, o: { threads?: number; contextSize?: 
   }
 }
 
-/**
- * The prompt text, cut from the front to leave `reserve` tokens of context free. Small local models have
- * short contexts (the test fixture: 128 tokens); keeping the end keeps the steering text and the assistant
- * turn, which matter most. The paper's runner truncates input too (at 4096 tokens).
- */
-export function fitPrompt(engine: LlamaEngine, text: string, reserve: number): { text: string; truncated: boolean } {
-  const budget = Math.max(1, engine.info.contextSize - reserve);
-  if (engine.tokenize(text).length <= budget) return { text, truncated: false };
-  let lo = 0;
-  let hi = text.length;
-  // Smallest cut whose remainder fits: tokens only shrink as the cut moves right.
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (engine.tokenize(text.slice(mid)).length <= budget) hi = mid;
-    else lo = mid + 1;
-  }
-  return { text: text.slice(lo), truncated: true };
-}
-
 async function withSteering<T>(
   shared: SharedEngine,
   steering: ActivationSteering | undefined,
@@ -109,7 +91,7 @@ export interface LlamaProviderOptions {
 export async function createLlamaProvider(
   modelRef: string,
   opts: LlamaProviderOptions = {},
-): Promise<EngineProvider & { engine: LlamaEngine }> {
+): Promise<EngineProvider & { engine: LlamaEngine; exclusive<T>(fn: () => Promise<T>): Promise<T> }> {
   const path = await resolveModelFile(modelRef);
   const o = { threads: opts.threads, contextSize: opts.contextSize };
   const shared = await acquireEngine(path, o);
@@ -118,19 +100,22 @@ export async function createLlamaProvider(
     id: `llama:${path}`,
     model: modelRef,
     engine: shared.engine,
+    // Other users of the same engine (the label-scoring judge) run under the same lock, so they never see
+    // a request's control vector.
+    exclusive: (fn) => shared.lock.run(fn),
     async generate(
       req: GenerateRequest & { steering?: ActivationSteering; rawPrompt?: boolean; onText?: (piece: string) => void },
     ) {
       const started = performance.now();
       const maxTokens = req.maxTokens ?? 256;
       const result = await withSteering(shared, req.steering, async () => {
-        // rawPrompt: a plain completion (no chat template), as /v1/completions serves base models.
-        const full = req.rawPrompt
-          ? req.messages.map((m) => m.content).join("\n\n")
-          : shared.engine.applyChatTemplate(req.messages);
-        const { text } = fitPrompt(shared.engine, full, Math.min(maxTokens, shared.engine.info.contextSize - 1));
+        // Small local models have short contexts (the fixture: 128 tokens): the prompt is cut from the front,
+        // inside the message texts (never the template's markup), keeping the steering text and the turn.
+        const budget = Math.max(1, shared.engine.info.contextSize - Math.min(maxTokens, shared.engine.info.contextSize - 1));
+        const input = req.rawPrompt ? req.messages.map((m) => m.content).join("\n\n") : req.messages;
+        const { prompt } = fitPrompt(shared.engine, input, budget);
         return shared.engine.generate({
-          prompt: text,
+          ...(typeof prompt === "string" ? { prompt } : { messages: prompt }),
           maxTokens,
           temperature: req.temperature ?? 0,
           topP: req.topP,
@@ -179,13 +164,18 @@ export async function createLabelScoringJudge(
   const engine = provider.engine;
   const { cue, continuation } = labelCue(prompt.format);
   const conts = prompt.labels.map(continuation);
-  const longest = Math.max(...conts.map((c) => engine.tokenize(c).length));
+  const longest = Math.max(...conts.map((c) => engine.tokenize(cue + c).length));
   return {
     async judge(input): Promise<Verdict> {
       const messages: ChatMessage[] = prompt.buildMessages(input);
-      const text = `${engine.applyChatTemplate(messages)}${cue}`;
-      const { text: fitted, truncated } = fitPrompt(engine, text, longest + 1);
-      const scores = await provider.engine.scoreContinuations(fitted, conts);
+      // The verdict's opening (the cue) goes into every continuation, after the template's assistant turn.
+      const { prompt: fitted, truncated } = fitPrompt(engine, messages, engine.info.contextSize - longest - 1);
+      const scores = await provider.exclusive(() =>
+        engine.scoreContinuations(
+          fitted,
+          conts.map((c) => cue + c),
+        ),
+      );
       let best = 0;
       for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
       const byLabel = Object.fromEntries(prompt.labels.map((l, i) => [l, scores[i]!])) as Partial<Record<Label, number>>;

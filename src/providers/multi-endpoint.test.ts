@@ -57,18 +57,18 @@ describe("createMultiEndpointProvider", () => {
     expect(a.state.peak).toBe(3);
     expect(b.state.peak).toBe(3);
     expect(a.server.count() + b.server.count()).toBe(40);
-    expect(Math.abs(a.server.count() - b.server.count())).toBeLessThanOrEqual(2);
+    expect(Math.min(a.server.count(), b.server.count())).toBeGreaterThanOrEqual(12);
     expect(p.endpointStats().map((s) => s.inFlight)).toEqual([0, 0]);
   });
 
   it("prefers the endpoint with the fewest requests in flight", async () => {
-    const slow = await slowServer(200);
+    const slow = await slowServer(1000);
     const fast = await slowServer(5);
     const p = createMultiEndpointProvider([http(slow.server), http(fast.server)], {
       concurrencyPerEndpoint: 4,
     });
     providers.push(p);
-    const first = p.generate(req); // occupies one slot on the first endpoint for 200 ms
+    const first = p.generate(req); // occupies one slot on the first endpoint for 1 s
     await sleep(20);
     for (let i = 0; i < 10; i++) await p.generate(req);
     await first;
@@ -105,15 +105,18 @@ describe("createMultiEndpointProvider", () => {
     const events: EndpointEvent[] = [];
     const p = createMultiEndpointProvider([http(flaky.server), http(good.server)], {
       concurrencyPerEndpoint: 1,
-      cooldownMs: 30,
+      cooldownMs: 150,
       failureThreshold: 2,
       onEvent: (e) => events.push(e),
     });
     providers.push(p);
     for (let i = 0; i < 6; i++) expect((await p.generate(req)).response).toBe("ok");
-    expect(p.endpointStats()[0]!.state).toBe("down");
+    // Out after the second 500 (on a slow machine its cooldown may already be over: probing).
+    expect(events.filter((e) => e.kind === "down")).toHaveLength(1);
+    expect(p.endpointStats()[0]!.state).not.toBe("up");
+    expect(flaky.server.count()).toBe(2);
     healthy = true;
-    await sleep(40);
+    await sleep(200);
     const before = flaky.server.count();
     for (let i = 0; i < 6; i++) await p.generate(req);
     expect(p.endpointStats()[0]).toMatchObject({ state: "up" });
@@ -133,7 +136,7 @@ describe("createMultiEndpointProvider", () => {
       onEvent: (e) => events.push(e),
     });
     providers.push(p);
-    const until = performance.now() + 250;
+    const until = performance.now() + 400;
     while (performance.now() < until) await p.generate(req);
     const cooldowns = events.flatMap((e) => (e.kind === "down" ? [e.cooldownMs] : []));
     expect(cooldowns.length).toBeGreaterThanOrEqual(3);

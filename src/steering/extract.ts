@@ -4,7 +4,7 @@
 // layer, how well the direction separates positive from negative prompts it was not fitted on.
 import { basename } from "node:path";
 import type { LlamaEngine } from "../llama/engine.js";
-import { countPromptTokens, fitPrompt, type PromptInput } from "./fit.js";
+import { countPromptTokens, fitPrompt, type PromptInput } from "../llama/fit-prompt.js";
 import {
   type ExtractionMethod,
   norm,
@@ -66,12 +66,12 @@ export interface Extraction {
   holdout: number;
 }
 
-/** Mean of the last rows of each captured layer. */
-function meanRows(rows: Float32Array[]): Float64Array {
-  const out = new Float64Array(rows[0]!.length);
-  for (const r of rows) for (let k = 0; k < r.length; k++) out[k]! += r[k]!;
-  for (let k = 0; k < out.length; k++) out[k]! /= rows.length;
-  return out;
+/** Mean of the captured rows of a layer (summed in float64, kept as float32 to halve memory on big models). */
+function meanRows(rows: Float32Array[]): Float32Array {
+  if (rows.length === 1) return rows[0]!;
+  const sum = new Float64Array(rows[0]!.length);
+  for (const r of rows) for (let k = 0; k < r.length; k++) sum[k]! += r[k]!;
+  return Float32Array.from(sum, (x) => x / rows.length);
 }
 
 async function capture(
@@ -80,14 +80,14 @@ async function capture(
   layers: number[],
   lastTokens: number,
   budget: number,
-): Promise<{ byLayer: Map<number, Float64Array>; truncated: boolean }> {
+): Promise<{ byLayer: Map<number, Float32Array>; truncated: boolean }> {
   const fitted = fitPrompt(engine, prompt, budget);
   // The engine may drop a doubled BOS, so count conservatively and keep at least the last token.
   const k = Math.max(1, Math.min(lastTokens, countPromptTokens(engine, fitted.prompt) - 1));
   const positions = k === 1 ? "last" : Array.from({ length: k }, (_, i) => i - k);
   const input = typeof fitted.prompt === "string" ? { prompt: fitted.prompt } : { messages: fitted.prompt };
   const states = await engine.captureHiddenStates({ ...input, layers, positions });
-  const byLayer = new Map<number, Float64Array>();
+  const byLayer = new Map<number, Float32Array>();
   for (const il of layers) byLayer.set(il, meanRows(states.get(il)!));
   return { byLayer, truncated: fitted.truncated };
 }
@@ -124,8 +124,8 @@ export async function extractSteeringVectors(
     holdout,
     seed,
   );
-  const pos: Map<number, Float64Array>[] = [];
-  const neg: Map<number, Float64Array>[] = [];
+  const pos: Map<number, Float32Array>[] = [];
+  const neg: Map<number, Float32Array>[] = [];
   let truncated = 0;
   for (const [i, pair] of pairs.entries()) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
@@ -140,7 +140,7 @@ export async function extractSteeringVectors(
   const directions = new Map<number, Float32Array>();
   const reports: LayerReport[] = [];
   for (const il of layers) {
-    const rows = (side: Map<number, Float64Array>[], idx: number[]) => idx.map((i) => side[i]!.get(il)!);
+    const rows = (side: Map<number, Float32Array>[], idx: number[]) => idx.map((i) => side[i]!.get(il)!);
     const trainPos = rows(pos, train);
     const trainNeg = rows(neg, train);
     const v = steeringDirection(pairDifferences(trainPos, trainNeg), method, {

@@ -9,7 +9,6 @@
 // same order (checked byte for byte in gguf-llamacpp.test.ts). The reader reads from a file descriptor in
 // chunks, so the header of a multi-GB model can be read without reading its weights.
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
 
 export const GGUF_MAGIC = "GGUF";
 export const GGUF_VERSION = 3;
@@ -602,6 +601,3 @@ export function kvNumber(file: GgufFile, key: string, label: string): number | u
   if (typeof v.value === "bigint") return Number(v.value);
   throw new GgufError(`${label}: key ${key} must be a number, is ${v.type}`);
 }
-
-/** The short name of a file for messages. */
-export const fileLabel = (path: string): string => basename(path);

@@ -29,7 +29,7 @@ export {
   type LayerReport,
   steerableLayers,
 } from "./extract.js";
-export { countPromptTokens, type FitResult, fitPrompt, type PromptInput, type TokenCounter } from "./fit.js";
+export { countPromptTokens, type FitResult, fitPrompt, type PromptInput, type TokenCounter } from "../llama/fit-prompt.js";
 export {
   formatExtraction,
   formatSweep,

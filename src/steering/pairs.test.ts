@@ -98,6 +98,11 @@ describe("built-in pairs", () => {
     expect(one).toHaveLength(pack.categories.length);
     expect(new Set(one.map((p) => p.id.replace(/-\d+$/, ""))).size).toBe(pack.categories.length);
     expect(builtinPairs(pack, { limit: 3 })).toHaveLength(3);
+    const slug = pack.categories[1]!.slug;
+    const some = builtinPairs(pack, { categories: [slug] });
+    expect(some).toHaveLength(pack.categories[1]!.scenarios.length);
+    expect(some.every((p) => p.id.startsWith(`${slug}-`))).toBe(true);
+    expect(() => builtinPairs(pack, { categories: ["nope"] })).toThrow(/unknown categories nope; known: /);
     expect(builtinPairs(pack, { selection: "paper" })).toHaveLength(71);
   });
 });

@@ -7,7 +7,7 @@ import { type SelectedItem, type SelectionSpec, selectScenarios } from "../data/
 import { buildPrompt } from "../protocol/build-prompt.js";
 import { presetCondition } from "../protocol/conditions.js";
 import type { ChatMessage, Condition, Pack } from "../types.js";
-import type { PromptInput } from "./fit.js";
+import type { PromptInput } from "../llama/fit-prompt.js";
 
 export interface ContrastPair {
   id: string;
@@ -95,6 +95,8 @@ export function readPairsFile(path: string): ContrastPair[] {
 export interface BuiltinPairsOptions {
   /** Which scenarios (default "full": every scenario). */
   selection?: SelectionSpec;
+  /** Only these category slugs (e.g. extract on some categories, evaluate on the others). */
+  categories?: string[];
   /** Only the first N selected scenarios. */
   limit?: number;
 }
@@ -105,6 +107,15 @@ export interface BuiltinPairsOptions {
  */
 export function builtinPairs(pack: Pack, opts: BuiltinPairsOptions = {}): ContrastPair[] {
   let selected = selectScenarios(pack, opts.selection ?? "full");
+  if (opts.categories) {
+    const known = new Set(pack.categories.map((c) => c.slug));
+    const unknown = opts.categories.filter((c) => !known.has(c));
+    if (unknown.length > 0) {
+      throw new PairsError(`unknown categories ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
+    }
+    const wanted = new Set(opts.categories);
+    selected = selected.filter((s) => wanted.has(s.category.slug));
+  }
   if (opts.limit !== undefined) selected = selected.slice(0, opts.limit);
   const pro = presetCondition("pro_ic", pack.strings);
   const anti = presetCondition("anti_ic", pack.strings);

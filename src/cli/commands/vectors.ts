@@ -16,13 +16,14 @@ import {
 import { builtinPairs, readPairsFile } from "../../steering/pairs.js";
 import { parseLayerRange } from "../../steering/sweep-config.js";
 import { modelArchitecture, readControlVector, writeControlVector } from "../../steering/vector-file.js";
-import { dataOption, parseIntOption, parseNumberOption, UsageError } from "../options.js";
+import { dataOption, parseIntOption, parseListOption, parseNumberOption, UsageError } from "../options.js";
 
 interface ExtractFlags {
   model: string;
   pairs: string;
   data?: string;
   selection?: string;
+  categories?: string[];
   limit?: number;
   layers?: string;
   method: string;
@@ -72,6 +73,7 @@ export function registerVectors(program: Command): void {
       "builtin",
     )
     .option("--selection <sel>", "builtin pairs: full (default), paper, or max=N[,seed=S]")
+    .option("--categories <list>", "builtin pairs: only these category slugs", parseListOption)
     .option("--limit <n>", "only the first N pairs", parseIntOption("--limit"))
     .option("--layers <a-b>", "layers to extract (default: every steerable layer, 1..n_layer-1)")
     .option("--method <m>", "mean-diff or pca", "mean-diff")
@@ -108,6 +110,7 @@ export function registerVectors(program: Command): void {
       flags.pairs === "builtin"
         ? builtinPairs(await loadPack(resolveDataDir({ flag: flags.data })), {
             selection: flags.selection ? parseSelection(flags.selection) : "full",
+            ...(flags.categories ? { categories: flags.categories } : {}),
           })
         : readPairsFile(flags.pairs);
     if (flags.limit !== undefined) pairs = pairs.slice(0, flags.limit);
