@@ -120,7 +120,8 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
     const s = states.get(it.id);
     return needsGeneration(s) || (s?.response?.status === "ok" && judgeNames.some((j) => needsJudge(s, j)));
   });
-  let done = items.filter((it) => settled(states.get(it.id)) && !todo.includes(it)).length;
+  const todoIds = new Set(todo.map((it) => it.id));
+  let done = items.filter((it) => settled(states.get(it.id)) && !todoIds.has(it.id)).length;
   let errors = 0;
   const summary: RunSummary = {
     run,

@@ -176,9 +176,21 @@ export class Store {
   readonly path: string;
   readonly db: Database.Database;
 
+  /** Prepared statements by SQL text: preparing was the harness's largest single cost per item. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.db = db;
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   /** Opens (creating if needed) a store file and migrates it to the current schema. */
@@ -238,8 +250,8 @@ export class Store {
     dataHash?: string | null;
   }): RunRecord {
     const now = nowIso();
-    this.db
-      .prepare(
+    this
+      .stmt(
         `INSERT INTO runs (id, name, kind, status, config_json, versions_json, data_hash, created_at, updated_at)
          VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
       )
@@ -257,13 +269,13 @@ export class Store {
   }
 
   getRun(id: string): RunRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    const row = this.stmt("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
     return row ? toRun(row) : undefined;
   }
 
   /** Runs, newest first. */
   listRuns(): RunRecord[] {
-    return (this.db.prepare("SELECT * FROM runs ORDER BY created_at DESC, id").all() as RunRow[]).map(toRun);
+    return (this.stmt("SELECT * FROM runs ORDER BY created_at DESC, id").all() as RunRow[]).map(toRun);
   }
 
   /** Finds a run by exact id or unique id prefix or exact name; errors when ambiguous. */
@@ -282,17 +294,17 @@ export class Store {
   }
 
   setRunStatus(id: string, status: RunStatus): void {
-    this.db.prepare("UPDATE runs SET status = ?, updated_at = ? WHERE id = ?").run(status, nowIso(), id);
+    this.stmt("UPDATE runs SET status = ?, updated_at = ? WHERE id = ?").run(status, nowIso(), id);
   }
 
   updateRunConfig(id: string, config: unknown): void {
-    this.db
-      .prepare("UPDATE runs SET config_json = ?, updated_at = ? WHERE id = ?")
+    this
+      .stmt("UPDATE runs SET config_json = ?, updated_at = ? WHERE id = ?")
       .run(JSON.stringify(config), nowIso(), id);
   }
 
   deleteRun(id: string): void {
-    this.db.prepare("DELETE FROM runs WHERE id = ?").run(id);
+    this.stmt("DELETE FROM runs WHERE id = ?").run(id);
   }
 
   // ---- items ----
@@ -302,8 +314,8 @@ export class Store {
    * items of the run in order. Resuming a run calls this again with the same plan: nothing doubles.
    */
   addItems(runId: string, items: readonly NewItem[]): ItemRecord[] {
-    const maxSeq = this.db.prepare("SELECT COALESCE(MAX(seq), -1) AS m FROM items WHERE run_id = ?");
-    const insert = this.db.prepare(
+    const maxSeq = this.stmt("SELECT COALESCE(MAX(seq), -1) AS m FROM items WHERE run_id = ?");
+    const insert = this.stmt(
       `INSERT OR IGNORE INTO items (run_id, seq, model, condition, scenario_id, category, epoch, seed, context, system_prompt, user_prompt)
        VALUES (@runId, @seq, @model, @condition, @scenarioId, @category, @epoch, @seed, @context, @systemPrompt, @userPrompt)`,
     );
@@ -318,20 +330,33 @@ export class Store {
   }
 
   items(runId: string): ItemRecord[] {
-    return (this.db.prepare("SELECT * FROM items WHERE run_id = ? ORDER BY seq").all(runId) as ItemRow[]).map(
-      toItem,
-    );
+    // Contexts and prompts repeat across models, epochs and categories: one copy of each keeps a
+    // 100k-item run's items in tens of MB instead of hundreds.
+    const pool = new Map<string, string>();
+    const intern = (text: string): string => {
+      const seen = pool.get(text);
+      if (seen !== undefined) return seen;
+      pool.set(text, text);
+      return text;
+    };
+    return (this.stmt("SELECT * FROM items WHERE run_id = ? ORDER BY seq").all(runId) as ItemRow[]).map((row) => {
+      const item = toItem(row);
+      item.context = intern(item.context);
+      item.userPrompt = intern(item.userPrompt);
+      if (item.systemPrompt !== undefined) item.systemPrompt = intern(item.systemPrompt);
+      return item;
+    });
   }
 
   countItems(runId: string): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM items WHERE run_id = ?").get(runId) as { n: number }).n;
+    return (this.stmt("SELECT COUNT(*) AS n FROM items WHERE run_id = ?").get(runId) as { n: number }).n;
   }
 
   // ---- responses ----
 
   saveResponse(r: Omit<ResponseRecord, "attempts"> & { attempts?: number }): void {
-    this.db
-      .prepare(
+    this
+      .stmt(
         `INSERT INTO responses (item_id, status, response, thinking, prompt_tokens, completion_tokens, latency_ms, finish_reason, request_json, error, attempts, created_at)
          VALUES (@itemId, @status, @response, @thinking, @promptTokens, @completionTokens, @latencyMs, @finishReason, @requestJson, @error, @attempts, @createdAt)
          ON CONFLICT(item_id) DO UPDATE SET status = excluded.status, response = excluded.response, thinking = excluded.thinking,
@@ -344,7 +369,7 @@ export class Store {
   }
 
   response(itemId: number): ResponseRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM responses WHERE item_id = ?").get(itemId) as
+    const row = this.stmt("SELECT * FROM responses WHERE item_id = ?").get(itemId) as
       | Record<string, unknown>
       | undefined;
     if (!row) return undefined;
@@ -369,8 +394,8 @@ export class Store {
     if (j.status === "ok" && j.label === null) {
       throw new StoreError(`judgement for item ${j.itemId} by ${j.judge} has status ok but no label`);
     }
-    this.db
-      .prepare(
+    this
+      .stmt(
         `INSERT INTO judgements (item_id, judge, status, label, reason, raw, scores_json, error, attempts, latency_ms, created_at)
          VALUES (@itemId, @judge, @status, @label, @reason, @raw, @scoresJson, @error, @attempts, @latencyMs, @createdAt)
          ON CONFLICT(item_id, judge) DO UPDATE SET status = excluded.status, label = excluded.label, reason = excluded.reason,
@@ -398,13 +423,13 @@ export class Store {
       judge === undefined ? "" : " AND j.judge = ?"
     } ORDER BY i.seq, j.judge`;
     const args = judge === undefined ? [runId] : [runId, judge];
-    return (this.db.prepare(sql).all(...args) as JudgementRow[]).map(toJudgement);
+    return (this.stmt(sql).all(...args) as JudgementRow[]).map(toJudgement);
   }
 
   /** Names of the judges that judged items of a run, in first-use order. */
   judges(runId: string): string[] {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .stmt(
         `SELECT j.judge AS judge, MIN(i.seq) AS first FROM judgements j JOIN items i ON i.id = j.item_id
          WHERE i.run_id = ? GROUP BY j.judge ORDER BY first, judge`,
       )
@@ -414,8 +439,8 @@ export class Store {
 
   /** Judged items of a run for one judge (ok and failed verdicts; transport errors are not outcomes). */
   outcomes(runId: string, judge: string): StoredOutcome[] {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .stmt(
         `SELECT i.id, i.model, i.condition, i.scenario_id, i.category, i.epoch, j.status, j.label
          FROM items i JOIN judgements j ON j.item_id = i.id
          WHERE i.run_id = ? AND j.judge = ? AND j.status IN ('ok', 'failed') ORDER BY i.seq`,
@@ -452,15 +477,15 @@ export class Store {
     judged: Record<string, { ok: number; failed: number; error: number }>;
   } {
     const items = this.countItems(runId);
-    const resp = this.db
-      .prepare(
+    const resp = this
+      .stmt(
         `SELECT r.status AS status, COUNT(*) AS n FROM responses r JOIN items i ON i.id = r.item_id
          WHERE i.run_id = ? GROUP BY r.status`,
       )
       .all(runId) as { status: string; n: number }[];
     const judged: Record<string, { ok: number; failed: number; error: number }> = {};
-    const jrows = this.db
-      .prepare(
+    const jrows = this
+      .stmt(
         `SELECT j.judge AS judge, j.status AS status, COUNT(*) AS n FROM judgements j JOIN items i ON i.id = j.item_id
          WHERE i.run_id = ? GROUP BY j.judge, j.status`,
       )
@@ -481,20 +506,20 @@ export class Store {
   // ---- judge cache ----
 
   getCachedReply(key: string): string | undefined {
-    const row = this.db.prepare("SELECT reply FROM judge_cache WHERE key = ?").get(key) as
+    const row = this.stmt("SELECT reply FROM judge_cache WHERE key = ?").get(key) as
       | { reply: string }
       | undefined;
     return row?.reply;
   }
 
   setCachedReply(key: string, reply: string): void {
-    this.db
-      .prepare("INSERT OR REPLACE INTO judge_cache (key, reply, created_at) VALUES (?, ?, ?)")
+    this
+      .stmt("INSERT OR REPLACE INTO judge_cache (key, reply, created_at) VALUES (?, ?, ?)")
       .run(key, reply, nowIso());
   }
 
   deleteCachedReply(key: string): void {
-    this.db.prepare("DELETE FROM judge_cache WHERE key = ?").run(key);
+    this.stmt("DELETE FROM judge_cache WHERE key = ?").run(key);
   }
 
   /** Runs `fn` in one transaction (batch imports). */
