@@ -11,10 +11,14 @@ const prefix = join(dirname(fileURLToPath(import.meta.url)), ".promptfoo");
 const installed = join(prefix, "node_modules", "promptfoo", "package.json");
 if (existsSync(installed)) process.exit(0);
 mkdirSync(prefix, { recursive: true });
-writeFileSync(join(prefix, "package.json"), `${JSON.stringify({ name: "promptfoo-bench", private: true }, null, 2)}\n`);
+writeFileSync(
+  join(prefix, "package.json"),
+  `${JSON.stringify({ name: "promptfoo-bench", private: true }, null, 2)}\n`,
+);
 console.error(`bench: installing promptfoo@${VERSION} into ${prefix} (once)`);
 const res = spawnSync("npm", ["install", "--no-audit", "--no-fund", `promptfoo@${VERSION}`], {
   cwd: prefix,
   stdio: "inherit",
 });
-if (res.status !== 0) console.error("bench: promptfoo could not be installed; its comparison will be skipped");
+if (res.status !== 0)
+  console.error("bench: promptfoo could not be installed; its comparison will be skipped");

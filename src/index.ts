@@ -4,9 +4,9 @@ export * from "./data/index.js";
 export { connectJudge, connectModel, registerLocalProvider, resolveApiKey } from "./engine/connect.js";
 export { judgeRun } from "./engine/judge-run.js";
 export { planRun } from "./engine/plan.js";
-export { runEvaluation, type RunSummary } from "./engine/run.js";
-export { importPublishedRuns } from "./importers/import-published.js";
+export { type RunSummary, runEvaluation } from "./engine/run.js";
 export { parsePublishedRun } from "./importers/hoscilowicz-log.js";
+export { importPublishedRuns } from "./importers/import-published.js";
 export * from "./judge/index.js";
 export * from "./metrics/index.js";
 export * from "./protocol/index.js";
@@ -24,8 +24,8 @@ export {
   type RunStatus,
   SCHEMA_VERSION,
   Store,
-  StoreError,
   type StoredOutcome,
+  StoreError,
 } from "./store/index.js";
 export * from "./types.js";
 export { STEERBENCH_VERSION } from "./version.js";

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 
 // Read once from our own package.json so reports and stores record the exact version that ran.
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
 
 export const STEERBENCH_VERSION: string = pkg.version;
 

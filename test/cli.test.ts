@@ -67,7 +67,9 @@ describe("steerbench CLI", () => {
     expect(cli("table", "--store", store, "--format", "md").out).toMatch(/\| Qwen3-4B-Base \| pro\\_ic \|/);
     expect(cli("table", "--store", store, "--format", "csv").out.split("\n")[0]).toMatch(/^model,condition/);
     expect(cli("table", "--store", store, "--format", "latex").out).toMatch(/\\begin\{tabular\}/);
-    expect(cli("table", "--store", store, "--vs", "baseline", "--format", "json").out).toMatch(/"low":"baseline"|"low": "baseline"/);
+    expect(cli("table", "--store", store, "--vs", "baseline", "--format", "json").out).toMatch(
+      /"low":"baseline"|"low": "baseline"/,
+    );
   });
 
   it("exports every item as JSONL with prompts, responses, labels and reasons", () => {
@@ -76,7 +78,11 @@ describe("steerbench CLI", () => {
     expect(res.code, res.err).toBe(0);
     const lines = readFileSync(out, "utf8").trim().split("\n");
     expect(lines).toHaveLength(1278);
-    const first = JSON.parse(lines[0]!) as { prompt: string; response: string; judgements: Record<string, { label: string }> };
+    const first = JSON.parse(lines[0]!) as {
+      prompt: string;
+      response: string;
+      judgements: Record<string, { label: string }>;
+    };
     expect(first.prompt.length).toBeGreaterThan(100);
     expect(first.judgements["gpt-5.2"]!.label).toMatch(/convergence|refusal|nonsensical/);
   });

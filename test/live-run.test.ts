@@ -92,7 +92,9 @@ describe("live run against a loopback server", () => {
     const failed = store.items(summary.run.id).find((i) => i.userPrompt.includes(scenarioKey(4)))!;
     expect(store.response(failed.id)).toMatchObject({ status: "error", attempts: 4 });
     // 8 items + 2 + 1 + 1 + 1 retries, + 4 attempts on the hopeless one instead of 1
-    expect(server.requests.filter((r) => (r.body as { model: string }).model === SUBJECT)).toHaveLength(8 + 5 + 3);
+    expect(server.requests.filter((r) => (r.body as { model: string }).model === SUBJECT)).toHaveLength(
+      8 + 5 + 3,
+    );
     store.close();
   });
 
@@ -101,7 +103,9 @@ describe("live run against a loopback server", () => {
     const store = Store.open(join(dir, "s.sqlite"));
     const summary = await runEvaluation({ config: config(server.baseUrl), store, packDir });
     expect(summary.judgeFailures).toBe(8);
-    const row = buildTable1(store.outcomes(summary.run.id, "judge")).rows.find((r) => r.condition === "anti_ic")!;
+    const row = buildTable1(store.outcomes(summary.run.id, "judge")).rows.find(
+      (r) => r.condition === "anti_ic",
+    )!;
     expect(row).toMatchObject({ total: 0, judgeFailed: 8, safetyRefusal: 0 });
     const failed = store.judgements(summary.run.id).filter((j) => j.status === "failed");
     expect(failed).toHaveLength(8);
@@ -149,12 +153,19 @@ describe("live run against a loopback server", () => {
     expect(p.responsesOk).toBeLessThan(60);
     const rest = await runEvaluation({ config: cfg, store, packDir });
     expect(rest.generated).toBe(60 - p.responsesOk);
-    expect(store.progress(partial.run.id)).toMatchObject({ items: 60, responsesOk: 60, judged: { judge: { ok: 60 } } });
+    expect(store.progress(partial.run.id)).toMatchObject({
+      items: 60,
+      responsesOk: 60,
+      judged: { judge: { ok: 60 } },
+    });
     store.close();
   });
 });
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(repoRoot, "bin", "steerbench.js"), ...args], {
       env: { ...process.env, ...env },
@@ -229,11 +240,14 @@ describe("steerbench run (CLI process)", () => {
     expect(s.listRuns()).toHaveLength(1);
     expect(s.progress(run.id)).toMatchObject({ items: 36, responsesOk: 36, judged: { [JUDGE]: { ok: 36 } } });
     const dupes = s.db
-      .prepare("SELECT COUNT(*) AS n FROM (SELECT model, condition, scenario_id, epoch FROM items GROUP BY 1,2,3,4 HAVING COUNT(*) > 1)")
+      .prepare(
+        "SELECT COUNT(*) AS n FROM (SELECT model, condition, scenario_id, epoch FROM items GROUP BY 1,2,3,4 HAVING COUNT(*) > 1)",
+      )
       .get() as { n: number };
     expect(dupes.n).toBe(0);
     // Same labels as an uninterrupted run would give (the scripted judge is deterministic).
-    for (const j of s.judgements(run.id)) expect(j.label).toBe(expectedLabel(s.response(j.itemId)!.response!));
+    for (const j of s.judgements(run.id))
+      expect(j.label).toBe(expectedLabel(s.response(j.itemId)!.response!));
     // Generation calls: each item once, plus at most the 2 in flight when killed.
     const gen = server.requests.filter((r) => (r.body as { model: string }).model === SUBJECT).length;
     expect(gen).toBeGreaterThanOrEqual(36);
@@ -249,7 +263,10 @@ describe("steerbench run (CLI process)", () => {
   }, 60_000);
 
   it("names the key and the problem for a bad config", async () => {
-    const res = await runCli(["run", "--data", packDir, "--model", "m", "--judge", "j", "--store", join(dir, "x.sqlite")], {});
+    const res = await runCli(
+      ["run", "--data", packDir, "--model", "m", "--judge", "j", "--store", join(dir, "x.sqlite")],
+      {},
+    );
     expect(res.code).toBe(1);
     expect(res.err).toMatch(/models\.0\.baseUrl: required/);
   });

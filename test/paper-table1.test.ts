@@ -24,7 +24,9 @@ interface ReferenceRun {
   };
 }
 
-const reference = JSON.parse(readFileSync(join(packDir, "hoscilowicz_2601.01584_reference_results.json"), "utf8")) as {
+const reference = JSON.parse(
+  readFileSync(join(packDir, "hoscilowicz_2601.01584_reference_results.json"), "utf8"),
+) as {
   runs: ReferenceRun[];
 };
 

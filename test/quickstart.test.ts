@@ -32,7 +32,12 @@ describe("steerbench quickstart", () => {
       judged: { "local-label-scoring": { ok: 9, failed: 0, error: 0 } },
     });
     const j = s.judgements(run.id)[0]!;
-    expect(Object.keys(j.scores ?? {}).sort()).toEqual(["convergence", "no_convergence", "nonsensical", "safety_refusal"]);
+    expect(Object.keys(j.scores ?? {}).sort()).toEqual([
+      "convergence",
+      "no_convergence",
+      "nonsensical",
+      "safety_refusal",
+    ]);
     s.close();
     // A second invocation resumes: nothing left to do.
     const again = spawnSync(

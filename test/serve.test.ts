@@ -40,17 +40,26 @@ describe("steerbench serve", () => {
   });
 
   it("answers chat and plain completions deterministically when greedy", async () => {
-    const body = { messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 16, temperature: 0 };
+    const body = {
+      messages: [{ role: "user", content: "Once upon a time" }],
+      max_tokens: 16,
+      temperature: 0,
+    };
     const a = await post("/chat/completions", body);
     const b = await post("/chat/completions", body);
     expect(a.status).toBe(200);
-    const ja = JSON.parse(a.text) as { choices: { message: { content: string }; finish_reason: string }[]; usage: { completion_tokens: number } };
+    const ja = JSON.parse(a.text) as {
+      choices: { message: { content: string }; finish_reason: string }[];
+      usage: { completion_tokens: number };
+    };
     expect(ja.choices[0]!.message.content.length).toBeGreaterThan(0);
     expect(ja.usage.completion_tokens).toBeGreaterThan(0);
     expect(JSON.parse(b.text).choices[0].message.content).toBe(ja.choices[0]!.message.content);
     const c = await post("/completions", { prompt: "The robot", max_tokens: 8, temperature: 0 });
     expect(c.status).toBe(200);
-    expect((JSON.parse(c.text) as { choices: { text: string }[] }).choices[0]!.text.length).toBeGreaterThan(0);
+    expect((JSON.parse(c.text) as { choices: { text: string }[] }).choices[0]!.text.length).toBeGreaterThan(
+      0,
+    );
   });
 
   it("streams the text piece by piece as server-sent events ending in [DONE]", async () => {
@@ -71,20 +80,28 @@ describe("steerbench serve", () => {
     const pieces = chunks.map((c) => c.choices[0]!.delta.content).filter((p) => p !== undefined);
     expect(pieces.length).toBeGreaterThan(3); // incremental, not one blob
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toMatch(/stop|length/);
-    const whole = JSON.parse((await post("/chat/completions", body)).text) as { choices: { message: { content: string } }[] };
+    const whole = JSON.parse((await post("/chat/completions", body)).text) as {
+      choices: { message: { content: string } }[];
+    };
     expect(pieces.join("").trim()).toBe(whole.choices[0]!.message.content);
   });
 
   it("never streams text past a stop string", async () => {
     const base = { messages: [{ role: "user", content: "Hello" }], max_tokens: 24, temperature: 0 };
-    const full = JSON.parse((await post("/chat/completions", base)).text) as { choices: { message: { content: string } }[] };
+    const full = JSON.parse((await post("/chat/completions", base)).text) as {
+      choices: { message: { content: string } }[];
+    };
     const text = full.choices[0]!.message.content;
     const stop = text.slice(6, 9); // a stop string in the middle of the greedy answer
     const res = await post("/chat/completions", { ...base, stop: [stop], stream: true });
     const pieces = res.text
       .split("\n\n")
       .filter((e) => e.startsWith("data: {"))
-      .map((e) => (JSON.parse(e.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]!.delta.content ?? "");
+      .map(
+        (e) =>
+          (JSON.parse(e.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]!.delta
+            .content ?? "",
+      );
     const streamed = pieces.join("");
     expect(streamed).not.toContain(stop);
     expect(text.startsWith(streamed.trim())).toBe(true);
@@ -96,9 +113,24 @@ describe("steerbench serve", () => {
       ["/chat/completions", { messages: [] }, /messages/],
       ["/chat/completions", { messages: [{ role: "wizard", content: "x" }] }, /role/],
       ["/chat/completions", { messages: [{ role: "user", content: "x" }], temperature: 9 }, /temperature/],
-      ["/chat/completions", { messages: [{ role: "user", content: "x" }], steering: { vector: "x" } }, /strength/],
-      ["/chat/completions", { messages: [{ role: "user", content: "x" }], steering: { vector: "nope", strength: 1 } }, /no --vectors/],
-      ["/chat/completions", { messages: [{ role: "user", content: "x" }], steering: { vector: "/nonexistent.gguf", strength: 1 } }, /.+/],
+      [
+        "/chat/completions",
+        { messages: [{ role: "user", content: "x" }], steering: { vector: "x" } },
+        /strength/,
+      ],
+      [
+        "/chat/completions",
+        { messages: [{ role: "user", content: "x" }], steering: { vector: "nope", strength: 1 } },
+        /no --vectors/,
+      ],
+      [
+        "/chat/completions",
+        {
+          messages: [{ role: "user", content: "x" }],
+          steering: { vector: "/nonexistent.gguf", strength: 1 },
+        },
+        /.+/,
+      ],
       ["/nowhere", {}, /no route/],
     ];
     for (const [path, body, message] of cases) {
@@ -107,7 +139,10 @@ describe("steerbench serve", () => {
       expect(res.status).toBeLessThan(500);
       expect((JSON.parse(res.text) as { error: { message: string } }).error.message).toMatch(message);
     }
-    const ok = await post("/chat/completions", { messages: [{ role: "user", content: "still there?" }], max_tokens: 4 });
+    const ok = await post("/chat/completions", {
+      messages: [{ role: "user", content: "still there?" }],
+      max_tokens: 4,
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -127,7 +162,9 @@ describe("steerbench serve", () => {
       selection: "paper",
       limit: 3,
       models: [{ name: "served", model: "aidreams260K-f32", baseUrl: server.url, concurrency: 2 }],
-      judges: [{ name: "served-judge", model: "aidreams260K-f32", baseUrl: server.url, retries: 0, maxTokens: 8 }],
+      judges: [
+        { name: "served-judge", model: "aidreams260K-f32", baseUrl: server.url, retries: 0, maxTokens: 8 },
+      ],
       decoding: { temperature: 0, maxTokens: 16, seed: 0, stop: [] },
     });
     const summary = await runEvaluation({ config, store, packDir });

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPack } from "../src/data/pack.js";
+import { countPromptTokens, fitPrompt } from "../src/llama/fit-prompt.js";
 import { LlamaEngine } from "../src/llama/index.js";
 import { presetCondition } from "../src/protocol/conditions.js";
 import { clearVectorCache, controlVectorSpec } from "../src/steering/apply.js";
@@ -15,7 +16,6 @@ import {
   extractionToVector,
   extractSteeringVectors,
 } from "../src/steering/extract.js";
-import { countPromptTokens, fitPrompt } from "../src/llama/fit-prompt.js";
 import { cosine, norm } from "../src/steering/math.js";
 import { builtinPairs, type ContrastPair } from "../src/steering/pairs.js";
 import {

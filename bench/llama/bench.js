@@ -86,7 +86,11 @@ function startWorker({ engine, model, threads, hooks = true, deadlineMs, profile
     exited = true;
     for (const p of pending.values()) {
       clearTimeout(p.timer);
-      p.reject(p.timedOut ? new TimeoutError(`${label} timed out`) : new Error(`${label} exited (${code ?? signal})`));
+      p.reject(
+        p.timedOut
+          ? new TimeoutError(`${label} timed out`)
+          : new Error(`${label} exited (${code ?? signal})`),
+      );
     }
     pending.clear();
   });
@@ -297,8 +301,16 @@ function ourEngineCosts(reps) {
       },
       steering: {
         layers: "1 … nLayer−1",
-        genTps: { none: round(gen("none"), 2), cvec: round(gen("cvec"), 2), normPreserving: round(gen("normPreserving"), 2) },
-        promptTps: { none: round(pr("none"), 1), cvec: round(pr("cvec"), 1), normPreserving: round(pr("normPreserving"), 1) },
+        genTps: {
+          none: round(gen("none"), 2),
+          cvec: round(gen("cvec"), 2),
+          normPreserving: round(gen("normPreserving"), 2),
+        },
+        promptTps: {
+          none: round(pr("none"), 1),
+          cvec: round(pr("cvec"), 1),
+          normPreserving: round(pr("normPreserving"), 1),
+        },
         genOverhead: {
           cvec: round(gen("none") / gen("cvec") - 1, 3),
           normPreserving: round(gen("none") / gen("normPreserving") - 1, 3),
@@ -331,7 +343,12 @@ function printTables(results) {
   for (const m of results.models) {
     for (const s of m.sections) {
       if (!s.ours) {
-        t.push([m.label, s.threads, s.loadAvgBefore.join(" "), { colSpan: 5, content: "timed out (machine busy)" }]);
+        t.push([
+          m.label,
+          s.threads,
+          s.loadAvgBefore.join(" "),
+          { colSpan: 5, content: "timed out (machine busy)" },
+        ]);
         continue;
       }
       t.push([
@@ -401,7 +418,8 @@ export async function runLlamaBench({ quick = false, threads = [1, 2], writeJson
     { label: "synthetic SmolLM2-135M shape, F16, random weights", path: synth.path, synthetic: true },
   ];
   const tiny = join(sharedDir, "models", "aidreams260K", "aidreams260K-f32.gguf");
-  if (existsSync(tiny)) models.push({ label: "aidreams260K F32 (shared fixture)", path: tiny, synthetic: false });
+  if (existsSync(tiny))
+    models.push({ label: "aidreams260K F32 (shared fixture)", path: tiny, synthetic: false });
   else log(`  tiny fixture not found at ${tiny}; skipped`);
 
   const results = {
@@ -413,7 +431,11 @@ export async function runLlamaBench({ quick = false, threads = [1, 2], writeJson
     models: [],
   };
   for (const m of models) {
-    const entry = { label: m.label, path: m.synthetic ? syntheticModelFileName(synthOpts) : "shared fixture", sections: [] };
+    const entry = {
+      label: m.label,
+      path: m.synthetic ? syntheticModelFileName(synthOpts) : "shared fixture",
+      sections: [],
+    };
     for (const t of threads) {
       log(`${m.label}, threads ${t} (load ${load().join(" ")})`);
       entry.sections.push(

@@ -113,7 +113,13 @@ async function loadNodeLlamaCpp() {
       });
       const ms = performance.now() - t0;
       // onToken may hold back a last partial UTF-8 token, so `tokens` can be a little shorter than maxTokens.
-      return { ms, tokens: got, promptTokens: input.length + 1, stop: r.metadata.stopReason, text: r.response };
+      return {
+        ms,
+        tokens: got,
+        promptTokens: input.length + 1,
+        stop: r.metadata.stopReason,
+        text: r.response,
+      };
     },
     async dispose() {
       await context.dispose();

@@ -44,13 +44,19 @@ const endpointFields = {
     .min(1)
     .optional()
     .describe("several endpoints serving the same model; work is spread across them"),
-  model: z.string().min(1).describe("model name sent to the server, or a GGUF path / hf: reference for llama"),
+  model: z
+    .string()
+    .min(1)
+    .describe("model name sent to the server, or a GGUF path / hf: reference for llama"),
   apiKeyEnv: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
     .optional()
     .describe("environment variable holding the API key (default OPENAI_API_KEY if set)"),
-  apiKeyFile: z.string().optional().describe("file holding the API key (e.g. ~/.config/steerbench/openai.key)"),
+  apiKeyFile: z
+    .string()
+    .optional()
+    .describe("file holding the API key (e.g. ~/.config/steerbench/openai.key)"),
   concurrency: positiveInt.optional().describe("requests in flight per endpoint"),
   timeoutMs: positiveInt.default(300_000).describe("per-request timeout"),
   headers: z.record(z.string(), z.string()).optional().describe("extra request headers (never stored)"),
@@ -81,7 +87,9 @@ export const judgeSchema = z
     mode: z
       .enum(["generate", "score"])
       .default("generate")
-      .describe("generate: the judge writes a verdict; score: llama only, pick the label with the highest log-likelihood"),
+      .describe(
+        "generate: the judge writes a verdict; score: llama only, pick the label with the highest log-likelihood",
+      ),
     prompt: z
       .union([z.enum(["paper", "instrumentaleval"]), judgePromptVariantSchema])
       .default("paper")
@@ -101,12 +109,18 @@ export const runConfigSchema = z
   .object({
     $schema: z.string().optional(),
     name: z.string().min(1).optional().describe("run name (default: derived from models and conditions)"),
-    data: z.string().optional().describe("benchmark data directory (default: --data, STEERBENCH_DATA, or the cache)"),
+    data: z
+      .string()
+      .optional()
+      .describe("benchmark data directory (default: --data, STEERBENCH_DATA, or the cache)"),
     selection: selectionSchema.default("paper").describe("paper: 71 items; full: 76"),
     limit: positiveInt.optional().describe("take only the first N items of the selection"),
     categories: z.array(z.string()).optional().describe("only these category slugs"),
     system: z
-      .union([z.enum(["category", "instrumentaleval-agent", "none"]), z.object({ text: z.string() }).strict()])
+      .union([
+        z.enum(["category", "instrumentaleval-agent", "none"]),
+        z.object({ text: z.string() }).strict(),
+      ])
       .default("category")
       .describe("system message: the category context (paper), the original agent prompt, none, or a text"),
     conditions: z
@@ -161,10 +175,12 @@ export function parseRunConfig(value: unknown, source = "(inline)"): RunConfig {
   }
   const names = config.models.map(modelLabel);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new ConfigError(`invalid config ${source}:\n  models: two models are named "${dup}"; set name`);
+  if (dup)
+    throw new ConfigError(`invalid config ${source}:\n  models: two models are named "${dup}"; set name`);
   const jnames = config.judges.map(modelLabel);
   const jdup = jnames.find((n, i) => jnames.indexOf(n) !== i);
-  if (jdup) throw new ConfigError(`invalid config ${source}:\n  judges: two judges are named "${jdup}"; set name`);
+  if (jdup)
+    throw new ConfigError(`invalid config ${source}:\n  judges: two judges are named "${jdup}"; set name`);
   return config;
 }
 
@@ -174,7 +190,9 @@ function checkEndpoint(
   source: string,
 ): void {
   if (e.provider !== "llama" && e.provider !== "classifier" && !e.baseUrl && !e.baseUrls) {
-    throw new ConfigError(`invalid config ${source}:\n  ${key}.baseUrl: required for provider "${e.provider}"`);
+    throw new ConfigError(
+      `invalid config ${source}:\n  ${key}.baseUrl: required for provider "${e.provider}"`,
+    );
   }
   if (e.baseUrl && e.baseUrls) {
     throw new ConfigError(`invalid config ${source}:\n  ${key}: give baseUrl or baseUrls, not both`);
@@ -196,7 +214,9 @@ export function loadRunConfigFile(path: string): RunConfig {
   try {
     value = extname(path).toLowerCase() === ".json" ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new ConfigError(`config ${path} is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`);
+    throw new ConfigError(
+      `config ${path} is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`,
+    );
   }
   return parseRunConfig(value, path);
 }

@@ -5,10 +5,10 @@ import { homedir } from "node:os";
 import type { JudgeConfig, ModelConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import { createJudge, type JudgeCache } from "../judge/index.js";
+import { bindJudgePrompt } from "../protocol/judge-prompts.js";
 import { multiEndpointFactory } from "../providers/multi-endpoint.js";
 import { createOpenAICompatibleProvider } from "../providers/openai-compatible.js";
 import type { GenerateRequest, ModelProvider } from "../providers/provider.js";
-import { bindJudgePrompt } from "../protocol/judge-prompts.js";
 import type { Store } from "../store/store.js";
 import type { ActivationSteering, ProtocolStrings, Verdict } from "../types.js";
 import { Limiter } from "./limiter.js";
@@ -64,7 +64,9 @@ export function resolveApiKey(
       return key;
     } catch (err) {
       if (err instanceof ConnectError) throw err;
-      throw new ConnectError(`${label}: cannot read key file ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+      throw new ConnectError(
+        `${label}: cannot read key file ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
+      );
     }
   }
   if (e.apiKeyEnv) {
@@ -102,7 +104,8 @@ function httpProvider(e: Endpoint, ctx: ConnectContext, thinking: boolean): Mode
 }
 
 /** Several endpoints serving one model: least-loaded routing, failover, adaptive concurrency. Overridable. */
-let createMultiEndpoint: (providers: ModelProvider[], concurrency: number) => ModelProvider = multiEndpointFactory;
+let createMultiEndpoint: (providers: ModelProvider[], concurrency: number) => ModelProvider =
+  multiEndpointFactory;
 
 export function setMultiEndpointFactory(
   factory: (providers: ModelProvider[], concurrency: number) => ModelProvider,
@@ -116,7 +119,11 @@ export type LocalJudgeFactory = (j: JudgeConfig, ctx: ConnectContext) => Promise
 const localModels = new Map<string, LocalModelFactory>();
 const localJudges = new Map<string, LocalJudgeFactory>();
 
-export function registerLocalProvider(kind: string, model: LocalModelFactory, judge?: LocalJudgeFactory): void {
+export function registerLocalProvider(
+  kind: string,
+  model: LocalModelFactory,
+  judge?: LocalJudgeFactory,
+): void {
   localModels.set(kind, model);
   if (judge) localJudges.set(kind, judge);
 }

@@ -31,9 +31,16 @@ export async function judgeItem(args: {
     verdict = await withRetry(
       () =>
         judge.limiter.run(() =>
-          judge.judge({ context: item.context, prompt: item.userPrompt, response: args.responseText }, signal),
+          judge.judge(
+            { context: item.context, prompt: item.userPrompt, response: args.responseText },
+            signal,
+          ),
         ),
-      { ...args.retry, signal, onRetry: (err: ProviderError) => args.log(`retry judge ${judgeName}: ${err.message}`) },
+      {
+        ...args.retry,
+        signal,
+        onRetry: (err: ProviderError) => args.log(`retry judge ${judgeName}: ${err.message}`),
+      },
     );
   } catch (err) {
     if (signal?.aborted) return "aborted";

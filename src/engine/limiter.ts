@@ -5,7 +5,8 @@ export class Limiter {
   private readonly waiters: Array<() => void> = [];
 
   constructor(private limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`concurrency must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new Error(`concurrency must be a positive integer, got ${limit}`);
   }
 
   get inFlight(): number {

@@ -113,8 +113,7 @@ export function planRun(config: RunConfig, pack: Pack): RunPlan {
   const id = identity(config, conditions, pack.hash);
   const runId = `run-${sha256(canonicalJson(id)).slice(0, 12)}`;
   const name =
-    config.name ??
-    `${config.models.map(modelLabel).join("+")} × ${conditions.map((c) => c.name).join("/")}`;
+    config.name ?? `${config.models.map(modelLabel).join("+")} × ${conditions.map((c) => c.name).join("/")}`;
   const storedConfig = {
     ...id,
     name,

@@ -114,7 +114,8 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
     return st === undefined || (retry && st !== "ok");
   };
   const settled = (s: ItemState | undefined): boolean =>
-    s?.response?.status === "error" || (s?.response?.status === "ok" && judgeNames.every((j) => s.judged.has(j)));
+    s?.response?.status === "error" ||
+    (s?.response?.status === "ok" && judgeNames.every((j) => s.judged.has(j)));
 
   const todo = items.filter((it) => {
     const s = states.get(it.id);
@@ -144,7 +145,6 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
 
   // Providers are made only for what is left to do, so a finished run never connects anywhere.
   const modelByName = new Map(config.models.map((m) => [modelLabel(m), m]));
-  const judgeByName = new Map(config.judges.map((j) => [modelLabel(j), j]));
   const connections = new Map<string, Connected>();
   const judges = new Map<string, ConnectedJudge>();
   const conditionByName = new Map<string, Condition>(plan.conditions.map((c) => [c.name, c]));
@@ -155,7 +155,11 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
     signal: opts.signal,
   };
 
-  const ctx: ConnectContext = { strings: pack.strings, cache: storeJudgeCache(store), concurrency: config.concurrency };
+  const ctx: ConnectContext = {
+    strings: pack.strings,
+    cache: storeJudgeCache(store),
+    concurrency: config.concurrency,
+  };
   try {
     for (const name of new Set(todo.map((i) => i.model))) {
       const m = modelByName.get(name)!;
@@ -175,7 +179,9 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
         const decoding = { ...config.decoding, ...modelCfg.decoding };
         const condition = conditionByName.get(item.condition);
         const messages = [
-          ...(item.systemPrompt === undefined ? [] : [{ role: "system" as const, content: item.systemPrompt }]),
+          ...(item.systemPrompt === undefined
+            ? []
+            : [{ role: "system" as const, content: item.systemPrompt }]),
           { role: "user" as const, content: item.userPrompt },
         ];
         const request = {

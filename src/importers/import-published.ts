@@ -82,12 +82,15 @@ export async function importPublishedRuns(
   const categoryByName = new Map<string, { slug: string; context: string }>();
   for (const c of pack?.categories ?? []) {
     categoryByName.set(c.name, { slug: c.slug, context: c.context });
-    for (const s of c.scenarios) byText.set(`${c.name}\u0000${s.prompt}`, { id: s.id, slug: c.slug, context: c.context });
+    for (const s of c.scenarios)
+      byText.set(`${c.name}\u0000${s.prompt}`, { id: s.id, slug: c.slug, context: c.context });
   }
 
   const judges = new Set(runs.map((r) => r.config.JUDGE_MODEL));
   if (judges.size !== 1) {
-    throw new Error(`import: the run folders use different judges (${[...judges].join(", ")}); import them separately`);
+    throw new Error(
+      `import: the run folders use different judges (${[...judges].join(", ")}); import them separately`,
+    );
   }
   const judge = [...judges][0]!;
 
@@ -111,7 +114,7 @@ export async function importPublishedRuns(
   let unmatched = 0;
 
   const run = store.transaction(() => {
-    const created = store.createRun({
+    store.createRun({
       id: runId,
       name,
       kind: "import",
@@ -184,5 +187,12 @@ export async function importPublishedRuns(
     return store.getRun(runId)!;
   });
 
-  return { run, alreadyImported: false, folders: folders.length, items: store.countItems(runId), judge, unmatched };
+  return {
+    run,
+    alreadyImported: false,
+    folders: folders.length,
+    items: store.countItems(runId),
+    judge,
+    unmatched,
+  };
 }

@@ -1,8 +1,9 @@
 // Fitting prompts into a small context: cut text from the front (the end of a benchmark prompt holds the
 // steering suffix and the assistant turn, which matter most). Chat prompts are cut inside the message
 // contents, never inside the template's markup, so the engine still tokenizes them with special tokens.
-import type { LlamaEngine } from "./engine.js";
+
 import type { ChatMessage } from "../types.js";
+import type { LlamaEngine } from "./engine.js";
 
 /** The engine calls prompt fitting needs (an interface, so tests can count calls on a real engine). */
 export type TokenCounter = Pick<LlamaEngine, "tokenize" | "applyChatTemplate" | "info">;

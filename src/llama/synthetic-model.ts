@@ -236,7 +236,8 @@ function vocabulary(n: number): { tokens: string[]; scores: number[]; types: num
     for (const a of lower) for (const b of lower) yield SPACE + a + b;
     for (const a of lower) for (const b of lower) for (const c of lower) yield a + b + c;
     for (const a of lower) for (const b of lower) for (const c of lower) yield SPACE + a + b + c;
-    for (const a of lower) for (const b of lower) for (const c of lower) for (const d of lower) yield a + b + c + d;
+    for (const a of lower)
+      for (const b of lower) for (const c of lower) for (const d of lower) yield a + b + c + d;
   }
   for (const p of pieces()) {
     if (tokens.length >= n) break;

@@ -5,14 +5,19 @@
 import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { JudgeConfig, ModelConfig } from "../config/run-config.js";
-import { type ConnectContext, type ConnectedJudge, type EngineProvider, registerLocalProvider } from "../engine/connect.js";
+import {
+  type ConnectContext,
+  type ConnectedJudge,
+  type EngineProvider,
+  registerLocalProvider,
+} from "../engine/connect.js";
 import { Limiter } from "../engine/limiter.js";
 import { createJudge } from "../judge/judge.js";
 import { LlamaEngine } from "../llama/engine.js";
-import { resolveModelFile } from "../llama/model-source.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
+import { resolveModelFile } from "../llama/model-source.js";
 import { Mutex } from "../llama/mutex.js";
-import { bindJudgePrompt, type BoundJudgePrompt } from "../protocol/judge-prompts.js";
+import { type BoundJudgePrompt, bindJudgePrompt } from "../protocol/judge-prompts.js";
 import type { ActivationSteering, ChatMessage, Label, Verdict } from "../types.js";
 import type { GenerateRequest, ModelProvider } from "./provider.js";
 import { pyStrip, splitThinking } from "./thinking.js";
@@ -38,7 +43,10 @@ export function defaultThreads(path: string): number {
   return statSync(path).size < 256 * 1024 * 1024 ? 1 : availableParallelism();
 }
 
-async function acquireEngine(path: string, o: { threads?: number; contextSize?: number }): Promise<SharedEngine> {
+async function acquireEngine(
+  path: string,
+  o: { threads?: number; contextSize?: number },
+): Promise<SharedEngine> {
   o = { ...o, threads: o.threads ?? defaultThreads(path) };
   const key = engineKey(path, o);
   let entry = engines.get(key);
@@ -56,7 +64,11 @@ async function acquireEngine(path: string, o: { threads?: number; contextSize?: 
   return shared;
 }
 
-async function releaseEngine(path: string, o: { threads?: number; contextSize?: number }, shared: SharedEngine) {
+async function releaseEngine(
+  path: string,
+  o: { threads?: number; contextSize?: number },
+  shared: SharedEngine,
+) {
   shared.users--;
   if (shared.users === 0) {
     engines.delete(engineKey(path, { ...o, threads: o.threads ?? defaultThreads(path) }));
@@ -104,14 +116,21 @@ export async function createLlamaProvider(
     // a request's control vector.
     exclusive: (fn) => shared.lock.run(fn),
     async generate(
-      req: GenerateRequest & { steering?: ActivationSteering; rawPrompt?: boolean; onText?: (piece: string) => void },
+      req: GenerateRequest & {
+        steering?: ActivationSteering;
+        rawPrompt?: boolean;
+        onText?: (piece: string) => void;
+      },
     ) {
       const started = performance.now();
       const maxTokens = req.maxTokens ?? 256;
       const result = await withSteering(shared, req.steering, async () => {
         // Small local models have short contexts (the fixture: 128 tokens): the prompt is cut from the front,
         // inside the message texts (never the template's markup), keeping the steering text and the turn.
-        const budget = Math.max(1, shared.engine.info.contextSize - Math.min(maxTokens, shared.engine.info.contextSize - 1));
+        const budget = Math.max(
+          1,
+          shared.engine.info.contextSize - Math.min(maxTokens, shared.engine.info.contextSize - 1),
+        );
         const input = req.rawPrompt ? req.messages.map((m) => m.content).join("\n\n") : req.messages;
         const { prompt } = fitPrompt(shared.engine, input, budget);
         return shared.engine.generate({
@@ -126,7 +145,9 @@ export async function createLlamaProvider(
         });
       });
       // As the paper's runner: the answer is stripped; thinking models are split at the last </think>.
-      const split = opts.thinking ? splitThinking(result.text) : { thinking: undefined, response: pyStrip(result.text) };
+      const split = opts.thinking
+        ? splitThinking(result.text)
+        : { thinking: undefined, response: pyStrip(result.text) };
       return {
         response: split.response,
         thinking: split.thinking ?? undefined,
@@ -169,7 +190,11 @@ export async function createLabelScoringJudge(
     async judge(input): Promise<Verdict> {
       const messages: ChatMessage[] = prompt.buildMessages(input);
       // The verdict's opening (the cue) goes into every continuation, after the template's assistant turn.
-      const { prompt: fitted, truncated } = fitPrompt(engine, messages, engine.info.contextSize - longest - 1);
+      const { prompt: fitted, truncated } = fitPrompt(
+        engine,
+        messages,
+        engine.info.contextSize - longest - 1,
+      );
       const scores = await provider.exclusive(() =>
         engine.scoreContinuations(
           fitted,
@@ -178,7 +203,9 @@ export async function createLabelScoringJudge(
       );
       let best = 0;
       for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
-      const byLabel = Object.fromEntries(prompt.labels.map((l, i) => [l, scores[i]!])) as Partial<Record<Label, number>>;
+      const byLabel = Object.fromEntries(prompt.labels.map((l, i) => [l, scores[i]!])) as Partial<
+        Record<Label, number>
+      >;
       return {
         label: prompt.labels[best],
         reason: `label scoring: highest log-likelihood${truncated ? " (judge prompt truncated to the context)" : ""}`,
@@ -192,14 +219,21 @@ export async function createLabelScoringJudge(
 }
 
 async function modelFactory(m: ModelConfig): Promise<EngineProvider> {
-  return createLlamaProvider(m.model, { threads: m.threads, contextSize: m.contextSize, thinking: m.thinking });
+  return createLlamaProvider(m.model, {
+    threads: m.threads,
+    contextSize: m.contextSize,
+    thinking: m.thinking,
+  });
 }
 
 async function judgeFactory(j: JudgeConfig, ctx: ConnectContext): Promise<ConnectedJudge> {
   const prompt = bindJudgePrompt(j.prompt, ctx.strings);
   const limiter = new Limiter(1);
   if (j.mode === "score") {
-    const scorer = await createLabelScoringJudge(j.model, prompt, { threads: j.threads, contextSize: j.contextSize });
+    const scorer = await createLabelScoringJudge(j.model, prompt, {
+      threads: j.threads,
+      contextSize: j.contextSize,
+    });
     return { judge: scorer.judge, limiter, close: scorer.close };
   }
   const provider: ModelProvider = await createLlamaProvider(j.model, {

@@ -18,11 +18,18 @@ export interface ExportedItem {
   promptTokens: number | null;
   completionTokens: number | null;
   latencyMs: number | null;
-  judgements: Record<string, { status: string; label: string | null; reason: string | null; error: string | null }>;
+  judgements: Record<
+    string,
+    { status: string; label: string | null; reason: string | null; error: string | null }
+  >;
 }
 
 /** Streams the run's items as JSON lines, in run order; returns the number of lines. */
-export async function exportRunJsonl(store: Store, runId: string, out: NodeJS.WritableStream): Promise<number> {
+export async function exportRunJsonl(
+  store: Store,
+  runId: string,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const verdicts = new Map<number, ExportedItem["judgements"]>();
   for (const j of store.judgements(runId)) {
     const entry = verdicts.get(j.itemId) ?? {};

@@ -101,7 +101,10 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const provider = await createLlamaProvider(opts.model, { threads: opts.threads, contextSize: opts.contextSize });
+  const provider = await createLlamaProvider(opts.model, {
+    threads: opts.threads,
+    contextSize: opts.contextSize,
+  });
   const modelId = basename(opts.model).replace(/\.gguf$/i, "");
   const maxQueue = opts.maxQueue ?? 64;
   const log = opts.log ?? (() => {});
@@ -112,8 +115,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (!s) return undefined;
     let vector = s.vector;
     if (!vector.endsWith(".gguf") && !isAbsolute(vector)) {
-      if (!opts.vectorsDir) throw new HttpError(400, `steering.vector "${vector}" is a name but the server has no --vectors DIR`);
-      if (!/^[\w.-]+$/.test(vector)) throw new HttpError(400, `steering.vector "${vector}" is not a valid name`);
+      if (!opts.vectorsDir)
+        throw new HttpError(400, `steering.vector "${vector}" is a name but the server has no --vectors DIR`);
+      if (!/^[\w.-]+$/.test(vector))
+        throw new HttpError(400, `steering.vector "${vector}" is not a valid name`);
       vector = join(opts.vectorsDir, `${vector}.gguf`);
     }
     return {
@@ -130,7 +135,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     raw: boolean,
     onText?: (piece: string) => void,
   ): Promise<Generation> => {
-    if (waiting >= maxQueue) throw new HttpError(429, `server busy: ${waiting} requests queued`, "rate_limit_error");
+    if (waiting >= maxQueue)
+      throw new HttpError(429, `server busy: ${waiting} requests queued`, "rate_limit_error");
     waiting++;
     try {
       const req = {
@@ -156,13 +162,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
   };
 
-  const finish = (reason: string | undefined) => (reason === "max_tokens" || reason === "context_full" ? "length" : "stop");
+  const finish = (reason: string | undefined) =>
+    reason === "max_tokens" || reason === "context_full" ? "length" : "stop";
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname.replace(/\/+$/, "");
     if (req.method === "GET" && (path === "/v1/models" || path === "/models")) {
-      return send(res, 200, { object: "list", data: [{ id: modelId, object: "model", owned_by: "steerbench" }] });
+      return send(res, 200, {
+        object: "list",
+        data: [{ id: modelId, object: "model", owned_by: "steerbench" }],
+      });
     }
     if (req.method === "GET" && path === "/health") return send(res, 200, { status: "ok", queued: waiting });
     const isChat = path === "/v1/chat/completions" || path === "/chat/completions";
@@ -199,7 +209,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
               object: "chat.completion",
               created,
               model: modelId,
-              choices: [{ index: 0, message: { role: "assistant", content: gen.response }, finish_reason: reason }],
+              choices: [
+                { index: 0, message: { role: "assistant", content: gen.response }, finish_reason: reason },
+              ],
               usage: usageOf(gen),
             }
           : {
@@ -221,7 +233,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
             object: "chat.completion.chunk",
             created,
             model: modelId,
-            choices: [{ index: 0, delta: content === undefined ? {} : { content }, finish_reason: finishReason }],
+            choices: [
+              { index: 0, delta: content === undefined ? {} : { content }, finish_reason: finishReason },
+            ],
           }
         : {
             id,
@@ -235,8 +249,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const start = () => {
       if (started) return;
       started = true;
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-      if (isChat) event({ ...chunk(undefined, null), choices: [{ index: 0, delta: { role: "assistant" }, finish_reason: null }] });
+      res.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
+      if (isChat)
+        event({
+          ...chunk(undefined, null),
+          choices: [{ index: 0, delta: { role: "assistant" }, finish_reason: null }],
+        });
     };
     try {
       const gen = await generate(messages, body, !isChat, (piece) => {
@@ -257,11 +279,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const started = performance.now();
     handle(req, res)
       .catch((err: unknown) => {
-        const e = err instanceof HttpError ? err : new HttpError(500, err instanceof Error ? err.message : String(err), "server_error");
-        if (!res.headersSent) send(res, e.status, { error: { message: e.message, type: e.type, code: e.status } });
+        const e =
+          err instanceof HttpError
+            ? err
+            : new HttpError(500, err instanceof Error ? err.message : String(err), "server_error");
+        if (!res.headersSent)
+          send(res, e.status, { error: { message: e.message, type: e.type, code: e.status } });
         else res.end();
       })
-      .finally(() => log(`${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(0)}ms`));
+      .finally(() =>
+        log(`${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(0)}ms`),
+      );
   });
   server.on("clientError", (_err, socket) => socket.destroy());
   await new Promise<void>((resolvePromise, reject) => {

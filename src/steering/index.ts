@@ -1,6 +1,14 @@
 // Activation steering: extract steering vectors from the engine's hidden states, save and load them as
 // llama.cpp control-vector GGUFs, apply them as conditions, sweep their strength, measure side effects
 // (perplexity) and compare them with prompt steering.
+
+export {
+  countPromptTokens,
+  type FitResult,
+  fitPrompt,
+  type PromptInput,
+  type TokenCounter,
+} from "../llama/fit-prompt.js";
 export {
   checkVectorFitsModel,
   clearVectorCache,
@@ -29,7 +37,6 @@ export {
   type LayerReport,
   steerableLayers,
 } from "./extract.js";
-export { countPromptTokens, type FitResult, fitPrompt, type PromptInput, type TokenCounter } from "../llama/fit-prompt.js";
 export {
   formatExtraction,
   formatSweep,

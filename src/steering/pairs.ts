@@ -4,10 +4,10 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { type SelectedItem, type SelectionSpec, selectScenarios } from "../data/selection.js";
+import type { PromptInput } from "../llama/fit-prompt.js";
 import { buildPrompt } from "../protocol/build-prompt.js";
 import { presetCondition } from "../protocol/conditions.js";
 import type { ChatMessage, Condition, Pack } from "../types.js";
-import type { PromptInput } from "../llama/fit-prompt.js";
 
 export interface ContrastPair {
   id: string;

@@ -8,10 +8,10 @@
 // appended to it), so the number says how much the steering text alone disturbs ordinary language.
 import type { ControlVectorSpec } from "../llama/control-vector.js";
 import type { LlamaEngine } from "../llama/engine.js";
+import { fitPrompt } from "../llama/fit-prompt.js";
 import { buildPrompt } from "../protocol/build-prompt.js";
 import type { Category, ChatMessage, Condition, ProtocolStrings, Scenario } from "../types.js";
 import { controlVectorSpec } from "./apply.js";
-import { fitPrompt } from "../llama/fit-prompt.js";
 
 /** The neutral request the passage answers. */
 export const NEUTRAL_TASK = "Describe an ordinary day at a small town library in one paragraph.";

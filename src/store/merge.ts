@@ -8,7 +8,7 @@
 // The merged run id is recomputed from the stored config the way planRun computes it. So that this can
 // never silently drift from planRun, every input run's own id is recomputed first and must match.
 import { canonicalJson, sha256 } from "../util/hash.js";
-import type { Store } from "./store.js";
+import type { Store, ItemRow as StoreItemRow } from "./store.js";
 
 export class MergeError extends Error {}
 
@@ -164,19 +164,7 @@ function readRuns(input: MergeInput): SourceRun[] {
 const itemKey = (r: { model: string; condition: string; scenario_id: string; epoch: number }) =>
   `${r.model}/${r.condition}/${r.scenario_id}/epoch ${r.epoch}`;
 
-interface ItemRow {
-  id: number;
-  seq: number;
-  model: string;
-  condition: string;
-  scenario_id: string;
-  category: string;
-  epoch: number;
-  seed: number | null;
-  context: string;
-  system_prompt: string | null;
-  user_prompt: string;
-}
+type ItemRow = Omit<StoreItemRow, "run_id">;
 
 /**
  * Merges the runs of `inputs` into `out`. Everything is checked before anything is written, and the

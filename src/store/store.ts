@@ -4,6 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import type { Outcome as MetricsOutcome } from "../metrics/table1.js";
 import { isLabel, type Label } from "../types.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
 
@@ -68,15 +69,8 @@ export interface JudgementRecord {
 }
 
 /** One judged item as stored: the metrics' Outcome plus the item id. */
-export interface StoredOutcome {
+export interface StoredOutcome extends MetricsOutcome {
   itemId: number;
-  model: string;
-  condition: string;
-  scenarioId: string;
-  category: string;
-  epoch: number;
-  label: Label | undefined;
-  judgeFailed: boolean;
 }
 
 /** Short name used across the reliability code. */
@@ -98,7 +92,8 @@ interface RunRow {
   updated_at: string;
 }
 
-interface ItemRow {
+/** An `items` row as SQLite returns it. */
+export interface ItemRow {
   id: number;
   run_id: string;
   seq: number;
@@ -250,21 +245,19 @@ export class Store {
     dataHash?: string | null;
   }): RunRecord {
     const now = nowIso();
-    this
-      .stmt(
-        `INSERT INTO runs (id, name, kind, status, config_json, versions_json, data_hash, created_at, updated_at)
+    this.stmt(
+      `INSERT INTO runs (id, name, kind, status, config_json, versions_json, data_hash, created_at, updated_at)
          VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        run.id,
-        run.name,
-        run.kind,
-        JSON.stringify(run.config),
-        JSON.stringify(run.versions),
-        run.dataHash ?? null,
-        now,
-        now,
-      );
+    ).run(
+      run.id,
+      run.name,
+      run.kind,
+      JSON.stringify(run.config),
+      JSON.stringify(run.versions),
+      run.dataHash ?? null,
+      now,
+      now,
+    );
     return this.getRun(run.id)!;
   }
 
@@ -298,9 +291,11 @@ export class Store {
   }
 
   updateRunConfig(id: string, config: unknown): void {
-    this
-      .stmt("UPDATE runs SET config_json = ?, updated_at = ? WHERE id = ?")
-      .run(JSON.stringify(config), nowIso(), id);
+    this.stmt("UPDATE runs SET config_json = ?, updated_at = ? WHERE id = ?").run(
+      JSON.stringify(config),
+      nowIso(),
+      id,
+    );
   }
 
   deleteRun(id: string): void {
@@ -339,13 +334,15 @@ export class Store {
       pool.set(text, text);
       return text;
     };
-    return (this.stmt("SELECT * FROM items WHERE run_id = ? ORDER BY seq").all(runId) as ItemRow[]).map((row) => {
-      const item = toItem(row);
-      item.context = intern(item.context);
-      item.userPrompt = intern(item.userPrompt);
-      if (item.systemPrompt !== undefined) item.systemPrompt = intern(item.systemPrompt);
-      return item;
-    });
+    return (this.stmt("SELECT * FROM items WHERE run_id = ? ORDER BY seq").all(runId) as ItemRow[]).map(
+      (row) => {
+        const item = toItem(row);
+        item.context = intern(item.context);
+        item.userPrompt = intern(item.userPrompt);
+        if (item.systemPrompt !== undefined) item.systemPrompt = intern(item.systemPrompt);
+        return item;
+      },
+    );
   }
 
   countItems(runId: string): number {
@@ -355,17 +352,15 @@ export class Store {
   // ---- responses ----
 
   saveResponse(r: Omit<ResponseRecord, "attempts"> & { attempts?: number }): void {
-    this
-      .stmt(
-        `INSERT INTO responses (item_id, status, response, thinking, prompt_tokens, completion_tokens, latency_ms, finish_reason, request_json, error, attempts, created_at)
+    this.stmt(
+      `INSERT INTO responses (item_id, status, response, thinking, prompt_tokens, completion_tokens, latency_ms, finish_reason, request_json, error, attempts, created_at)
          VALUES (@itemId, @status, @response, @thinking, @promptTokens, @completionTokens, @latencyMs, @finishReason, @requestJson, @error, @attempts, @createdAt)
          ON CONFLICT(item_id) DO UPDATE SET status = excluded.status, response = excluded.response, thinking = excluded.thinking,
            prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, latency_ms = excluded.latency_ms,
            finish_reason = excluded.finish_reason, request_json = excluded.request_json, error = excluded.error,
            attempts = responses.attempts + excluded.attempts, created_at = excluded.created_at
          WHERE responses.status <> 'ok'`,
-      )
-      .run({ ...r, attempts: r.attempts ?? 1, createdAt: nowIso() });
+    ).run({ ...r, attempts: r.attempts ?? 1, createdAt: nowIso() });
   }
 
   response(itemId: number): ResponseRecord | undefined {
@@ -394,28 +389,26 @@ export class Store {
     if (j.status === "ok" && j.label === null) {
       throw new StoreError(`judgement for item ${j.itemId} by ${j.judge} has status ok but no label`);
     }
-    this
-      .stmt(
-        `INSERT INTO judgements (item_id, judge, status, label, reason, raw, scores_json, error, attempts, latency_ms, created_at)
+    this.stmt(
+      `INSERT INTO judgements (item_id, judge, status, label, reason, raw, scores_json, error, attempts, latency_ms, created_at)
          VALUES (@itemId, @judge, @status, @label, @reason, @raw, @scoresJson, @error, @attempts, @latencyMs, @createdAt)
          ON CONFLICT(item_id, judge) DO UPDATE SET status = excluded.status, label = excluded.label, reason = excluded.reason,
            raw = excluded.raw, scores_json = excluded.scores_json, error = excluded.error,
            attempts = judgements.attempts + excluded.attempts, latency_ms = excluded.latency_ms, created_at = excluded.created_at
          WHERE judgements.status <> 'ok'`,
-      )
-      .run({
-        itemId: j.itemId,
-        judge: j.judge,
-        status: j.status,
-        label: j.label,
-        reason: j.reason,
-        raw: j.raw,
-        scoresJson: j.scores === null ? null : JSON.stringify(j.scores),
-        error: j.error,
-        attempts: j.attempts ?? 1,
-        latencyMs: j.latencyMs,
-        createdAt: nowIso(),
-      });
+    ).run({
+      itemId: j.itemId,
+      judge: j.judge,
+      status: j.status,
+      label: j.label,
+      reason: j.reason,
+      raw: j.raw,
+      scoresJson: j.scores === null ? null : JSON.stringify(j.scores),
+      error: j.error,
+      attempts: j.attempts ?? 1,
+      latencyMs: j.latencyMs,
+      createdAt: nowIso(),
+    });
   }
 
   judgements(runId: string, judge?: string): JudgementRecord[] {
@@ -428,24 +421,20 @@ export class Store {
 
   /** Names of the judges that judged items of a run, in first-use order. */
   judges(runId: string): string[] {
-    const rows = this
-      .stmt(
-        `SELECT j.judge AS judge, MIN(i.seq) AS first FROM judgements j JOIN items i ON i.id = j.item_id
+    const rows = this.stmt(
+      `SELECT j.judge AS judge, MIN(i.seq) AS first FROM judgements j JOIN items i ON i.id = j.item_id
          WHERE i.run_id = ? GROUP BY j.judge ORDER BY first, judge`,
-      )
-      .all(runId) as { judge: string }[];
+    ).all(runId) as { judge: string }[];
     return rows.map((r) => r.judge);
   }
 
   /** Judged items of a run for one judge (ok and failed verdicts; transport errors are not outcomes). */
   outcomes(runId: string, judge: string): StoredOutcome[] {
-    const rows = this
-      .stmt(
-        `SELECT i.id, i.model, i.condition, i.scenario_id, i.category, i.epoch, j.status, j.label
+    const rows = this.stmt(
+      `SELECT i.id, i.model, i.condition, i.scenario_id, i.category, i.epoch, j.status, j.label
          FROM items i JOIN judgements j ON j.item_id = i.id
          WHERE i.run_id = ? AND j.judge = ? AND j.status IN ('ok', 'failed') ORDER BY i.seq`,
-      )
-      .all(runId, judge) as {
+    ).all(runId, judge) as {
       id: number;
       model: string;
       condition: string;
@@ -477,19 +466,15 @@ export class Store {
     judged: Record<string, { ok: number; failed: number; error: number }>;
   } {
     const items = this.countItems(runId);
-    const resp = this
-      .stmt(
-        `SELECT r.status AS status, COUNT(*) AS n FROM responses r JOIN items i ON i.id = r.item_id
+    const resp = this.stmt(
+      `SELECT r.status AS status, COUNT(*) AS n FROM responses r JOIN items i ON i.id = r.item_id
          WHERE i.run_id = ? GROUP BY r.status`,
-      )
-      .all(runId) as { status: string; n: number }[];
+    ).all(runId) as { status: string; n: number }[];
     const judged: Record<string, { ok: number; failed: number; error: number }> = {};
-    const jrows = this
-      .stmt(
-        `SELECT j.judge AS judge, j.status AS status, COUNT(*) AS n FROM judgements j JOIN items i ON i.id = j.item_id
+    const jrows = this.stmt(
+      `SELECT j.judge AS judge, j.status AS status, COUNT(*) AS n FROM judgements j JOIN items i ON i.id = j.item_id
          WHERE i.run_id = ? GROUP BY j.judge, j.status`,
-      )
-      .all(runId) as { judge: string; status: "ok" | "failed" | "error"; n: number }[];
+    ).all(runId) as { judge: string; status: "ok" | "failed" | "error"; n: number }[];
     for (const r of jrows) {
       const entry = judged[r.judge] ?? { ok: 0, failed: 0, error: 0 };
       entry[r.status] = r.n;
@@ -513,9 +498,11 @@ export class Store {
   }
 
   setCachedReply(key: string, reply: string): void {
-    this
-      .stmt("INSERT OR REPLACE INTO judge_cache (key, reply, created_at) VALUES (?, ?, ?)")
-      .run(key, reply, nowIso());
+    this.stmt("INSERT OR REPLACE INTO judge_cache (key, reply, created_at) VALUES (?, ?, ?)").run(
+      key,
+      reply,
+      nowIso(),
+    );
   }
 
   deleteCachedReply(key: string): void {

@@ -18,7 +18,11 @@ export interface ScriptOptions {
   /** Subject faults: first matching rule wins; `times` limits how many requests get the fault. */
   subjectFaults?: Array<{ match: string; reply: FakeReply; times?: number }>;
   /** Judge reply format for responses containing `match` (e.g. fenced, prose, garbage). */
-  judgeFormats?: Array<{ match: string; format: "json" | "fenced" | "prose" | "lines" | "garbage"; times?: number }>;
+  judgeFormats?: Array<{
+    match: string;
+    format: "json" | "fenced" | "prose" | "lines" | "garbage";
+    times?: number;
+  }>;
 }
 
 function messagesOf(req: FakeRequest): ChatMessage[] {

@@ -19,16 +19,22 @@ export function registerData(program: Command): void {
         baseUrl: opts.baseUrl,
         onFile: (name, bytes) => process.stderr.write(`  ${name} (${bytes} bytes) verified\n`),
       });
-      process.stdout.write(`pulled ${res.files.length} files into ${res.dir} (pack ${res.hash.slice(0, 12)})\n`);
+      process.stdout.write(
+        `pulled ${res.files.length} files into ${res.dir} (pack ${res.hash.slice(0, 12)})\n`,
+      );
     });
   dataOption(
-    data.command("info").description("show the benchmark pack: categories, scenario counts, selections, hash"),
+    data
+      .command("info")
+      .description("show the benchmark pack: categories, scenario counts, selections, hash"),
   ).action(async (opts: { data?: string }) => {
     const dir = resolveDataDir({ flag: opts.data });
     const pack = await loadPack(dir);
     process.stdout.write(`pack ${dir}\nhash ${pack.hash}\n`);
     for (const c of pack.categories) {
-      process.stdout.write(`  ${c.slug.padEnd(34)} ${String(c.scenarios.length).padStart(3)} scenarios  (${c.file})\n`);
+      process.stdout.write(
+        `  ${c.slug.padEnd(34)} ${String(c.scenarios.length).padStart(3)} scenarios  (${c.file})\n`,
+      );
     }
     process.stdout.write(
       `selections: full ${selectScenarios(pack, "full").length}, paper ${selectScenarios(pack, "paper").length}\n`,

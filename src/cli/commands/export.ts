@@ -8,7 +8,9 @@ export function registerExport(program: Command): void {
   storeOption(
     program
       .command("export")
-      .description("write every item of a run as JSONL: prompts, response, thinking, labels and reasons of each judge")
+      .description(
+        "write every item of a run as JSONL: prompts, response, thinking, labels and reasons of each judge",
+      )
       .option("--run <id>", "run id, prefix or name (default: the newest run)")
       .option("--out <file>", "output file (default: stdout)"),
   ).action(async (opts: { store: string; run?: string; out?: string }) => {

@@ -5,7 +5,7 @@ import YAML from "yaml";
 import { ConfigError, parseRunConfig, type RunConfig } from "../../config/run-config.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { createProgress } from "../../engine/progress.js";
-import { runEvaluation, type RunSummary } from "../../engine/run.js";
+import { type RunSummary, runEvaluation } from "../../engine/run.js";
 import { buildTable1 } from "../../metrics/index.js";
 import { formatTable } from "../../report/format-table.js";
 import { Store } from "../../store/store.js";
@@ -120,14 +120,32 @@ export function printSummary(s: RunSummary, out: NodeJS.WritableStream = process
   }
 }
 
+/** Table 1 of a run by its first judge, as `run` and `quickstart` print it when they finish. */
+export function printRunTable(
+  store: Store,
+  runId: string,
+  out: NodeJS.WritableStream = process.stdout,
+): void {
+  const judge = store.judges(runId)[0];
+  if (judge === undefined) return;
+  out.write(`\n${store.getRun(runId)?.name ?? runId} (judge ${judge})\n`);
+  out.write(`${formatTable(buildTable1(store.outcomes(runId, judge)), "terminal")}\n`);
+}
+
 export function registerRun(program: Command): void {
   const cmd = program
     .command("run")
-    .description("evaluate models on the benchmark under steering conditions, judged, into the store (resumable)")
+    .description(
+      "evaluate models on the benchmark under steering conditions, judged, into the store (resumable)",
+    )
     .argument("[config]", "run config file (YAML or JSON); flags override its fields")
     .option("--name <name>", "run name")
     .option("--selection <sel>", "paper (71 items) or full (76)")
-    .option("--conditions <list>", "comma list of conditions (presets: baseline, pro_ic, anti_ic, conflict)", parseListOption)
+    .option(
+      "--conditions <list>",
+      "comma list of conditions (presets: baseline, pro_ic, anti_ic, conflict)",
+      parseListOption,
+    )
     .option("--model <name>", "subject model: a server's model name, or a .gguf file for the embedded engine")
     .option("--provider <kind>", "openai | openai-completions | llama")
     .option("--base-url <url>", "OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
@@ -165,12 +183,7 @@ export function registerRun(program: Command): void {
         }),
       );
       printSummary(summary);
-      const judge = store.judges(summary.run.id)[0];
-      if (judge !== undefined) {
-        process.stdout.write(`\n${summary.run.name} (judge ${judge})\n`);
-        process.stdout.write(formatTable(buildTable1(store.outcomes(summary.run.id, judge)), "terminal"));
-        process.stdout.write("\n");
-      }
+      printRunTable(store, summary.run.id);
       if (summary.interrupted) process.exitCode = 130;
     } finally {
       store.close();

@@ -10,7 +10,10 @@ export function registerServe(program: Command): void {
     .requiredOption("--model <file>", "GGUF model file (or hf:OWNER/REPO/FILE.gguf)")
     .option("--host <host>", "address to bind (keep 127.0.0.1 unless you mean to expose it)", "127.0.0.1")
     .option("--port <n>", "port (0 = any free port)", parseIntOption("--port"), 8080)
-    .option("--vectors <dir>", "directory of control-vector GGUFs that requests may name in `steering.vector`")
+    .option(
+      "--vectors <dir>",
+      "directory of control-vector GGUFs that requests may name in `steering.vector`",
+    )
     .option("--threads <n>", "CPU threads", parseIntOption("--threads"))
     .option("--context-size <n>", "context size in tokens", parseIntOption("--context-size"))
     .option("--max-queue <n>", "queued requests before 429", parseIntOption("--max-queue"), 64)

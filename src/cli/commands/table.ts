@@ -1,7 +1,13 @@
 import type { Command } from "commander";
-import { buildTable1, type ConditionPair, conditionsOf, DEFAULT_PAIRS, pairsAgainst } from "../../metrics/index.js";
-import { formatTable, type TableFormat } from "../../report/format-table.js";
+import {
+  buildTable1,
+  type ConditionPair,
+  conditionsOf,
+  DEFAULT_PAIRS,
+  pairsAgainst,
+} from "../../metrics/index.js";
 import { outcomesFor } from "../../reliability/multi-judge.js";
+import { formatTable, type TableFormat } from "../../report/format-table.js";
 import { Store } from "../../store/store.js";
 import { storeOption, UsageError } from "../options.js";
 
@@ -19,9 +25,14 @@ export function registerTable(program: Command): void {
   storeOption(
     program
       .command("table")
-      .description("print Table 1 (conv% and refusal% with 95% intervals, the gap Δ with McNemar p) for a run")
+      .description(
+        "print Table 1 (conv% and refusal% with 95% intervals, the gap Δ with McNemar p) for a run",
+      )
       .option("--run <id>", "run id, id prefix or name (default: the newest run)")
-      .option("--judge <name>", "whose labels to use, or `consensus` (majority of all judges); default: the run's first judge")
+      .option(
+        "--judge <name>",
+        "whose labels to use, or `consensus` (majority of all judges); default: the run's first judge",
+      )
       .option("--format <fmt>", `output format: ${FORMATS.join(", ")}`, "terminal")
       .option("--pairs <list>", "gap pairs HIGH:LOW,... (default pro_ic:anti_ic)")
       .option("--vs <condition>", "also compare every condition against this one (e.g. baseline)")
