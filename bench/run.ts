@@ -24,13 +24,14 @@ import { planRun } from "../src/engine/plan.js";
 import { ITEMS_PER_EPOCH } from "./common.js";
 import { type Job, type JobResult, type RunResult, type StoreResult, studyConfig } from "./harness.js";
 import type { ServerCommand, ServerMessage } from "./server.js";
+import { runLlamaBench } from "./llama/bench.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled to bench/dist/run.js by bench/build.mjs.
 const repoRoot = resolve(here, "..", "..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const PROFILE = process.env.BENCH_PROFILE === "1";
-/** BENCH_ONLY=throughput,promptfoo,memory,resume,store runs only those sections. */
+/** BENCH_ONLY=throughput,promptfoo,memory,resume,store,llama runs only those sections. */
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : undefined;
 const section = (name: string) => ONLY === undefined || ONLY.has(name);
 const resultsDir = join(repoRoot, "bench", "results");
@@ -458,6 +459,11 @@ async function main(): Promise<void> {
     log("store: per-result commits vs one transaction");
     const st = await runJob<StoreResult>({ kind: "store", rows: QUICK ? 4_000 : 20_000, packDir }, "store");
     results.store = { ...st, batchedVsPerCommit: st.batchedWriteRowsPerS / st.perCommitWriteRowsPerS };
+  }
+  // 6. The embedded llama.cpp engine vs node-llama-cpp (prints its own tables, bench/results/llama.json).
+  if (section("llama")) {
+    log("llama: embedded engine vs node-llama-cpp, capture and control-vector costs");
+    results.llama = await runLlamaBench({ quick: QUICK });
   }
   results.totalSeconds = (Date.now() - started) / 1000;
   results.loadAverageAtEnd = loadavg();
