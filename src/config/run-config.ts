@@ -203,7 +203,8 @@ export function modelLabel(m: { name?: string | undefined; model: string }): str
   return m.name ?? m.model;
 }
 
-export function loadRunConfigFile(path: string): RunConfig {
+/** Reads a config file (YAML, or JSON by extension) into a plain object, before validation. */
+export function readConfigObject(path: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -218,7 +219,14 @@ export function loadRunConfigFile(path: string): RunConfig {
       `config ${path} is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`,
     );
   }
-  return parseRunConfig(value, path);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigError(`config ${path}: the top level must be a mapping of keys`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function loadRunConfigFile(path: string): RunConfig {
+  return parseRunConfig(readConfigObject(path), path);
 }
 
 /** The published JSON Schema of the config file (schema/run-config.schema.json). */

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import type { JudgeConfig, ModelConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
-import { createJudge, type JudgeCache } from "../judge/index.js";
+import { createJudge, type JudgeCache, type JudgeInput } from "../judge/index.js";
 import { bindJudgePrompt } from "../protocol/judge-prompts.js";
 import { multiEndpointFactory } from "../providers/multi-endpoint.js";
 import { createOpenAICompatibleProvider } from "../providers/openai-compatible.js";
@@ -25,12 +25,6 @@ export interface EngineProvider extends Omit<ModelProvider, "generate"> {
 export interface Connected {
   provider: EngineProvider;
   limiter: Limiter;
-}
-
-export interface JudgeInput {
-  context: string;
-  prompt: string;
-  response: string;
 }
 
 export interface ConnectedJudge {

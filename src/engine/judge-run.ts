@@ -47,13 +47,7 @@ export async function judgeRun(opts: JudgeRunOptions): Promise<JudgeRunSummary> 
   let items = store.items(runId);
   if (opts.limit !== undefined) items = items.slice(0, opts.limit);
   const responses = new Map<number, string>();
-  for (const row of store.db
-    .prepare(
-      "SELECT r.item_id AS id, r.response AS text FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ? AND r.status = 'ok'",
-    )
-    .all(runId) as { id: number; text: string | null }[]) {
-    responses.set(row.id, row.text ?? "");
-  }
+  for (const [id, r] of store.responseStates(runId)) if (r.status === "ok") responses.set(id, r.text ?? "");
   const existing = new Map<string, string>();
   for (const j of store.judgements(runId)) existing.set(`${j.itemId}\u0000${j.judge}`, j.status);
   const needs = (item: ItemRecord, judge: string): boolean => {

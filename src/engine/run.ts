@@ -65,12 +65,7 @@ function loadStates(store: Store, runId: string): Map<number, ItemState> {
     }
     return s;
   };
-  const responses = store.db
-    .prepare(
-      "SELECT r.item_id AS id, r.status AS status, r.response AS text FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ?",
-    )
-    .all(runId) as { id: number; status: "ok" | "error"; text: string | null }[];
-  for (const r of responses) get(r.id).response = { status: r.status, text: r.text };
+  for (const [id, r] of store.responseStates(runId)) get(id).response = r;
   for (const j of store.judgements(runId)) get(j.itemId).judged.set(j.judge, j.status);
   return states;
 }

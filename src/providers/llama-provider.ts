@@ -47,7 +47,6 @@ async function acquireEngine(
   path: string,
   o: { threads?: number; contextSize?: number },
 ): Promise<SharedEngine> {
-  o = { ...o, threads: o.threads ?? defaultThreads(path) };
   const key = engineKey(path, o);
   let entry = engines.get(key);
   if (!entry) {
@@ -71,7 +70,7 @@ async function releaseEngine(
 ) {
   shared.users--;
   if (shared.users === 0) {
-    engines.delete(engineKey(path, { ...o, threads: o.threads ?? defaultThreads(path) }));
+    engines.delete(engineKey(path, o));
     await shared.engine.dispose();
   }
 }
@@ -105,7 +104,7 @@ export async function createLlamaProvider(
   opts: LlamaProviderOptions = {},
 ): Promise<EngineProvider & { engine: LlamaEngine; exclusive<T>(fn: () => Promise<T>): Promise<T> }> {
   const path = await resolveModelFile(modelRef);
-  const o = { threads: opts.threads, contextSize: opts.contextSize };
+  const o = { threads: opts.threads ?? defaultThreads(path), contextSize: opts.contextSize };
   const shared = await acquireEngine(path, o);
   let closed = false;
   return {

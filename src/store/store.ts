@@ -383,6 +383,14 @@ export class Store {
     };
   }
 
+  /** Status and text of every stored response of a run, by item id (one query, for planning work). */
+  responseStates(runId: string): Map<number, { status: "ok" | "error"; text: string | null }> {
+    const rows = this.stmt(
+      "SELECT r.item_id AS id, r.status AS status, r.response AS text FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ?",
+    ).all(runId) as { id: number; status: "ok" | "error"; text: string | null }[];
+    return new Map(rows.map((r) => [r.id, { status: r.status, text: r.text }]));
+  }
+
   // ---- judgements ----
 
   saveJudgement(j: Omit<JudgementRecord, "attempts"> & { attempts?: number }): void {

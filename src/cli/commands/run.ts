@@ -1,8 +1,5 @@
-import { readFileSync } from "node:fs";
-import { extname } from "node:path";
 import type { Command } from "commander";
-import YAML from "yaml";
-import { ConfigError, parseRunConfig, type RunConfig } from "../../config/run-config.js";
+import { ConfigError, parseRunConfig, type RunConfig, readConfigObject } from "../../config/run-config.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { createProgress } from "../../engine/progress.js";
 import { type RunSummary, runEvaluation } from "../../engine/run.js";
@@ -40,27 +37,9 @@ export interface RunFlags {
   shard?: string;
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
-  }
-  try {
-    const value: unknown = extname(path).toLowerCase() === ".json" ? JSON.parse(text) : YAML.parse(text);
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw new Error("the top level must be a mapping");
-    }
-    return value as Record<string, unknown>;
-  } catch (err) {
-    throw new ConfigError(`config ${path} is not valid: ${(err as Error).message}`);
-  }
-}
-
 /** A config from an optional file with the command-line flags laid over it (flags win). */
 export function configFromFlags(file: string | undefined, flags: RunFlags): RunConfig {
-  const raw: Record<string, unknown> = file ? readConfigFile(file) : {};
+  const raw: Record<string, unknown> = file ? readConfigObject(file) : {};
   if (flags.name) raw.name = flags.name;
   if (flags.selection) raw.selection = flags.selection;
   if (flags.conditions) raw.conditions = flags.conditions;
