@@ -94,6 +94,13 @@ export interface ActivationSteering {
   strength: number;
   /** Rescale each steered hidden state back to its original norm. */
   normPreserving?: boolean;
+  /**
+   * How the direction acts on the residual stream (default `add`):
+   * - `add`: h ← h + s·v (with `normPreserving`, rescaled back to ‖h‖);
+   * - `ablate`: h ← h − (h·v̂)v̂, the direction projected out (strength ignored);
+   * - `rotate`: h rotated in the plane of h and v̂ toward v̂ by an angle set by the strength, ‖h‖ kept exactly.
+   */
+  mode?: "add" | "ablate" | "rotate";
 }
 
 /** A steering condition: prompt intervention, activation steering, or both. */
