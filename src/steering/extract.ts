@@ -9,6 +9,7 @@ import {
   type ExtractionMethod,
   norm,
   pairDifferences,
+  project,
   type Separation,
   separation,
   splitTrainTest,
@@ -50,6 +51,9 @@ export interface LayerReport {
   trainAuc: number;
   /** Norm of the stored direction. */
   norm: number;
+  /** Mean projection on the unit direction of the held-out (else training) positive / negative prompts. */
+  posMean: number;
+  negMean: number;
 }
 
 export interface Extraction {
@@ -148,6 +152,11 @@ export async function extractSteeringVectors(
     });
     const inTrain: Separation = separation(trainPos, trainNeg, v);
     const held: Separation = test.length > 0 ? separation(rows(pos, test), rows(neg, test), v) : inTrain;
+    const evalIdx = test.length > 0 ? test : train;
+    const meanProjection = (r: Float32Array[]) => {
+      const p = project(r, v);
+      return p.reduce((a, b) => a + b, 0) / Math.max(1, p.length);
+    };
     directions.set(il, Float32Array.from(v));
     reports.push({
       layer: il,
@@ -156,6 +165,8 @@ export async function extractSteeringVectors(
       inSample: test.length === 0,
       trainAuc: inTrain.auc,
       norm: norm(v),
+      posMean: meanProjection(rows(pos, evalIdx)),
+      negMean: meanProjection(rows(neg, evalIdx)),
     });
   }
   return {
@@ -192,6 +203,8 @@ export function extractionToVector(
     nEmbd: number;
     pairsSource: string;
     created?: Date;
+    /** Categories left out of extraction, recorded for `sweep` to evaluate on. */
+    holdoutCategories?: string[];
   },
 ): ControlVector {
   const layers = extraction.layers.map((l) => l.layer);
@@ -209,8 +222,13 @@ export function extractionToVector(
     seed: extraction.seed,
     holdout: extraction.holdout,
     quality: new Map(
-      extraction.layers.map((l) => [l.layer, { auc: l.auc, pairAccuracy: l.pairAccuracy, norm: l.norm }]),
+      extraction.layers.map((l) => [
+        l.layer,
+        { auc: l.auc, pairAccuracy: l.pairAccuracy, norm: l.norm, posMean: l.posMean, negMean: l.negMean },
+      ]),
     ),
   };
+  if (ctx.holdoutCategories && ctx.holdoutCategories.length > 0)
+    meta.holdoutCategories = ctx.holdoutCategories;
   return { directions: extraction.directions, nEmbd: ctx.nEmbd, modelHint: ctx.modelHint, meta };
 }

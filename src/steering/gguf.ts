@@ -218,12 +218,23 @@ function writeScalar(w: ByteWriter, type: GgufScalarType, v: GgufScalar, what: s
   }
 }
 
-/** Serialises a GGUF v3 file. Keys are written in the map's order, tensors in the array's order. */
-export function encodeGguf(
+/** A tensor's entry in the header: its data is `byteLength` bytes of ggml type `type`. */
+export interface GgufTensorHeader {
+  name: string;
+  shape: number[];
+  type: number;
+  byteLength: number;
+}
+
+/**
+ * The header of a GGUF v3 file (magic, counts, KV pairs, tensor infos, padding to the alignment) and each
+ * tensor's data offset. Tensor data follows back to back, each padded to the alignment.
+ */
+export function encodeGgufHeader(
   kv: ReadonlyMap<string, GgufValue>,
-  tensors: readonly GgufTensorInput[],
+  tensors: readonly GgufTensorHeader[],
   alignment = GGUF_DEFAULT_ALIGNMENT,
-): Uint8Array {
+): { header: Uint8Array; offsets: number[] } {
   if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) {
     throw new GgufError(`alignment ${alignment} is not a power of 2`);
   }
@@ -271,24 +282,51 @@ export function encodeGguf(
         `tensor ${t.name}: shape ${JSON.stringify(t.shape)} must be 1 to 4 non-negative integers`,
       );
     }
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) {
-      throw new GgufError(
-        `tensor ${t.name}: shape ${JSON.stringify(t.shape)} holds ${n} values, data has ${t.data.length}`,
-      );
-    }
     // llama.cpp writes ggml_n_dims(t): trailing dimensions of size 1 are dropped (at least one is kept).
     let nDims = t.shape.length;
     while (nDims > 1 && t.shape[nDims - 1] === 1) nDims--;
     w.str(t.name);
     w.u32(nDims);
     for (let d = 0; d < nDims; d++) w.i64(BigInt(t.shape[d]!));
-    w.i32(GGML_TYPE_F32);
+    w.i32(t.type);
     w.u64(BigInt(offset));
     offsets.push(offset);
-    offset += pad(t.data.byteLength, alignment);
+    offset += pad(t.byteLength, alignment);
   }
   w.padTo(alignment);
+  return { header: w.concat(), offsets };
+}
+
+/** Serialises a GGUF v3 file. Keys are written in the map's order, tensors in the array's order. */
+export function encodeGguf(
+  kv: ReadonlyMap<string, GgufValue>,
+  tensors: readonly GgufTensorInput[],
+  alignment = GGUF_DEFAULT_ALIGNMENT,
+): Uint8Array {
+  for (const t of tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (
+      Array.isArray(t.shape) &&
+      t.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+      n !== t.data.length
+    ) {
+      throw new GgufError(
+        `tensor ${t.name}: shape ${JSON.stringify(t.shape)} holds ${n} values, data has ${t.data.length}`,
+      );
+    }
+  }
+  const { header } = encodeGgufHeader(
+    kv,
+    tensors.map((t) => ({
+      name: t.name,
+      shape: t.shape,
+      type: GGML_TYPE_F32,
+      byteLength: t.data.byteLength,
+    })),
+    alignment,
+  );
+  const w = new ByteWriter();
+  w.bytes(header);
   for (const t of tensors) {
     w.bytes(f32Bytes(t.data));
     w.padTo(alignment);

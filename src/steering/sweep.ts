@@ -2,8 +2,6 @@
 // resumable and judged like any run), stored as kind "sweep" with its `sweep` record (vector, strengths,
 // perplexities). Perplexities are measured first, on a separate engine that is freed before the run starts:
 // that also checks the vector against the model before any generation is spent.
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type { RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import { loadPack } from "../data/pack.js";
@@ -14,6 +12,7 @@ import type { Store } from "../store/store.js";
 import type { Condition, ProtocolStrings } from "../types.js";
 import { sha256 } from "../util/hash.js";
 import { versions } from "../version.js";
+import { fileSha256 } from "./file-hash.js";
 import {
   conditionPerplexity,
   NEUTRAL_PASSAGE,
@@ -46,10 +45,7 @@ export interface SweepResult {
 
 export const PASSAGE_SHA256 = sha256(NEUTRAL_PASSAGE);
 
-/** sha256 of a file's bytes. */
-export function fileSha256(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
-}
+export { fileSha256 };
 
 /** The sweep record stored with a run, if it has a valid one. */
 export function storedSweep(config: unknown): SweepRecord | undefined {

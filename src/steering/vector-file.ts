@@ -31,6 +31,12 @@ export interface LayerQuality {
   pairAccuracy: number;
   /** Euclidean norm of the stored direction. */
   norm: number;
+  /**
+   * Mean projection on the unit direction of the held-out positive / negative prompts (absent on older files):
+   * `--layers auto` keeps the layers where they have opposite signs.
+   */
+  posMean?: number;
+  negMean?: number;
 }
 
 /** steerbench's own metadata, stored as `steerbench.*` keys. */
@@ -53,6 +59,8 @@ export interface VectorMetadata {
   lastTokens: number;
   seed: number;
   holdout: number;
+  /** Categories whose pairs were left out of extraction (`--holdout-categories`), for `sweep` to test on. */
+  holdoutCategories?: string[];
   /** Quality per layer il. */
   quality: Map<number, LayerQuality>;
 }
@@ -114,11 +122,20 @@ export function controlVectorEntries(vec: ControlVector): {
     kv.set("steerbench.last_tokens", u32(m.lastTokens));
     kv.set("steerbench.seed", { type: "int64", value: BigInt(m.seed) });
     kv.set("steerbench.holdout", f32(m.holdout));
+    if (m.holdoutCategories && m.holdoutCategories.length > 0) {
+      kv.set("steerbench.holdout_categories", {
+        type: "array",
+        itemType: "string",
+        value: [...m.holdoutCategories],
+      });
+    }
     for (const il of [...m.quality.keys()].sort((a, b) => a - b)) {
       const q = m.quality.get(il)!;
       kv.set(`steerbench.auc.${il}`, f32(q.auc));
       kv.set(`steerbench.pair_accuracy.${il}`, f32(q.pairAccuracy));
       kv.set(`steerbench.norm.${il}`, f32(q.norm));
+      if (q.posMean !== undefined) kv.set(`steerbench.pos_mean.${il}`, f32(q.posMean));
+      if (q.negMean !== undefined) kv.set(`steerbench.neg_mean.${il}`, f32(q.negMean));
     }
   }
   const tensors = layers.map((il) => ({
@@ -222,13 +239,26 @@ function readMeta(file: GgufFile, label: string): VectorMetadata {
     const m = /^steerbench\.auc\.(\d+)$/.exec(key);
     if (!m) continue;
     const il = Number(m[1]);
-    quality.set(il, {
+    const q: LayerQuality = {
       auc: n(`auc.${il}`)!,
       pairAccuracy: n(`pair_accuracy.${il}`) ?? Number.NaN,
       norm: n(`norm.${il}`) ?? Number.NaN,
-    });
+    };
+    const pos = n(`pos_mean.${il}`);
+    const neg = n(`neg_mean.${il}`);
+    if (pos !== undefined) q.posMean = pos;
+    if (neg !== undefined) q.negMean = neg;
+    quality.set(il, q);
   }
-  return { ...parsed.data, quality };
+  const meta: VectorMetadata = { ...parsed.data, quality };
+  const held = file.kv.get("steerbench.holdout_categories");
+  if (held !== undefined) {
+    if (held.type !== "array" || held.itemType !== "string") {
+      throw new GgufError(`${label}: steerbench.holdout_categories must be an array of strings`);
+    }
+    meta.holdoutCategories = held.value as string[];
+  }
+  return meta;
 }
 
 /** Reads and validates a control-vector GGUF (ours or llama.cpp's cvector-generator's). */
