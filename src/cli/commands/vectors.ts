@@ -13,7 +13,7 @@ import {
   STEERING_FORMATS,
   type SteeringFormat,
 } from "../../steering/format.js";
-import { builtinPairs, readPairsFile } from "../../steering/pairs.js";
+import { builtinPairs, type ContrastPair, readPairsFile } from "../../steering/pairs.js";
 import { parseLayerRange } from "../../steering/sweep-config.js";
 import { modelArchitecture, readControlVector, writeControlVector } from "../../steering/vector-file.js";
 import { dataOption, parseIntOption, parseListOption, parseNumberOption, UsageError } from "../options.js";
@@ -24,6 +24,7 @@ interface ExtractFlags {
   data?: string;
   selection?: string;
   categories?: string[];
+  holdoutCategories?: string[];
   limit?: number;
   layers?: string;
   method: string;
@@ -74,6 +75,11 @@ export function registerVectors(program: Command): void {
     )
     .option("--selection <sel>", "builtin pairs: full (default), paper, or max=N[,seed=S]")
     .option("--categories <list>", "builtin pairs: only these category slugs", parseListOption)
+    .option(
+      "--holdout-categories <list>",
+      "builtin pairs: leave these categories out of extraction and record them, so `sweep` evaluates on them",
+      parseListOption,
+    )
     .option("--limit <n>", "only the first N pairs", parseIntOption("--limit"))
     .option("--layers <a-b>", "layers to extract (default: every steerable layer, 1..n_layer-1)")
     .option("--method <m>", "mean-diff or pca", "mean-diff")
@@ -106,13 +112,33 @@ export function registerVectors(program: Command): void {
     }
     if (!(flags.holdout >= 0 && flags.holdout < 1)) throw new UsageError("--holdout must be in [0, 1)");
     if (flags.lastTokens < 1) throw new UsageError("--last-tokens must be at least 1");
-    let pairs =
-      flags.pairs === "builtin"
-        ? builtinPairs(await loadPack(resolveDataDir({ flag: flags.data })), {
-            selection: flags.selection ? parseSelection(flags.selection) : "full",
-            ...(flags.categories ? { categories: flags.categories } : {}),
-          })
-        : readPairsFile(flags.pairs);
+    const held = flags.holdoutCategories;
+    if (held && flags.pairs !== "builtin") {
+      throw new UsageError("--holdout-categories needs --pairs builtin (a pairs file has no categories)");
+    }
+    let pairs: ContrastPair[];
+    if (flags.pairs === "builtin") {
+      const pack = await loadPack(resolveDataDir({ flag: flags.data }));
+      const known = pack.categories.map((c) => c.slug);
+      const unknown = (held ?? []).filter((c) => !known.includes(c));
+      if (unknown.length > 0) {
+        throw new UsageError(
+          `--holdout-categories: unknown ${unknown.join(", ")}; known: ${known.join(", ")}`,
+        );
+      }
+      const overlap = (held ?? []).filter((c) => flags.categories?.includes(c));
+      if (overlap.length > 0) {
+        throw new UsageError(`--holdout-categories ${overlap.join(", ")} also in --categories`);
+      }
+      const train = (flags.categories ?? known).filter((c) => !(held ?? []).includes(c));
+      if (train.length === 0) throw new UsageError("--holdout-categories leaves no category to extract from");
+      pairs = builtinPairs(pack, {
+        selection: flags.selection ? parseSelection(flags.selection) : "full",
+        ...(flags.categories || held ? { categories: train } : {}),
+      });
+    } else {
+      pairs = readPairsFile(flags.pairs);
+    }
     if (flags.limit !== undefined) pairs = pairs.slice(0, flags.limit);
     const { LlamaEngine } = await import("../../llama/engine.js");
     const { resolveModelFile } = await import("../../llama/model-source.js");
@@ -140,14 +166,102 @@ export function registerVectors(program: Command): void {
         nLayer: engine.info.nLayer,
         nEmbd: engine.info.nEmbd,
         pairsSource: flags.pairs === "builtin" ? "builtin" : resolve(flags.pairs),
+        ...(held ? { holdoutCategories: held } : {}),
       });
       writeControlVector(flags.out, vec);
       process.stdout.write(formatExtraction(extraction, format));
+      if (held && format !== "json") {
+        process.stdout.write(
+          `held out categories ${held.join(", ")}: \`steerbench sweep --vector ${flags.out}\` evaluates on them by default\n`,
+        );
+      }
       if (format !== "json") process.stdout.write(`wrote ${resolve(flags.out)}\n`);
     } finally {
       await engine.dispose();
     }
   });
+
+  vectors
+    .command("bake")
+    .description(
+      "turn a steering vector into a weight edit: a new model GGUF with the direction ablated (or added) and no runtime hook",
+    )
+    .requiredOption("--model <file>", "model GGUF (F32, F16, BF16 or Q8_0 weights)")
+    .requiredOption("--vector <file>", "control-vector GGUF")
+    .requiredOption(
+      "--mode <mode>",
+      "ablate (orthogonalise the residual writers) or add (fold s·v into biases)",
+    )
+    .requiredOption("--out <file>", "edited model GGUF to write")
+    .option("--strength <s>", "add: the multiplier of the vector", parseNumberOption("--strength"))
+    .option(
+      "--layers <a-b|auto>",
+      "blocks whose writers are edited (ablate default: the embedding and every block; auto: selective-steering rule)",
+    )
+    .option(
+      "--direction-layer <il>",
+      "ablate: the layer whose direction is removed (default: best held-out AUC)",
+      parseIntOption("--direction-layer"),
+    )
+    .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")
+    .action(
+      async (flags: {
+        model: string;
+        vector: string;
+        mode: string;
+        out: string;
+        strength?: number;
+        layers?: string;
+        directionLayer?: number;
+        format: string;
+      }) => {
+        const format = checkFormat(flags.format);
+        if (flags.mode !== "ablate" && flags.mode !== "add") {
+          throw new UsageError(`--mode must be ablate or add, got "${flags.mode}"`);
+        }
+        if (resolve(flags.out) === resolve(flags.model)) {
+          throw new UsageError("--out must differ from --model: bake never edits a model in place");
+        }
+        let layers: [number, number] | "auto" | undefined;
+        if (flags.layers === "auto") layers = "auto";
+        else if (flags.layers !== undefined) {
+          try {
+            layers = parseLayerRange(flags.layers);
+          } catch (err) {
+            throw new UsageError(`--${(err as Error).message}`);
+          }
+        }
+        const { resolveModelFile } = await import("../../llama/model-source.js");
+        const { bakeModel, BakeError } = await import("../../steering/bake.js");
+        const modelPath = await resolveModelFile(flags.model);
+        const vec = readControlVector(flags.vector);
+        let result: ReturnType<typeof bakeModel>;
+        try {
+          result = bakeModel(modelPath, vec, flags.out, {
+            mode: flags.mode,
+            ...(flags.strength !== undefined ? { strength: flags.strength } : {}),
+            ...(layers !== undefined ? { layers } : {}),
+            ...(flags.directionLayer !== undefined ? { directionLayer: flags.directionLayer } : {}),
+            vectorPath: resolve(flags.vector),
+          });
+        } catch (err) {
+          if (err instanceof BakeError) throw new UsageError(err.message);
+          throw err;
+        }
+        if (format === "json") {
+          process.stdout.write(`${JSON.stringify({ out: resolve(flags.out), ...result }, null, 2)}\n`);
+          return;
+        }
+        if (result.layerReason) process.stdout.write(`--layers auto: ${result.layerReason}\n`);
+        const what =
+          result.mode === "ablate"
+            ? `ablated direction.${result.directionLayer} from ${result.edited.length} residual-stream writers of blocks ${result.layers[0]}-${result.layers[1]}${result.layers[0] === 0 ? " and the token embedding" : ""}`
+            : `folded ${result.strength} × the vector into ${result.edited.length} biases of layers ${result.layers[0]}-${result.layers[1]}`;
+        process.stdout.write(
+          `${what}\nwrote ${resolve(flags.out)} (edit recorded in steerbench.edit.* keys)\n`,
+        );
+      },
+    );
 
   vectors
     .command("info")

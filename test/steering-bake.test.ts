@@ -1,0 +1,168 @@
+// `vectors bake --mode ablate` through the real engine: the baked file's hidden states (captureHiddenStates)
+// have no component along v̂ after the edited layers, on the 260K fixture (F32) and on synthetic F16 and Q8_0
+// models; a partial bake leaves the projection where the unedited layers put it. The comparison with runtime
+// ablation (`activation.mode: ablate`) runs only when the engine honours that mode (detected, not assumed).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LlamaEngine } from "../src/llama/engine.js";
+import { writeSyntheticLlamaGguf } from "../src/llama/synthetic-model.js";
+import { mulberry32 } from "../src/metrics/random.js";
+import { controlVectorSpec } from "../src/steering/apply.js";
+import { bakeModel } from "../src/steering/bake.js";
+import { openModelFile, readTensorF32, writeModelFile } from "../src/steering/gguf-model.js";
+import { GGML_TYPE } from "../src/steering/quant.js";
+import { type ControlVector, writeControlVector } from "../src/steering/vector-file.js";
+import { tinyModel } from "./paths.js";
+
+const dir = mkdtempSync(join(tmpdir(), "steerbench-bake-e2e-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const PROMPTS = [
+  "Once upon a time, there was a little",
+  "The cat sat on the mat and",
+  "Lily went to the park",
+];
+const N_EMBD = 64;
+const N_LAYER = 4;
+const LAYERS = [0, 1, 2, 3];
+
+function unitVector(seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  const v = Float32Array.from({ length: N_EMBD }, () => rand() - 0.5);
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+const vhat = unitVector(21);
+const vector: ControlVector = {
+  directions: new Map([1, 2, 3].map((il) => [il, vhat])),
+  nEmbd: N_EMBD,
+  modelHint: "llama",
+};
+const vectorPath = join(dir, "v.gguf");
+
+function toQ8_0(src: string, out: string): void {
+  const model = openModelFile(src);
+  const replace = new Map<string, Float32Array>();
+  const retype = new Map<string, number>();
+  for (const t of model.tensors) {
+    if (t.shape.length === 2 && t.shape[0]! % 32 === 0) {
+      replace.set(t.name, readTensorF32(model, t));
+      retype.set(t.name, GGML_TYPE.Q8_0);
+    }
+  }
+  writeModelFile(model, out, model.header.kv, replace, retype);
+}
+
+/** |h·v̂| / ‖h‖ per layer, worst over every position of every prompt. */
+async function projections(path: string, activation?: Parameters<typeof controlVectorSpec>[0]) {
+  const engine = await LlamaEngine.load(path, { threads: 1, contextSize: 128 });
+  try {
+    if (activation) await engine.setControlVector(await controlVectorSpec(activation, engine.info));
+    const worst = new Map<number, number>();
+    const states: Float32Array[][] = [];
+    for (const prompt of PROMPTS) {
+      const byLayer = await engine.captureHiddenStates({ prompt, layers: LAYERS, positions: "all" });
+      for (const il of LAYERS) {
+        for (const h of byLayer.get(il)!) {
+          let p = 0;
+          for (let k = 0; k < N_EMBD; k++) p += h[k]! * vhat[k]!;
+          worst.set(il, Math.max(worst.get(il) ?? 0, Math.abs(p) / Math.hypot(...h)));
+        }
+        states.push(byLayer.get(il)!);
+      }
+    }
+    return { worst, states };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+const f16Path = join(dir, "tiny-f16.gguf");
+const f32Synth = join(dir, "tiny-f32.gguf");
+const q8Path = join(dir, "tiny-q8_0.gguf");
+
+writeControlVector(vectorPath, vector);
+beforeAll(() => {
+  writeSyntheticLlamaGguf(f16Path, { preset: "tiny", seed: 5, type: "f16" });
+  writeSyntheticLlamaGguf(f32Synth, { preset: "tiny", seed: 5, type: "f32" });
+  toQ8_0(f32Synth, q8Path);
+});
+
+describe("a baked ablation removes the direction from the residual stream", () => {
+  const cases = [
+    { label: "the 260K fixture (F32)", src: tinyModel, tolerance: 1e-4 },
+    { label: "a synthetic F16 model", src: f16Path, tolerance: 5e-3 },
+    { label: "a synthetic Q8_0 model", src: q8Path, tolerance: 5e-3 },
+  ];
+  for (const c of cases) {
+    it(`${c.label}: |h·v̂|/‖h‖ ≈ 0 at every layer and position`, async () => {
+      const out = join(dir, `baked-${c.label.replace(/\W+/g, "-")}.gguf`);
+      bakeModel(c.src, vector, out, { mode: "ablate", directionLayer: 1 });
+      const before = await projections(c.src);
+      const after = await projections(out);
+      for (const il of LAYERS) {
+        // The original model has a real component along v̂, so the check can fail.
+        expect(before.worst.get(il)!).toBeGreaterThan(20 * c.tolerance);
+        expect(after.worst.get(il)!).toBeLessThan(c.tolerance);
+      }
+    });
+  }
+
+  it("a partial bake (blocks 2-3) adds nothing along v̂: the projection stays what block 1 left", async () => {
+    const out = join(dir, "baked-partial.gguf");
+    bakeModel(tinyModel, vector, out, { mode: "ablate", layers: [2, 3], directionLayer: 1 });
+    const engine = await LlamaEngine.load(out, { threads: 1, contextSize: 128 });
+    try {
+      const byLayer = await engine.captureHiddenStates({
+        prompt: PROMPTS[0]!,
+        layers: [1, 2, 3],
+        positions: "all",
+      });
+      const proj = (h: Float32Array) => h.reduce((a, x, k) => a + x * vhat[k]!, 0);
+      const l1 = byLayer.get(1)!.map(proj);
+      expect(Math.max(...l1.map(Math.abs))).toBeGreaterThan(0.01);
+      for (const il of [2, 3]) {
+        byLayer.get(il)!.forEach((h, p) => expect(proj(h)).toBeCloseTo(l1[p]!, 4));
+      }
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
+/** Whether `activation.mode: ablate` reaches the engine: the captured state at a steered layer has no v̂ part. */
+async function engineAblates(): Promise<boolean> {
+  const { worst } = await projections(tinyModel, {
+    vector: vectorPath,
+    strength: 1,
+    mode: "ablate",
+    layers: [1, 3],
+  });
+  return [1, 2, 3].every((il) => worst.get(il)! < 1e-4);
+}
+const ablationSupported = await engineAblates();
+
+describe.skipIf(!ablationSupported)(
+  "baked ablation vs runtime ablation (needs the engine's mode: ablate)",
+  () => {
+    it("hidden states of the baked file equal the original file under activation.mode = ablate", async () => {
+      const out = join(dir, "baked-runtime.gguf");
+      bakeModel(tinyModel, vector, out, { mode: "ablate", directionLayer: 1 });
+      const baked = await projections(out);
+      const runtime = await projections(tinyModel, { vector: vectorPath, strength: 1, mode: "ablate" });
+      // Layers 1..3 (llama.cpp cannot steer layer 0): the same states within float tolerance.
+      for (let i = 0; i < baked.states.length; i++) {
+        const il = LAYERS[i % LAYERS.length]!;
+        if (il === 0) continue;
+        baked.states[i]!.forEach((h, p) => {
+          const r = runtime.states[i]![p]!;
+          const scale = Math.hypot(...r);
+          for (let k = 0; k < N_EMBD; k++) expect(Math.abs(h[k]! - r[k]!)).toBeLessThan(1e-3 * scale);
+        });
+      }
+    });
+  },
+);
