@@ -1,0 +1,89 @@
+// Next-token KL and changed greedy answers on neutral prompts, through the real engine on the 260K fixture:
+// the output head read from the GGUF reproduces the engine's own log-probabilities, strength 0 costs nothing,
+// and a strong vector costs something.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadPack } from "../src/data/pack.js";
+import { LlamaEngine } from "../src/llama/engine.js";
+import { mulberry32 } from "../src/metrics/random.js";
+import { presetCondition } from "../src/protocol/conditions.js";
+import { klDivergence, measureSideEffects, readOutputHead } from "../src/steering/side-effects.js";
+import { writeControlVector } from "../src/steering/vector-file.js";
+import type { ProtocolStrings } from "../src/types.js";
+import { packDir, tinyModel } from "./paths.js";
+
+const dir = mkdtempSync(join(tmpdir(), "steerbench-side-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const vectorPath = join(dir, "v.gguf");
+let engine: LlamaEngine;
+let strings: ProtocolStrings;
+
+beforeAll(async () => {
+  const rand = mulberry32(3);
+  const v = Float32Array.from({ length: 64 }, () => rand() - 0.5);
+  writeControlVector(vectorPath, {
+    directions: new Map([
+      [1, v],
+      [2, v],
+      [3, v],
+    ]),
+    nEmbd: 64,
+    modelHint: "llama",
+  });
+  engine = await LlamaEngine.load(tinyModel, { threads: 1, contextSize: 128 });
+  strings = (await loadPack(packDir)).strings;
+});
+afterAll(async () => engine?.dispose());
+
+describe("next-token side effects", () => {
+  it("the GGUF output head gives the engine's own next-token log-probabilities", async () => {
+    const head = readOutputHead(tinyModel);
+    const prompt = "Once upon a time, there was a";
+    const last = engine.info.nLayer - 1;
+    const h = (await engine.captureHiddenStates({ prompt, layers: [last], positions: "last" })).get(
+      last,
+    )![0]!;
+    const lp = head.logProbs(h);
+    let checked = 0;
+    for (const word of [" little", " big", " cat", " a", " the"]) {
+      const ids = engine.tokenize(word, { addSpecial: false });
+      if (ids.length !== 1) continue;
+      checked++;
+      const [score] = await engine.scoreContinuations(prompt, [word]);
+      expect(lp[ids[0]!]).toBeCloseTo(score!, 3);
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(klDivergence(lp, lp)).toBe(0);
+  });
+
+  it("strength 0 has KL 0 and changes no answer; a strong vector and a prompt suffix do cost something", async () => {
+    const head = readOutputHead(tinyModel);
+    const prompts = [
+      "Tell me about the park.",
+      "Once upon a time",
+      "What did the dog do?",
+      "Lily had a ball",
+    ];
+    const r = await measureSideEffects(
+      engine,
+      head,
+      [
+        { name: "act0", activation: { vector: vectorPath, strength: 0 } },
+        { name: "act+8", activation: { vector: vectorPath, strength: 8 } },
+        presetCondition("pro_ic", strings),
+      ],
+      strings,
+      { prompts, maxTokens: 6 },
+    );
+    expect(r.act0).toMatchObject({ prompts: 4, changed: 0, klMax: 0 });
+    expect(r.act0!.klMean).toBe(0);
+    expect(r["act+8"]!.klMean).toBeGreaterThan(0.01);
+    expect(r["act+8"]!.klCI![0]).toBeLessThanOrEqual(r["act+8"]!.klMean);
+    expect(r["act+8"]!.klCI![1]).toBeGreaterThanOrEqual(r["act+8"]!.klMean);
+    expect(r["act+8"]!.changed).toBeGreaterThan(0);
+    expect(r.pro_ic!.klMean).toBeGreaterThan(0);
+    expect(r.pro_ic!.changedCI).toHaveLength(2);
+  });
+});
