@@ -125,7 +125,7 @@ describe("a baked ablation removes the direction from the residual stream", () =
       const l1 = byLayer.get(1)!.map(proj);
       expect(Math.max(...l1.map(Math.abs))).toBeGreaterThan(0.01);
       for (const il of [2, 3]) {
-        byLayer.get(il)!.forEach((h, p) => expect(proj(h)).toBeCloseTo(l1[p]!, 4));
+        for (const [p, h] of byLayer.get(il)!.entries()) expect(proj(h)).toBeCloseTo(l1[p]!, 4);
       }
     } finally {
       await engine.dispose();

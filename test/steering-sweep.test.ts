@@ -13,7 +13,7 @@ import { registerVectors } from "../src/cli/commands/vectors.js";
 import { parseRunConfig } from "../src/config/run-config.js";
 import { runEvaluation } from "../src/engine/run.js";
 import { storedSweep } from "../src/steering/sweep.js";
-import { writeControlVector } from "../src/steering/vector-file.js";
+import { readControlVector, writeControlVector } from "../src/steering/vector-file.js";
 import { Store } from "../src/store/store.js";
 import { packDir, tinyModel } from "./paths.js";
 
@@ -195,13 +195,20 @@ describe("the vectors, sweep and compare verbs", () => {
       ...local,
     ];
     const first = await cli(args);
-    expect(first.stderr).toContain("this session generated 10, judged 10");
+    // 3 strengths, their random-direction control at ±4, pro_ic and anti_ic: 7 conditions × 2 items.
+    expect(first.stderr).toContain("this session generated 14, judged 14");
     expect(first.stdout).toContain("Steerability curve:");
     for (const c of ["act-4", "act0", "act+4"]) expect(first.stdout).toContain(c);
     expect(first.stdout).toContain("strongest + vs −");
     expect(first.stdout).toMatch(/act\+4 − act-4/);
     expect(first.stdout).toContain("breakdown point");
     expect(first.stdout).toMatch(/\(×1\.00\)/);
+    expect(first.stdout).toContain("Vector vs random-direction control (same per-layer norm)");
+    expect(first.stdout).toMatch(/specificity Δ\(vector\)\/Δ\(control\) at \+4 vs -4 over 2 items/);
+    expect(first.stdout).toMatch(
+      /sign check at layer 3 on 16 pairs \(all categories; they may overlap the extraction pairs\): (passed|FAILED)/,
+    );
+    expect(first.stdout).toContain("KL nats [95% CI]");
 
     const store = Store.open(storePath);
     try {
@@ -214,19 +221,36 @@ describe("the vectors, sweep and compare verbs", () => {
         "act-4",
         "act0",
         "anti_ic",
+        "ctl+4",
+        "ctl-4",
         "pro_ic",
       ]);
+      expect(sweep.control).toMatchObject({ seed: 0, strengths: { "ctl-4": -4, "ctl+4": 4 } });
+      // The control has the vector's per-layer norm and another direction.
+      const v = readControlVector(extracted);
+      const c = readControlVector(sweep.control!.vector);
+      for (const il of [1, 2]) {
+        const a = v.directions.get(il)!;
+        const b = c.directions.get(il)!;
+        expect(Math.hypot(...b)).toBeCloseTo(Math.hypot(...a), 4);
+        expect(Math.abs(a.reduce((s, x, k) => s + x * b[k]!, 0)) / Math.hypot(...a) ** 2).toBeLessThan(0.9);
+      }
+      const se = sweep.sideEffects!.byCondition;
+      expect(se.act0).toMatchObject({ klMean: 0, changed: 0, prompts: 12 });
+      expect(se["act+4"]!.klMean).toBeGreaterThan(0);
+      expect(sweep.signCheck!.shifts.map((x) => x.strength)).toEqual([4, -4]);
+      expect(sweep.signCheck!.pairs).toBe(16);
       // Strength 0 is exactly the unsteered passage; steering changes it.
       expect(sweep.perplexity!.byCondition.act0!.logProb).toBe(sweep.perplexity!.reference.logProb);
       expect(sweep.perplexity!.byCondition["act+4"]!.logProb).not.toBe(sweep.perplexity!.reference.logProb);
-      expect(store.countItems(run.id)).toBe(10);
+      expect(store.countItems(run.id)).toBe(14);
     } finally {
       store.close();
     }
 
     // The same command again resumes: nothing is generated twice, and JSON output is pure JSON.
     const again = await cli([...args, "--format", "json"]);
-    expect(again.stderr).toContain("10 items; this session generated 0, judged 0");
+    expect(again.stderr).toContain("14 items; this session generated 0, judged 0");
     const analyses = JSON.parse(again.stdout) as { points: { strength: number; total: number }[] }[];
     expect(analyses[0]!.points.map((p) => [p.strength, p.total])).toEqual([
       [-4, 2],

@@ -36,7 +36,7 @@ function randomVector(seed: number, layers: number[]): ControlVector {
 }
 
 /** A copy of `src` with every 2-D matrix whose rows are a multiple of 32 re-encoded as Q8_0. */
-export function toQ8_0(src: string, out: string): void {
+function toQ8_0(src: string, out: string): void {
   const model = openModelFile(src);
   const replace = new Map<string, Float32Array>();
   const retype = new Map<string, number>();

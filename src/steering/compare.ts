@@ -45,6 +45,8 @@ export interface ComparisonInput {
   perplexity?: Readonly<Record<string, PerplexityResult>>;
   /** Perplexity with no intervention at all. */
   referencePerplexity?: number;
+  /** Conditions that are controls (random directions), never the activation side. */
+  controls?: ReadonlySet<string>;
 }
 
 const hasPrompt = (c: Condition): boolean => c.prompt !== undefined && Object.keys(c.prompt).length > 0;
@@ -86,7 +88,7 @@ export function buildSteeringComparison(input: ComparisonInput): SteeringCompari
     }
 
     // Pure activation conditions when there are any (a sweep on top of a prompt is a different question).
-    const steered = conds.filter((c) => c.activation !== undefined);
+    const steered = conds.filter((c) => c.activation !== undefined && !input.controls?.has(c.name));
     const pure = steered.filter((c) => !hasPrompt(c));
     const pool = (pure.length > 0 ? pure : steered).sort(
       (a, b) => a.activation!.strength - b.activation!.strength,

@@ -4,7 +4,9 @@
 import Table from "cli-table3";
 import { deltaText, fixed, NA, pText, rateText, type TextTable } from "../report/table-common.js";
 import { escapeMarkdown } from "../report/table-md.js";
+import type { SignCheck, Specificity } from "./controls.js";
 import type { Extraction } from "./extract.js";
+import type { SideEffectResult } from "./side-effects.js";
 import type { SweepAnalysis } from "./sweep-analysis.js";
 import type { ControlVector } from "./vector-file.js";
 
@@ -147,6 +149,38 @@ export function formatVectorInfo(path: string, vec: ControlVector, format: Steer
 
 const strengthText = (s: number): string => (s > 0 ? `+${s}` : String(s));
 
+const ratioText = (x: number): string =>
+  x === Number.POSITIVE_INFINITY ? "+∞" : x === Number.NEGATIVE_INFINITY ? "−∞" : fixed(x, 2);
+
+function klText(se: SideEffectResult | undefined): string {
+  if (!se) return NA;
+  const ci = se.klCI ? ` [${fixed(se.klCI[0], 4)}, ${fixed(se.klCI[1], 4)}]` : "";
+  return `${fixed(se.klMean, 4)}${ci}`;
+}
+
+/** "specificity Δ(vector)/Δ(control) at +4 vs −4: 20.0 pp / 5.0 pp = 4.00 [1.2, +∞]". */
+export function specificityText(sp: Specificity): string {
+  const d = (x: number | null) => (x === null ? NA : `${fixed(x, 1)} pp`);
+  const ci = sp.ratioCI ? ` [95% bootstrap CI ${ratioText(sp.ratioCI[0])}, ${ratioText(sp.ratioCI[1])}]` : "";
+  const undef =
+    sp.undefinedResamples > 0
+      ? `; ${sp.undefinedResamples}/${sp.resamples} resamples with both Δ = 0 left out`
+      : "";
+  return (
+    `specificity Δ(vector)/Δ(control) at ${strengthText(sp.high)} vs ${strengthText(sp.low)} over ${sp.items} items: ` +
+    `${d(sp.vectorDelta)} / ${d(sp.controlDelta)} = ${sp.ratio === null ? NA : ratioText(sp.ratio)}${ci}${undef} ` +
+    "(paired percentile bootstrap over items, 2,000 resamples, seed 0)."
+  );
+}
+
+export function signCheckText(sc: SignCheck): string {
+  const parts = sc.shifts.map(
+    (x) =>
+      `${strengthText(x.strength)} moves the prompts ${fixed(100 * x.shift, 1)}% of the class gap (${x.towardPositive}/${x.prompts} toward the positive class, ${rateText((100 * x.towardPositive) / x.prompts, x.towardPositiveCI)})`,
+  );
+  return `sign check at layer ${sc.layer} on ${sc.pairs} pairs${sc.source ? ` (${sc.source})` : ""}: ${sc.passed ? "passed" : "FAILED"} — ${parts.join("; ")}.`;
+}
+
 /** The steerability curve of a sweep, its gap, breakdown point and perplexity cost. */
 export function formatSweep(analyses: readonly SweepAnalysis[], format: SteeringFormat): string {
   if (format === "json") return `${JSON.stringify(analyses, null, 2)}\n`;
@@ -164,8 +198,10 @@ export function formatSweep(analyses: readonly SweepAnalysis[], format: Steering
         "Nonsens. % [95% CI]",
         "Δ conv. vs 0 pp [95% CI]",
         "PPL (× strength 0)",
+        "KL nats [95% CI]",
+        "Answers changed % [95% CI]",
       ],
-      numeric: [true, false, true, true, true, true, true, true],
+      numeric: [true, false, true, true, true, true, true, true, true, true],
       body: a.points.map((p) => [
         strengthText(p.strength),
         p.condition,
@@ -177,8 +213,41 @@ export function formatSweep(analyses: readonly SweepAnalysis[], format: Steering
         p.perplexity === undefined
           ? NA
           : `${fixed(p.perplexity, 2)}${p.perplexityRatio === undefined ? "" : ` (×${fixed(p.perplexityRatio, 2)})`}`,
+        klText(p.sideEffects),
+        p.sideEffects
+          ? `${rateText(p.sideEffects.changedRate, p.sideEffects.changedCI)} (${p.sideEffects.changed}/${p.sideEffects.prompts})`
+          : NA,
       ]),
     });
+    const ctl = a.control;
+    if (ctl) {
+      const byStrength = new Map(ctl.points.map((p) => [p.strength, p]));
+      tables.push({
+        title: `Vector vs random-direction control (same per-layer norm): ${a.model}`,
+        head: [
+          "Strength",
+          "Vector conv. % [95% CI]",
+          "Control conv. % [95% CI]",
+          "Vector Δ vs 0 pp [95% CI]",
+          "Control Δ vs 0 pp [95% CI]",
+        ],
+        numeric: [true, true, true, true, true],
+        body: a.points.map((p) => {
+          const c = byStrength.get(p.strength);
+          return [
+            strengthText(p.strength),
+            rateText(p.convergenceRate, p.convergenceCI),
+            c ? rateText(c.convergenceRate, c.convergenceCI) : NA,
+            p.vsZero ? deltaText(p.vsZero.delta, p.vsZero.deltaCI) : p.strength === 0 ? "—" : NA,
+            c?.vsZero ? deltaText(c.vsZero.delta, c.vsZero.deltaCI) : p.strength === 0 ? "—" : NA,
+          ];
+        }),
+      });
+    }
+    if (a.specificity) notes.push(`${a.model}: ${specificityText(a.specificity)}`);
+    if (a.signCheck) notes.push(`${a.model}: ${signCheckText(a.signCheck)}`);
+    if (a.sideEffectsSkipped) notes.push(`${a.model}: side effects not measured: ${a.sideEffectsSkipped}`);
+    if (a.layersReason) notes.push(`${a.model}: --layers auto chose ${a.layersReason}.`);
     const gapRows: string[][] = [];
     const gapRow = (label: string, g: typeof a.gap) => {
       if (g) {
@@ -219,7 +288,8 @@ export function formatSweep(analyses: readonly SweepAnalysis[], format: Steering
   notes.push(
     "Conv.% and Refusal% over valid items, Nonsens.% over n (Wilson CIs); Δ: Newcombe CI, exact McNemar p. " +
       '"!": nonsensical% significantly above strength 0 (its CI lies entirely above strength 0\'s). ' +
-      "PPL: perplexity of a fixed neutral passage under the condition.",
+      "PPL: perplexity of a fixed neutral passage under the condition. KL: mean KL(unsteered ‖ steered) of the " +
+      "next token on 12 neutral prompts (bootstrap CI); answers changed: their greedy answers that differ (Wilson CI).",
   );
   return renderTables(tables, format, notes.join(format === "md" ? "\n\n" : "\n"));
 }

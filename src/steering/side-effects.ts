@@ -10,6 +10,7 @@
 // `token_embd.weight`). That is exactly llama.cpp's graph for Llama-family models; files whose head is not
 // F32/F16/BF16/Q8_0, or that apply a final logit soft-cap, are refused by name.
 import type { LlamaEngine } from "../llama/engine.js";
+import { fitPrompt } from "../llama/fit-prompt.js";
 import { Z95 } from "../metrics/interval.js";
 import { mulberry32, quantileSorted } from "../metrics/random.js";
 import { wilson } from "../metrics/wilson.js";
@@ -184,10 +185,13 @@ interface Observation {
 async function observe(
   engine: SideEffectEngine,
   head: OutputHead,
-  messages: ChatMessage[],
+  full: ChatMessage[],
   maxTokens: number,
 ): Promise<Observation> {
   const last = engine.info.nLayer - 1;
+  // Leave room for the answer; long prompts are cut from the front.
+  const messages = fitPrompt(engine, full, Math.max(1, engine.info.contextSize - maxTokens - 1))
+    .prompt as ChatMessage[];
   const states = await engine.captureHiddenStates({ messages, layers: [last], positions: "last" });
   const logProbs = head.logProbs(states.get(last)![0]!);
   const gen = await engine.generate({ messages, maxTokens, temperature: 0 });

@@ -11,7 +11,9 @@ import {
   type Outcome,
   type Table1Row,
 } from "../metrics/table1.js";
+import type { SignCheck, Specificity } from "./controls.js";
 import type { PerplexityResult } from "./perplexity.js";
+import type { SideEffectResult } from "./side-effects.js";
 
 export interface SweepPoint {
   condition: string;
@@ -32,6 +34,8 @@ export interface SweepPoint {
   perplexityRatio?: number;
   /** Nonsensical% significantly above strength 0's. */
   broken: boolean;
+  /** Next-token KL vs unsteered on the neutral prompts, and the share of their greedy answers that changed. */
+  sideEffects?: SideEffectResult;
 }
 
 export interface Breakdown {
@@ -52,6 +56,15 @@ export interface SweepAnalysis {
   usable: { positive: number | null; negative: number | null; gap: GapRow | null };
   /** Perplexity of the neutral passage with no steering at all. */
   referencePerplexity?: number;
+  /** The random-direction control's curve (strength 0 is the vector's own reference). */
+  control?: SweepAnalysis;
+  /** Δ(vector) / Δ(control) at the usable strengths. */
+  specificity?: Specificity;
+  signCheck?: SignCheck;
+  /** Why the layers were chosen, for `--layers auto`. */
+  layersReason?: string;
+  /** Why side effects were not measured. */
+  sideEffectsSkipped?: string;
 }
 
 /** strength 0's nonsensical interval is exceeded when the point's interval lies entirely above it. */
@@ -66,6 +79,7 @@ export interface AnalyzeSweepOptions {
   /** Model to analyse (default: the first in the outcomes). */
   model?: string;
   perplexity?: { reference?: PerplexityResult; byCondition: Record<string, PerplexityResult> };
+  sideEffects?: Record<string, SideEffectResult>;
 }
 
 /**
@@ -141,6 +155,8 @@ export function analyzeSweep(
     };
     const vs = condition === zeroName ? null : gapOf(condition, zeroName);
     if (vs) p.vsZero = vs;
+    const se = opts.sideEffects?.[condition];
+    if (se) p.sideEffects = se;
     const pp = ppl[condition]?.perplexity;
     if (pp !== undefined) {
       p.perplexity = pp;

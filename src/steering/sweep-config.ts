@@ -21,6 +21,10 @@ export interface SweepSpec {
   withPrompt?: WithPrompt;
   /** Also run the pro_ic and anti_ic prompt conditions (default true). */
   promptSteering?: boolean;
+  /** How the direction acts (default add); ablate has no strength, so it is no sweep. */
+  mode?: "add" | "rotate";
+  /** The random-direction control swept at the same strengths (`ctl<strength>` conditions). */
+  control?: { vector: string; vectorSha256?: string; seed: number };
   /**
    * Also send the steering in the request body, for remote servers (steerbench `serve`):
    * `{"steering": {"vector", "layers", "strength", "normPreserving"}}`.
@@ -34,9 +38,14 @@ export function strengthLabel(strength: number): string {
   return strength > 0 ? `+${strength}` : `${strength}`;
 }
 
-export function sweepConditionName(strength: number, withPrompt?: WithPrompt): string {
-  const act = `act${strengthLabel(strength)}`;
+export function sweepConditionName(strength: number, withPrompt?: WithPrompt, prefix = "act"): string {
+  const act = `${prefix}${strengthLabel(strength)}`;
   return withPrompt ? `${withPrompt}.${act}` : act;
+}
+
+/** The control's condition name at a strength (`ctl+4`, or `pro_ic.ctl+4` on top of a prompt). */
+export function controlConditionName(strength: number, withPrompt?: WithPrompt): string {
+  return sweepConditionName(strength, withPrompt, "ctl");
 }
 
 /** Parses "-8,-4,0,4,8" (sorted, de-duplicated; 0 is added when missing: it is the reference). */
@@ -71,13 +80,18 @@ export function parseLayerRange(text: string): [number, number] {
 }
 
 /** The steering object a remote steerbench `serve` reads from the request body. */
-export function steeringBody(spec: SweepSpec, strength: number): Record<string, unknown> {
+export function steeringBody(
+  spec: SweepSpec,
+  strength: number,
+  vector = spec.vector,
+): Record<string, unknown> {
   return {
     steering: {
-      vector: spec.vector,
+      vector,
       ...(spec.layers ? { layers: spec.layers } : {}),
       strength,
       normPreserving: spec.normPreserving ?? false,
+      ...(spec.mode && spec.mode !== "add" ? { mode: spec.mode } : {}),
     },
   };
 }
@@ -98,12 +112,33 @@ export function sweepConditions(spec: SweepSpec): (string | ConditionSpec)[] {
         strength,
         ...(spec.layers ? { layers: spec.layers } : {}),
         ...(spec.normPreserving ? { normPreserving: true } : {}),
+        ...(spec.mode && spec.mode !== "add" ? { mode: spec.mode } : {}),
       },
     };
     if (spec.withPrompt) c.preset = spec.withPrompt;
     if (spec.requestBody) c.requestBody = steeringBody(spec, strength);
     return c;
   });
+  const control = spec.control;
+  if (control) {
+    const chash = control.vectorSha256 ? ` (sha256 ${control.vectorSha256.slice(0, 16)})` : "";
+    for (const strength of strengths.filter((s) => s !== 0)) {
+      const c: ConditionSpec = {
+        name: controlConditionName(strength, spec.withPrompt),
+        description: `random-direction control (seed ${control.seed}, the vector's per-layer norm) ${control.vector}${chash} at strength ${strength}`,
+        activation: {
+          vector: control.vector,
+          strength,
+          ...(spec.layers ? { layers: spec.layers } : {}),
+          ...(spec.normPreserving ? { normPreserving: true } : {}),
+          ...(spec.mode && spec.mode !== "add" ? { mode: spec.mode } : {}),
+        },
+      };
+      if (spec.withPrompt) c.preset = spec.withPrompt;
+      if (spec.requestBody) c.requestBody = steeringBody(spec, strength, control.vector);
+      out.push(c);
+    }
+  }
   if (spec.promptSteering ?? true) out.push("pro_ic", "anti_ic");
   return out;
 }
@@ -117,13 +152,62 @@ export const perplexityResultSchema = z.object({
   passageTruncated: z.boolean(),
 });
 
+const intervalSchema = z.tuple([z.number(), z.number()]);
+
+export const sideEffectSchema = z.object({
+  prompts: z.number().int(),
+  klMean: z.number(),
+  klCI: intervalSchema.nullable(),
+  klMax: z.number(),
+  changed: z.number().int(),
+  changedRate: z.number(),
+  changedCI: intervalSchema.nullable(),
+  maxTokens: z.number().int(),
+});
+
+export const signCheckSchema = z.object({
+  layer: z.number().int(),
+  pairs: z.number().int(),
+  source: z.string().optional(),
+  passed: z.boolean(),
+  classGap: z.number(),
+  shifts: z.array(
+    z.object({
+      strength: z.number(),
+      shift: z.number(),
+      towardPositive: z.number().int(),
+      prompts: z.number().int(),
+      towardPositiveCI: intervalSchema.nullable(),
+    }),
+  ),
+});
+
 export const sweepRecordSchema = z.object({
   vector: z.string(),
   vectorSha256: z.string().optional(),
   layers: z.tuple([z.number().int(), z.number().int()]).optional(),
+  /** Why these layers, when they were chosen by `--layers auto`. */
+  layersReason: z.string().optional(),
   normPreserving: z.boolean().optional(),
+  mode: z.enum(["add", "rotate"]).optional(),
   withPrompt: z.enum(WITH_PROMPT).optional(),
   strengths: z.record(z.string(), z.number()),
+  control: z
+    .object({
+      vector: z.string(),
+      vectorSha256: z.string().optional(),
+      seed: z.number().int(),
+      strengths: z.record(z.string(), z.number()),
+    })
+    .optional(),
+  /** Next-token KL and changed answers on neutral prompts, per condition (see side-effects.ts). */
+  sideEffects: z
+    .object({ promptsSha256: z.string(), byCondition: z.record(z.string(), sideEffectSchema) })
+    .optional(),
+  /** Skipped side effects, with the reason (e.g. a K-quant output head). */
+  sideEffectsSkipped: z.string().optional(),
+  signCheck: signCheckSchema.optional(),
+  signCheckSkipped: z.string().optional(),
   perplexity: z
     .object({
       passageSha256: z.string(),
@@ -142,7 +226,15 @@ export function sweepRecord(spec: SweepSpec): SweepRecord {
   if (spec.vectorSha256) record.vectorSha256 = spec.vectorSha256;
   if (spec.layers) record.layers = spec.layers;
   if (spec.normPreserving) record.normPreserving = true;
+  if (spec.mode && spec.mode !== "add") record.mode = spec.mode;
   if (spec.withPrompt) record.withPrompt = spec.withPrompt;
+  if (spec.control) {
+    const cs: Record<string, number> = {};
+    for (const s of normaliseStrengths(spec.strengths)) {
+      if (s !== 0) cs[controlConditionName(s, spec.withPrompt)] = s;
+    }
+    record.control = { ...spec.control, strengths: cs };
+  }
   return record;
 }
 

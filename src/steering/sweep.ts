@@ -8,11 +8,16 @@ import { loadPack } from "../data/pack.js";
 import { planRun } from "../engine/plan.js";
 import type { ProgressReporter } from "../engine/progress.js";
 import { type RunSummary, runEvaluation } from "../engine/run.js";
+import type { LlamaEngine } from "../llama/engine.js";
+import type { Outcome } from "../metrics/table1.js";
 import type { Store } from "../store/store.js";
 import type { Condition, ProtocolStrings } from "../types.js";
 import { sha256 } from "../util/hash.js";
 import { versions } from "../version.js";
+import { controlVectorSpec, loadControlVector, resolveVectorPath } from "./apply.js";
+import { type SignCheck, signCheck, signCheckLayer, specificity } from "./controls.js";
 import { fileSha256 } from "./file-hash.js";
+import type { ContrastPair } from "./pairs.js";
 import {
   conditionPerplexity,
   NEUTRAL_PASSAGE,
@@ -20,6 +25,7 @@ import {
   type PerplexityResult,
   passagePerplexity,
 } from "./perplexity.js";
+import { measureSideEffects, NEUTRAL_PROMPTS, readOutputHead, SideEffectError } from "./side-effects.js";
 import { analyzeSweep, type SweepAnalysis } from "./sweep-analysis.js";
 import { type SweepRecord, sweepRecordSchema } from "./sweep-config.js";
 
@@ -31,6 +37,12 @@ export interface RunSweepOptions {
   sweep: SweepRecord;
   /** Measure the neutral passage's perplexity per condition (default: when the model is a local GGUF). */
   perplexity?: boolean;
+  /** Measure next-token KL and changed answers on neutral prompts (default: when the model is a local GGUF). */
+  sideEffects?: boolean;
+  /** Held-out pairs for the sign check (local models only; none: no sign check). */
+  signCheckPairs?: readonly ContrastPair[];
+  /** Where those pairs came from, for the report. */
+  signCheckSource?: string;
   retryErrors?: boolean;
   signal?: AbortSignal;
   progress?: ProgressReporter;
@@ -44,6 +56,7 @@ export interface SweepResult {
 }
 
 export const PASSAGE_SHA256 = sha256(NEUTRAL_PASSAGE);
+export const PROMPTS_SHA256 = sha256(JSON.stringify(NEUTRAL_PROMPTS));
 
 export { fileSha256 };
 
@@ -94,20 +107,48 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
 
   const local = config.models.every((m) => m.provider === "llama");
   const wantPerplexity = opts.perplexity ?? local;
-  if (wantPerplexity && record.perplexity?.passageSha256 !== PASSAGE_SHA256) {
-    if (!local) throw new Error("perplexity needs a local GGUF model (provider llama)");
+  const wantSideEffects = (opts.sideEffects ?? local) && record.sideEffects?.promptsSha256 !== PROMPTS_SHA256;
+  const wantSign = (opts.signCheckPairs?.length ?? 0) > 0 && record.signCheck === undefined;
+  const needPerplexity = wantPerplexity && record.perplexity?.passageSha256 !== PASSAGE_SHA256;
+  if ((needPerplexity || wantSideEffects || wantSign) && !local) {
+    throw new Error("perplexity, side effects and the sign check need a local GGUF model (provider llama)");
+  }
+  if (needPerplexity || wantSideEffects || wantSign) {
     const { LlamaEngine } = await import("../llama/engine.js");
     const { resolveModelFile } = await import("../llama/model-source.js");
     const m = config.models[0]!;
-    const engine = await LlamaEngine.load(await resolveModelFile(m.model), {
-      threads: m.threads,
-      contextSize: m.contextSize,
-    });
+    const modelPath = await resolveModelFile(m.model);
+    const engine = await LlamaEngine.load(modelPath, { threads: m.threads, contextSize: m.contextSize });
     try {
-      record = {
-        ...record,
-        perplexity: await measurePerplexities(engine, plan.conditions, pack.strings, log),
-      };
+      if (needPerplexity) {
+        record = {
+          ...record,
+          perplexity: await measurePerplexities(engine, plan.conditions, pack.strings, log),
+        };
+      }
+      if (wantSideEffects) {
+        try {
+          const head = readOutputHead(modelPath);
+          const steered = plan.conditions.filter((c) => c.activation !== undefined || c.prompt !== undefined);
+          record = {
+            ...record,
+            sideEffects: {
+              promptsSha256: PROMPTS_SHA256,
+              byCondition: await measureSideEffects(engine, head, steered, pack.strings, {}, log),
+            },
+          };
+          delete record.sideEffectsSkipped;
+        } catch (err) {
+          if (!(err instanceof SideEffectError)) throw err;
+          record = { ...record, sideEffectsSkipped: err.message };
+          log(`side effects skipped: ${err.message}`);
+        }
+      }
+      if (wantSign) {
+        const sc = await runSignCheck(engine, record, opts.signCheckPairs!);
+        if (opts.signCheckSource) sc.source = opts.signCheckSource;
+        record = { ...record, signCheck: sc };
+      }
     } finally {
       await engine.dispose();
     }
@@ -125,9 +166,77 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
   });
   const judge = store.judges(summary.run.id)[0] ?? modelLabel(config.judges[0]!);
   const outcomes = store.outcomes(summary.run.id, judge);
-  const strengths = new Map(Object.entries(record.strengths));
-  const analyses = config.models.map((m) =>
-    analyzeSweep(outcomes, strengths, { judge, model: modelLabel(m), perplexity: record.perplexity }),
-  );
+  const analyses = config.models.map((m) => analyzeWithControls(outcomes, record, judge, modelLabel(m)));
   return { summary, analyses };
+}
+
+/** The sweep's analysis with its control curve, specificity and sign check. */
+export function analyzeWithControls(
+  outcomes: readonly Outcome[],
+  record: SweepRecord,
+  judge: string,
+  model: string,
+): SweepAnalysis {
+  const strengths = new Map(Object.entries(record.strengths));
+  const common = {
+    judge,
+    model,
+    perplexity: record.perplexity,
+    sideEffects: record.sideEffects?.byCondition,
+  };
+  const analysis = analyzeSweep(outcomes, strengths, common);
+  if (record.layersReason) analysis.layersReason = record.layersReason;
+  if (record.signCheck) analysis.signCheck = record.signCheck;
+  if (record.sideEffectsSkipped) analysis.sideEffectsSkipped = record.sideEffectsSkipped;
+  const zero = [...strengths.entries()].find(([, v]) => v === 0)?.[0];
+  if (!record.control || zero === undefined) return analysis;
+  const ctl = new Map<string, number>([[zero, 0], ...Object.entries(record.control.strengths)]);
+  analysis.control = analyzeSweep(outcomes, ctl, common);
+  const nameAt = (map: Map<string, number>, s: number) => [...map.entries()].find(([, v]) => v === s)?.[0];
+  const high = analysis.usable.positive ?? 0;
+  const low = analysis.usable.negative ?? 0;
+  const names = {
+    vectorHigh: nameAt(strengths, high),
+    vectorLow: nameAt(strengths, low),
+    controlHigh: nameAt(ctl, high),
+    controlLow: nameAt(ctl, low),
+  };
+  if (high !== low && Object.values(names).every((n) => n !== undefined)) {
+    const mine = outcomes.filter((o) => o.model === model);
+    analysis.specificity = specificity(mine, names as Record<keyof typeof names, string>, { high, low });
+  }
+  return analysis;
+}
+
+/** The sign check at the sweep's smallest positive and negative strengths. */
+async function runSignCheck(
+  engine: LlamaEngine,
+  record: SweepRecord,
+  pairs: readonly ContrastPair[],
+): Promise<SignCheck> {
+  const values = Object.values(record.strengths);
+  const pos = values.filter((v) => v > 0).sort((a, b) => a - b)[0];
+  const neg = values.filter((v) => v < 0).sort((a, b) => b - a)[0];
+  const strengths = [pos, neg].filter((v): v is number => v !== undefined);
+  const vec = loadControlVector(resolveVectorPath(record.vector));
+  const layers = [...vec.directions.keys()].sort((a, b) => a - b);
+  const range: [number, number] = record.layers ?? [layers[0]!, layers[layers.length - 1]!];
+  const layer = signCheckLayer(range, engine.info.nLayer);
+  return signCheck(
+    engine,
+    pairs,
+    strengths,
+    (strength) =>
+      controlVectorSpec(
+        {
+          vector: record.vector,
+          strength,
+          ...(record.layers ? { layers: record.layers } : {}),
+          ...(record.normPreserving ? { normPreserving: true } : {}),
+          ...(record.mode ? { mode: record.mode } : {}),
+        },
+        engine.info,
+      ),
+    layer,
+  );
 }

@@ -61,6 +61,7 @@ export function registerCompare(program: Command): void {
       const conditions: Condition[] = [];
       const perplexity: Record<string, PerplexityResult> = {};
       let referencePerplexity: number | undefined;
+      const controls = new Set<string>();
       const taken = new Set<string>();
       const judges: string[] = [];
       for (const ref of refs) {
@@ -83,6 +84,7 @@ export function registerCompare(program: Command): void {
         );
         conditions.push(...runConditions);
 
+        for (const name of Object.keys(storedSweep(run.config)?.control?.strengths ?? {})) controls.add(name);
         let stored = storedSweep(run.config)?.perplexity;
         if (stored?.passageSha256 !== PASSAGE_SHA256) stored = undefined;
         const model = localModel(run.config);
@@ -100,6 +102,7 @@ export function registerCompare(program: Command): void {
         conditions,
         perplexity,
         referencePerplexity,
+        controls,
       });
       process.stdout.write(formatSteeringComparison(comparisons, flags.format as SteeringFormat));
     } finally {

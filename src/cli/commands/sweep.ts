@@ -4,9 +4,13 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { resolveDataDir } from "../../data/data-dir.js";
+import { loadPack } from "../../data/pack.js";
 import { parseSelection } from "../../data/selection.js";
 import { createProgress } from "../../engine/progress.js";
+import { writeRandomControl } from "../../steering/control-file.js";
 import { formatSweep, STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
+import { autoLayers } from "../../steering/layer-select.js";
+import { builtinPairs } from "../../steering/pairs.js";
 import { fileSha256, runSweep } from "../../steering/sweep.js";
 import {
   buildSweepConfig,
@@ -17,6 +21,7 @@ import {
   WITH_PROMPT,
   type WithPrompt,
 } from "../../steering/sweep-config.js";
+import { type ControlVector, readControlVector } from "../../steering/vector-file.js";
 import { Store } from "../../store/store.js";
 import {
   dataOption,
@@ -37,6 +42,11 @@ export interface SweepFlags {
   strengths: string;
   layers?: string;
   normPreserving?: boolean;
+  mode?: string;
+  control: boolean;
+  controlSeed: number;
+  sideEffects: boolean;
+  signCheck: boolean;
   withPrompt?: string;
   promptSteering: boolean;
   baseUrl?: string;
@@ -88,9 +98,37 @@ export function sweepFromFlags(flags: SweepFlags) {
     strengths: usage(() => parseStrengths(flags.strengths)),
     promptSteering: flags.promptSteering,
   };
-  if (local) spec.vectorSha256 = fileSha256(flags.vector);
-  if (flags.layers) spec.layers = usage(() => parseLayerRange(flags.layers!));
+  if (flags.mode !== undefined && flags.mode !== "add" && flags.mode !== "rotate") {
+    throw new UsageError(
+      `--mode must be add or rotate (ablation has no strength to sweep), got "${flags.mode}"`,
+    );
+  }
+  if (flags.mode === "rotate") spec.mode = "rotate";
+  if (flags.mode === "rotate" && flags.normPreserving) {
+    throw new UsageError("--norm-preserving is implied by --mode rotate (a rotation keeps ‖h‖); drop one");
+  }
+  let layersReason: string | undefined;
+  let categories = flags.categories;
+  let vec: ControlVector | undefined;
+  if (local) {
+    spec.vectorSha256 = fileSha256(flags.vector);
+    vec = usage(() => readControlVector(flags.vector));
+    // A vector extracted with --holdout-categories is evaluated on them unless told otherwise.
+    if (categories === undefined && vec.meta?.holdoutCategories) categories = vec.meta.holdoutCategories;
+  }
+  if (flags.layers === "auto") {
+    if (!vec)
+      throw new UsageError("--layers auto needs a local vector file (it reads the extraction metadata)");
+    const auto = usage(() => autoLayers(vec, resolve(flags.vector)));
+    spec.layers = auto.range;
+    layersReason = auto.reason;
+  } else if (flags.layers) spec.layers = usage(() => parseLayerRange(flags.layers!));
   if (flags.normPreserving) spec.normPreserving = true;
+  if (flags.control) {
+    if (!vec)
+      throw new UsageError("the random-direction control needs a local vector file; give --no-control");
+    spec.control = writeRandomControl(resolve(flags.vector), vec, flags.controlSeed);
+  }
   if (flags.withPrompt) spec.withPrompt = flags.withPrompt as WithPrompt;
   if (remote) spec.requestBody = true;
   const config = usage(() =>
@@ -121,13 +159,13 @@ export function sweepFromFlags(flags: SweepFlags) {
       data: flags.data,
       selection: flags.selection ? parseSelection(flags.selection) : undefined,
       limit: flags.limit,
-      categories: flags.categories,
+      categories,
       epochs: flags.epochs,
       concurrency: flags.concurrency,
       decoding: { maxTokens: flags.maxTokens, temperature: flags.temperature, seed: flags.seed },
     }),
   );
-  return { spec, config };
+  return { spec, config, layersReason, categories };
 }
 
 export function registerSweep(program: Command): void {
@@ -143,8 +181,16 @@ export function registerSweep(program: Command): void {
       "comma list of strengths (0, the unsteered reference, is always added)",
       "-8,-4,-2,0,2,4,8",
     )
-    .option("--layers <a-b>", "steer only these layers (default: every layer in the vector)")
+    .option(
+      "--layers <a-b|auto>",
+      "steer only these layers (default: every layer in the vector; auto: discriminative layers by held-out AUC)",
+    )
     .option("--norm-preserving", "rescale each steered hidden state to its original norm")
+    .option("--mode <mode>", "add (default) or rotate (norm-preserving rotation toward the direction)")
+    .option("--no-control", "do not also sweep a random direction of the same per-layer norm")
+    .option("--control-seed <n>", "seed of the random-direction control", parseIntOption("--control-seed"), 0)
+    .option("--no-side-effects", "skip next-token KL and changed answers on neutral prompts")
+    .option("--no-sign-check", "skip the sign check on held-out pairs")
     .option(
       "--with-prompt <cond>",
       `apply every strength on top of a prompt condition: ${WITH_PROMPT.join(", ")}`,
@@ -162,7 +208,11 @@ export function registerSweep(program: Command): void {
     .option("--judge-mode <mode>", "generate, or score (llama judges: pick the most likely label)")
     .option("--selection <sel>", "paper (71 items), full (76) or max=N[,seed=S]")
     .option("--limit <n>", "only the first N items of the selection", parseIntOption("--limit"))
-    .option("--categories <list>", "only these category slugs", parseListOption)
+    .option(
+      "--categories <list>",
+      "only these category slugs (default: the vector's held-out categories, if it records any)",
+      parseListOption,
+    )
     .option("--epochs <n>", "repeat each item N times", parseIntOption("--epochs"))
     .option("--max-tokens <n>", "max new tokens", parseIntOption("--max-tokens"))
     .option("--temperature <t>", "sampling temperature (0 = greedy)", parseNumberOption("--temperature"))
@@ -181,8 +231,24 @@ export function registerSweep(program: Command): void {
     if (!(STEERING_FORMATS as readonly string[]).includes(flags.format)) {
       throw new UsageError(`--format must be one of ${STEERING_FORMATS.join(", ")}, got "${flags.format}"`);
     }
-    const { spec, config } = sweepFromFlags(flags);
+    const { spec, config, layersReason, categories } = sweepFromFlags(flags);
     const packDir = resolveDataDir({ flag: flags.data });
+    const remote = flags.baseUrl !== undefined;
+    if (layersReason && !flags.quiet) process.stderr.write(`--layers auto: ${layersReason}\n`);
+    if (categories && categories !== flags.categories && !flags.quiet) {
+      process.stderr.write(`evaluating on the vector's held-out categories: ${categories.join(", ")}\n`);
+    }
+    // Sign check on (up to 16) builtin pairs of the evaluated categories: prompts the sweep steers.
+    const signPairs =
+      flags.signCheck && !remote
+        ? builtinPairs(await loadPack(packDir), categories ? { categories } : {}).slice(0, 16)
+        : undefined;
+    const heldOut = categories !== undefined && flags.categories === undefined;
+    const signSource = heldOut
+      ? `held-out categories ${categories!.join(", ")}`
+      : `${categories ? `categories ${categories.join(", ")}` : "all categories"}; they may overlap the extraction pairs`;
+    const record = sweepRecord(spec);
+    if (layersReason) record.layersReason = layersReason;
     const store = Store.open(flags.store);
     const log = flags.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
     try {
@@ -191,8 +257,10 @@ export function registerSweep(program: Command): void {
           config,
           store,
           packDir,
-          sweep: sweepRecord(spec),
-          perplexity: flags.perplexity && flags.baseUrl === undefined,
+          sweep: record,
+          perplexity: flags.perplexity && !remote,
+          sideEffects: flags.sideEffects && !remote,
+          ...(signPairs ? { signCheckPairs: signPairs, signCheckSource: signSource } : {}),
           retryErrors: flags.retryErrors ?? false,
           signal,
           progress: createProgress({ label: "sweep", quiet: flags.quiet ?? false }),

@@ -1,0 +1,253 @@
+// Controls for a steering vector, run by every sweep:
+//
+// - A random-direction control: per layer, a seeded Gaussian direction rescaled to the vector's own norm at
+//   that layer, swept at the same strengths. A vector that moves behaviour only as much as any push of the
+//   same size is not specific.
+// - Specificity Δ(vector) / Δ(control): Δ is the Conv.% gap between the strongest usable positive and negative
+//   strengths (or either against 0), for the vector and for the control at the same strengths. Its 95%
+//   interval is a seeded paired percentile bootstrap (2,000 resamples) over benchmark items (scenario, epoch):
+//   each resample draws items with replacement and recomputes all four Conv.% over the drawn items that are
+//   valid in each condition. Resamples where the control's Δ is 0 give ±∞ (kept: the interval is then
+//   unbounded on that side); resamples where both Δ are 0 are undefined and left out (their count is reported).
+// - A sign check: does positive strength move held-out prompts' hidden states toward the positive class?
+//   Measured at the first layer after the steered range (the last layer if none), on the axis between the
+//   unsteered class means of the held-out pairs.
+import type { LlamaEngine } from "../llama/engine.js";
+import { fitPrompt } from "../llama/fit-prompt.js";
+import type { Interval } from "../metrics/interval.js";
+import { mulberry32, quantileSorted } from "../metrics/random.js";
+import type { Outcome } from "../metrics/table1.js";
+import { wilson } from "../metrics/wilson.js";
+import type { ChatMessage } from "../types.js";
+import { norm } from "./math.js";
+import type { ContrastPair } from "./pairs.js";
+import type { ControlVector } from "./vector-file.js";
+
+/** A seeded random direction per layer with the vector's per-layer norm. */
+export function randomControl(vec: ControlVector, seed: number): ControlVector {
+  const rand = mulberry32(seed);
+  const gauss = () => {
+    const u = 1 - rand();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  };
+  const directions = new Map<number, Float32Array>();
+  for (const il of [...vec.directions.keys()].sort((a, b) => a - b)) {
+    const target = norm(vec.directions.get(il)!);
+    const r = Float64Array.from({ length: vec.nEmbd }, gauss);
+    const n = norm(r);
+    directions.set(
+      il,
+      Float32Array.from(r, (x) => (n === 0 ? 0 : (x / n) * target)),
+    );
+  }
+  return { directions, nEmbd: vec.nEmbd, modelHint: vec.modelHint };
+}
+
+export interface Specificity {
+  /** The strengths compared (high vs low). */
+  high: number;
+  low: number;
+  /** Conv.% gap high − low, percentage points. */
+  vectorDelta: number | null;
+  controlDelta: number | null;
+  /** vectorDelta / controlDelta (±Infinity when the control does not move at all). */
+  ratio: number | null;
+  ratioCI: Interval | null;
+  /** Bootstrap resamples left out because both gaps were 0. */
+  undefinedResamples: number;
+  resamples: number;
+  /** Items in the comparison (distinct scenario × epoch). */
+  items: number;
+}
+
+const key = (o: Outcome) => `${o.scenarioId}\u0000${o.epoch}`;
+
+function convRate(list: readonly (Outcome | undefined)[]): number | null {
+  let valid = 0;
+  let conv = 0;
+  for (const o of list) {
+    if (!o || o.label === undefined || o.label === "nonsensical") continue;
+    valid++;
+    if (o.label === "convergence") conv++;
+  }
+  return valid === 0 ? null : (100 * conv) / valid;
+}
+
+/**
+ * Specificity of the vector against its control at `high` vs `low` strength. `names` maps each of the four
+ * (vector/control × high/low) to its condition name.
+ */
+export function specificity(
+  outcomes: readonly Outcome[],
+  names: { vectorHigh: string; vectorLow: string; controlHigh: string; controlLow: string },
+  strengths: { high: number; low: number },
+  opts: { seed?: number; resamples?: number } = {},
+): Specificity {
+  const by = new Map<string, Map<string, Outcome>>();
+  for (const o of outcomes) {
+    let m = by.get(o.condition);
+    if (!m) {
+      m = new Map();
+      by.set(o.condition, m);
+    }
+    m.set(key(o), o);
+  }
+  const conds = [names.vectorHigh, names.vectorLow, names.controlHigh, names.controlLow];
+  const items = [...new Set(conds.flatMap((c) => [...(by.get(c)?.keys() ?? [])]))].sort();
+  const deltas = (sample: readonly string[]) => {
+    const r = conds.map((c) => convRate(sample.map((k) => by.get(c)?.get(k))));
+    const dv = r[0] === null || r[1] === null ? null : r[0]! - r[1]!;
+    const dc = r[2] === null || r[3] === null ? null : r[2]! - r[3]!;
+    return { dv, dc };
+  };
+  const ratioOf = (dv: number | null, dc: number | null): number | null => {
+    if (dv === null || dc === null) return null;
+    if (dc === 0) return dv === 0 ? Number.NaN : dv > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+    return dv / dc;
+  };
+  const { dv, dc } = deltas(items);
+  const point = ratioOf(dv, dc);
+  const resamples = opts.resamples ?? 2000;
+  const rand = mulberry32(opts.seed ?? 0);
+  const ratios: number[] = [];
+  let undefinedResamples = 0;
+  if (items.length > 0 && point !== null) {
+    for (let b = 0; b < resamples; b++) {
+      const sample = items.map(() => items[Math.floor(rand() * items.length)]!);
+      const d = deltas(sample);
+      const r = ratioOf(d.dv, d.dc);
+      if (r === null || Number.isNaN(r)) undefinedResamples++;
+      else ratios.push(r);
+    }
+  }
+  ratios.sort((a, b) => a - b);
+  // Linear interpolation between an infinity and anything is undefined: fall back to the nearest rank there.
+  const q = (p: number) => {
+    const v = quantileSorted(ratios, p);
+    return Number.isNaN(v) ? ratios[Math.round((ratios.length - 1) * p)]! : v;
+  };
+  return {
+    high: strengths.high,
+    low: strengths.low,
+    vectorDelta: dv,
+    controlDelta: dc,
+    ratio: point === null || Number.isNaN(point) ? null : point,
+    ratioCI: ratios.length > 0 ? [q(0.025), q(0.975)] : null,
+    undefinedResamples,
+    resamples: items.length > 0 && point !== null ? resamples : 0,
+    items: items.length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sign check.
+
+export type SignCheckEngine = Pick<
+  LlamaEngine,
+  | "info"
+  | "tokenize"
+  | "applyChatTemplate"
+  | "captureHiddenStates"
+  | "setControlVector"
+  | "clearControlVector"
+>;
+
+export interface SignShift {
+  strength: number;
+  /** Mean shift of the held-out prompts' projections on the class axis, as a share of the class-mean gap. */
+  shift: number;
+  /** Prompts whose projection moved toward the positive class. */
+  towardPositive: number;
+  prompts: number;
+  /** Wilson interval of towardPositive / prompts, percent. */
+  towardPositiveCI: Interval | null;
+}
+
+export interface SignCheck {
+  /** Layer il where the projections were read. */
+  layer: number;
+  pairs: number;
+  /** Where the pairs came from, e.g. "held-out categories a, b". */
+  source?: string;
+  shifts: SignShift[];
+  /** Positive strengths move toward the positive class and negative ones away from it. */
+  passed: boolean;
+  /** Unsteered class-mean gap along the axis (‖μ₊ − μ₋‖). */
+  classGap: number;
+}
+
+/** The layer read by the sign check: the first after the steered range, else the last one. */
+export function signCheckLayer(range: [number, number], nLayer: number): number {
+  return Math.min(range[1] + 1, nLayer - 1);
+}
+
+type SpecFor = (strength: number) => Promise<Parameters<SignCheckEngine["setControlVector"]>[0]>;
+
+async function lastStates(
+  engine: SignCheckEngine,
+  prompts: ChatMessage[][],
+  layer: number,
+): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const full of prompts) {
+    // Long prompts are cut from the front, as extraction cuts them.
+    const messages = fitPrompt(engine, full, engine.info.contextSize).prompt as ChatMessage[];
+    const s = await engine.captureHiddenStates({ messages, layers: [layer], positions: "last" });
+    out.push(s.get(layer)![0]!);
+  }
+  return out;
+}
+
+/**
+ * Runs the sign check on held-out pairs at the given strengths (`specFor` gives the engine's control-vector
+ * spec of a strength, as the sweep's conditions would set it).
+ */
+export async function signCheck(
+  engine: SignCheckEngine,
+  pairs: readonly ContrastPair[],
+  strengths: readonly number[],
+  specFor: SpecFor,
+  layer: number,
+): Promise<SignCheck> {
+  if (pairs.length === 0) throw new RangeError("sign check: no held-out pairs");
+  const messages = (m: string | ChatMessage[]): ChatMessage[] =>
+    typeof m === "string" ? [{ role: "user", content: m }] : m;
+  const prompts = pairs.flatMap((p) => [messages(p.positive), messages(p.negative)]);
+  await engine.clearControlVector();
+  const base = await lastStates(engine, prompts, layer);
+  const nEmbd = engine.info.nEmbd;
+  const mean = (rows: Float32Array[]) => {
+    const m = new Float64Array(nEmbd);
+    for (const r of rows) for (let k = 0; k < nEmbd; k++) m[k]! += r[k]! / rows.length;
+    return m;
+  };
+  const muPos = mean(base.filter((_, i) => i % 2 === 0));
+  const muNeg = mean(base.filter((_, i) => i % 2 === 1));
+  const axis = Float64Array.from(muPos, (x, k) => x - muNeg[k]!);
+  const gap = norm(axis);
+  const unitAxis = Float64Array.from(axis, (x) => (gap === 0 ? 0 : x / gap));
+  const proj = (h: Float32Array) => h.reduce((a, x, k) => a + x * unitAxis[k]!, 0);
+  const shifts: SignShift[] = [];
+  for (const s of strengths) {
+    await engine.setControlVector(await specFor(s));
+    let steered: Float32Array[];
+    try {
+      steered = await lastStates(engine, prompts, layer);
+    } finally {
+      await engine.clearControlVector();
+    }
+    const d = steered.map((h, i) => proj(h) - proj(base[i]!));
+    const toward = d.filter((x) => x > 0).length;
+    const w = wilson(toward, d.length);
+    shifts.push({
+      strength: s,
+      shift: gap === 0 ? 0 : d.reduce((a, b) => a + b, 0) / d.length / gap,
+      towardPositive: toward,
+      prompts: d.length,
+      towardPositiveCI: w ? [w[0] * 100, w[1] * 100] : null,
+    });
+  }
+  const passed =
+    gap > 0 && shifts.every((x) => (x.strength > 0 ? x.shift > 0 : x.strength < 0 ? x.shift < 0 : true));
+  return { layer, pairs: pairs.length, shifts, passed, classGap: gap };
+}
