@@ -409,9 +409,19 @@ function sweepValue(p: SweepPoint, metric: SweepMetric): { rate: Num; ci: [numbe
   return { rate: p.nonsensicalRate, ci: p.nonsensicalCI };
 }
 
-/** Conv/refusal/nonsensical % against steering strength for one model, with Wilson whiskers. */
+const CONTROL_COLOUR = "#0072B2";
+
+/**
+ * Conv/refusal/nonsensical % against steering strength for one model, with Wilson whiskers, and the sweep's
+ * random-direction control (conv. %, dashed) beside the vector's curve when the sweep ran one.
+ */
 export function sweepOption(points: readonly SweepPoint[], model: string): EChartsOption {
-  const mine = points.filter((p) => p.model === model).sort((a, b) => a.strength - b.strength);
+  const all = points.filter((p) => p.model === model).sort((a, b) => a.strength - b.strength);
+  const mine = all.filter((p) => !p.control);
+  // The control shares the vector's strength-0 reference point.
+  const control = all
+    .filter((p) => p.control || p.strength === 0)
+    .filter((p) => p.control || !all.some((q) => q.control && q.strength === 0));
   const strengths = mine.map((p) => p.strength);
   const lo = Math.min(...strengths);
   const hi = Math.max(...strengths);
@@ -474,9 +484,68 @@ export function sweepOption(points: readonly SweepPoint[], model: string): EChar
       },
     });
   });
+  const controlName = "Convergence, random control";
+  if (control.some((p) => p.control)) {
+    const data = control
+      .filter((p) => p.convergenceRate !== null && p.convergenceCI !== null)
+      .map((p) => [
+        p.strength,
+        p.convergenceRate!,
+        p.convergenceCI![0],
+        p.convergenceCI![1],
+        p.condition,
+        p.valid,
+      ]);
+    series.push({
+      type: "line",
+      name: controlName,
+      data: data.map((d) => [d[0]!, d[1]!]),
+      symbol: "diamond",
+      symbolSize: 7,
+      lineStyle: { color: CONTROL_COLOUR, width: 2, type: "dashed" },
+      itemStyle: { color: CONTROL_COLOUR },
+      tooltip: { show: false },
+    });
+    const renderItem: CustomSeriesRenderItem = (_params, api) => ({
+      type: "group",
+      children: whisker(
+        api,
+        Number(api.value(2)),
+        Number(api.value(3)),
+        Number(api.value(0)),
+        8,
+        3.5,
+        false,
+        CONTROL_COLOUR,
+      ),
+    });
+    series.push({
+      type: "custom",
+      name: controlName,
+      renderItem,
+      encode: { x: 0, y: [1, 2, 3] },
+      data,
+      itemStyle: { color: CONTROL_COLOUR },
+      tooltip: {
+        formatter: (p: unknown) => {
+          const d = (p as { value: (number | string)[] }).value;
+          return tooltipNode(`${model} · ${String(d[4])}`, [
+            ["strength", String(d[0])],
+            ["Convergence (control)", `${pct(Number(d[1]))}%`],
+            ["95% CI", ci([Number(d[2]), Number(d[3])])],
+            ["n", String(d[5])],
+          ]);
+        },
+      },
+    });
+  }
+  const legend = [
+    ...SWEEP_METRICS.map((m) => m.name),
+    ...(control.some((p) => p.control) ? [controlName] : []),
+  ];
   return {
     ...base(),
-    legend: { top: 0, left: "center", data: SWEEP_METRICS.map((m) => m.name) },
+    legend: { top: 0, left: "center", data: legend },
     grid: { left: 8, right: 24, top: 34, bottom: 36, containLabel: true },
     xAxis: {
       type: "value",

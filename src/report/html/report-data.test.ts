@@ -236,6 +236,76 @@ describe("sweeps and deltas", () => {
     s2.close();
   });
 
+  test("a sweep's random-direction control is flagged, and the chart draws it beside the vector", async () => {
+    const s3 = Store.open(":memory:");
+    const conds = [
+      { name: "act0", activation: { vector: "v", strength: 0 } },
+      { name: "act+1", activation: { vector: "v", strength: 1 } },
+      { name: "ctl+1", activation: { vector: "c", strength: 1 } },
+    ];
+    s3.createRun({
+      id: "sweep-2",
+      name: "sweep",
+      kind: "sweep",
+      config: {
+        conditions: conds,
+        sweep: {
+          vector: "v",
+          strengths: { act0: 0, "act+1": 1 },
+          control: { vector: "c", seed: 0, strengths: { "ctl+1": 1 } },
+        },
+      },
+      versions: {},
+    });
+    const items = s3.addItems(
+      "sweep-2",
+      conds.map((c) => ({
+        model: "m",
+        condition: c.name,
+        scenarioId: "c-1",
+        category: "c",
+        epoch: 0,
+        seed: 0,
+        context: "",
+        systemPrompt: undefined,
+        userPrompt: "t",
+      })),
+    );
+    for (const item of items) {
+      s3.saveJudgement({
+        itemId: item.id,
+        judge: "j",
+        status: "ok",
+        label: "convergence",
+        reason: null,
+        raw: null,
+        scores: null,
+        error: null,
+        latencyMs: null,
+      });
+    }
+    const s = buildSummary(s3, s3.getRun("sweep-2")!);
+    expect(s.tables[0]!.sweep.map((p) => [p.condition, p.control ?? false])).toEqual([
+      ["act0", false],
+      ["act+1", false],
+      ["ctl+1", true],
+    ]);
+    const { sweepOption } = await import("../../web/chart-options.js");
+    const option = sweepOption(s.tables[0]!.sweep, "m");
+    const series = option.series as { name: string; type: string; data: unknown[] }[];
+    const ctl = series.find((x) => x.name === "Convergence, random control" && x.type === "line")!;
+    // The control's curve starts at the vector's own strength-0 point.
+    expect(ctl.data).toEqual([
+      [0, 100],
+      [1, 100],
+    ]);
+    expect(series.find((x) => x.name === "Convergence" && x.type === "line")!.data).toEqual([
+      [0, 100],
+      [1, 100],
+    ]);
+    s3.close();
+  });
+
   test("loadItems with a time returns only items written since, and the cursor moves with writes", async () => {
     const all = loadItems(store, runId);
     expect(all.items).toHaveLength(1278);

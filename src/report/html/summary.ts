@@ -78,12 +78,22 @@ export function sweepStrengths(run: Pick<RunRecord, "kind">, settings: ReportSet
   return new Set(strengths.values()).size >= 2 ? strengths : new Map();
 }
 
-function sweepPoints(table: Table1, strengths: Map<string, number>): SweepPoint[] {
+/** The conditions a sweep ran as its random-direction control (its stored `sweep.control` record). */
+export function controlConditions(config: unknown): Set<string> {
+  const sweep = (config as { sweep?: unknown } | null)?.sweep as
+    | { control?: { strengths?: unknown } }
+    | undefined;
+  const strengths = sweep?.control?.strengths;
+  return new Set(strengths !== null && typeof strengths === "object" ? Object.keys(strengths) : []);
+}
+
+function sweepPoints(table: Table1, strengths: Map<string, number>, controls: Set<string>): SweepPoint[] {
   const points: SweepPoint[] = [];
   for (const row of table.rows) {
     const strength = strengths.get(row.condition);
     if (strength === undefined) continue;
     points.push({
+      ...(controls.has(row.condition) ? { control: true } : {}),
       model: row.model,
       condition: row.condition,
       strength,
@@ -236,6 +246,7 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
 
   const judges = store.judges(run.id);
   const strengths = sweepStrengths(run, settings);
+  const controls = controlConditions(run.config);
   const pairs = opts.pairs ?? defaultPairs(conditions, strengths);
   const tables = judges.map((judge) => {
     const table = buildTable1(store.outcomes(run.id, judge), { pairs });
@@ -245,7 +256,7 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
         rank(conditions, a.condition) - rank(conditions, b.condition),
     );
     table.gaps.sort((a, b) => rank(models, a.model) - rank(models, b.model));
-    return { judge, table, sweep: sweepPoints(table, strengths) };
+    return { judge, table, sweep: sweepPoints(table, strengths, controls) };
   });
 
   const progress = store.progress(run.id);

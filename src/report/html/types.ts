@@ -103,6 +103,8 @@ export interface SweepPoint {
   refusalCI: Interval | null;
   nonsensicalRate: number | null;
   nonsensicalCI: Interval | null;
+  /** The sweep's random-direction control (same per-layer norm) rather than the vector. */
+  control?: boolean;
 }
 
 export interface JudgeTable {
