@@ -79,6 +79,12 @@ export const activationSchema = z
       .describe("inclusive 1-based layer range"),
     strength: z.number().describe("multiplier applied to the vector"),
     normPreserving: z.boolean().optional().describe("rescale steered hidden states to their original norm"),
+    mode: z
+      .enum(["add", "ablate", "rotate"])
+      .optional()
+      .describe(
+        "add (default), ablate (project the direction out) or rotate (norm-preserving rotation toward it)",
+      ),
   })
   .strict();
 
@@ -128,10 +134,11 @@ export function conditionFromSpec(
   if (description !== undefined) condition.description = description;
   if (Object.keys(prompt).length > 0) condition.prompt = prompt;
   if (spec.activation !== undefined) {
-    const { vector, layers, strength, normPreserving } = spec.activation;
+    const { vector, layers, strength, normPreserving, mode } = spec.activation;
     condition.activation = { vector, strength };
     if (layers !== undefined) condition.activation.layers = [layers[0], layers[1]];
     if (normPreserving !== undefined) condition.activation.normPreserving = normPreserving;
+    if (mode !== undefined) condition.activation.mode = mode;
   }
   if (spec.requestBody !== undefined) condition.requestBody = spec.requestBody;
   return condition;

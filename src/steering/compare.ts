@@ -194,6 +194,7 @@ const storedCondition = z
         strength: z.number(),
         layers: z.tuple([z.number(), z.number()]).optional(),
         normPreserving: z.boolean().optional(),
+        mode: z.enum(["add", "ablate", "rotate"]).optional(),
       })
       .optional(),
   })

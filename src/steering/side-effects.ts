@@ -177,7 +177,8 @@ function messagesFor(
     .messages;
 }
 
-interface Observation {
+/** What the unsteered model does on one neutral prompt. */
+export interface Observation {
   logProbs: Float64Array;
   tokens: number[];
 }
