@@ -168,10 +168,10 @@ const NEUTRAL_CATEGORY: Category = { slug: "neutral", name: "neutral", file: "",
 function messagesFor(
   prompt: string,
   i: number,
-  condition: Condition | undefined,
+  condition: Condition,
   strings: ProtocolStrings,
 ): ChatMessage[] {
-  if (!condition?.prompt) return [{ role: "user", content: prompt }];
+  if (!condition.prompt) return [{ role: "user", content: prompt }];
   const scenario: Scenario = { id: `neutral-${i + 1}`, category: "neutral", index: i + 1, prompt };
   return buildPrompt(NEUTRAL_CATEGORY, scenario, condition, { strings, defaultSystem: { kind: "none" } })
     .messages;
@@ -199,10 +199,28 @@ async function observe(
   return { logProbs, tokens: gen.tokens };
 }
 
+/** The unsteered model's next-token distributions and greedy answers on the neutral prompts. */
+export async function observeReference(
+  engine: SideEffectEngine,
+  head: OutputHead,
+  opts: SideEffectOptions = {},
+): Promise<Observation[]> {
+  const prompts = opts.prompts ?? NEUTRAL_PROMPTS;
+  const maxTokens = opts.maxTokens ?? 16;
+  if (head.nVocab !== engine.info.nVocab) {
+    throw new SideEffectError(`output head has ${head.nVocab} tokens, the engine ${engine.info.nVocab}`);
+  }
+  await engine.clearControlVector();
+  const out: Observation[] = [];
+  for (const p of prompts) out.push(await observe(engine, head, [{ role: "user", content: p }], maxTokens));
+  return out;
+}
+
 /**
  * KL and changed-answer share for each condition against the unsteered model on the neutral prompts. A
  * condition's prompt intervention is applied to each neutral prompt; its activation steering is set while it
- * is measured.
+ * is measured. `given` (from `observeReference`, e.g. of the original model when `engine` is an edited copy)
+ * defaults to this engine unsteered; it must come from the same prompts and options.
  */
 export async function measureSideEffects(
   engine: SideEffectEngine,
@@ -211,16 +229,17 @@ export async function measureSideEffects(
   strings: ProtocolStrings,
   opts: SideEffectOptions = {},
   log?: (line: string) => void,
+  given?: readonly Observation[],
 ): Promise<Record<string, SideEffectResult>> {
   const prompts = opts.prompts ?? NEUTRAL_PROMPTS;
   const maxTokens = opts.maxTokens ?? 16;
   if (head.nVocab !== engine.info.nVocab) {
     throw new SideEffectError(`output head has ${head.nVocab} tokens, the engine ${engine.info.nVocab}`);
   }
-  await engine.clearControlVector();
-  const reference: Observation[] = [];
-  for (const [i, p] of prompts.entries())
-    reference.push(await observe(engine, head, messagesFor(p, i, undefined, strings), maxTokens));
+  const reference = given ?? (await observeReference(engine, head, opts));
+  if (reference.length !== prompts.length) {
+    throw new SideEffectError(`the reference has ${reference.length} prompts, expected ${prompts.length}`);
+  }
   const out: Record<string, SideEffectResult> = {};
   for (const c of conditions) {
     const spec = c.activation ? await controlVectorSpec(c.activation, engine.info) : undefined;

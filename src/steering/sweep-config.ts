@@ -44,9 +44,16 @@ export function sweepConditionName(strength: number, withPrompt?: WithPrompt, pr
 }
 
 /** The control's condition name at a strength (`ctl+4`, or `pro_ic.ctl+4` on top of a prompt). */
-export function controlConditionName(strength: number, withPrompt?: WithPrompt): string {
-  return sweepConditionName(strength, withPrompt, "ctl");
+export function controlConditionName(
+  strength: number,
+  withPrompt?: WithPrompt,
+  mode?: "add" | "rotate",
+): string {
+  return sweepConditionName(strength, withPrompt, mode === "rotate" ? "rotctl" : "ctl");
 }
+
+/** Condition-name prefix of a sweep's own strengths: `act` for addition, `rot` for rotation. */
+export const sweepPrefix = (mode?: "add" | "rotate"): string => (mode === "rotate" ? "rot" : "act");
 
 /** Parses "-8,-4,0,4,8" (sorted, de-duplicated; 0 is added when missing: it is the reference). */
 export function parseStrengths(text: string): number[] {
@@ -102,7 +109,7 @@ export function sweepConditions(spec: SweepSpec): (string | ConditionSpec)[] {
   const hash = spec.vectorSha256 ? ` (sha256 ${spec.vectorSha256.slice(0, 16)})` : "";
   const out: (string | ConditionSpec)[] = strengths.map((strength) => {
     const c: ConditionSpec = {
-      name: sweepConditionName(strength, spec.withPrompt),
+      name: sweepConditionName(strength, spec.withPrompt, sweepPrefix(spec.mode)),
       description:
         strength === 0
           ? `activation steering at strength 0: the unsteered reference${hash}`
@@ -124,7 +131,7 @@ export function sweepConditions(spec: SweepSpec): (string | ConditionSpec)[] {
     const chash = control.vectorSha256 ? ` (sha256 ${control.vectorSha256.slice(0, 16)})` : "";
     for (const strength of strengths.filter((s) => s !== 0)) {
       const c: ConditionSpec = {
-        name: controlConditionName(strength, spec.withPrompt),
+        name: controlConditionName(strength, spec.withPrompt, spec.mode),
         description: `random-direction control (seed ${control.seed}, the vector's per-layer norm) ${control.vector}${chash} at strength ${strength}`,
         activation: {
           vector: control.vector,
@@ -221,7 +228,9 @@ export type SweepRecord = z.infer<typeof sweepRecordSchema>;
 
 export function sweepRecord(spec: SweepSpec): SweepRecord {
   const strengths: Record<string, number> = {};
-  for (const s of normaliseStrengths(spec.strengths)) strengths[sweepConditionName(s, spec.withPrompt)] = s;
+  for (const s of normaliseStrengths(spec.strengths)) {
+    strengths[sweepConditionName(s, spec.withPrompt, sweepPrefix(spec.mode))] = s;
+  }
   const record: SweepRecord = { vector: spec.vector, strengths };
   if (spec.vectorSha256) record.vectorSha256 = spec.vectorSha256;
   if (spec.layers) record.layers = spec.layers;
@@ -231,7 +240,7 @@ export function sweepRecord(spec: SweepSpec): SweepRecord {
   if (spec.control) {
     const cs: Record<string, number> = {};
     for (const s of normaliseStrengths(spec.strengths)) {
-      if (s !== 0) cs[controlConditionName(s, spec.withPrompt)] = s;
+      if (s !== 0) cs[controlConditionName(s, spec.withPrompt, spec.mode)] = s;
     }
     record.control = { ...spec.control, strengths: cs };
   }

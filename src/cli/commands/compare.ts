@@ -1,9 +1,15 @@
 // `steerbench compare`: prompt steering (pro_ic − anti_ic) vs activation steering (strongest + vs −) for each
 // model, with intervals and the perplexity cost of each.
+import { existsSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
 import type { Outcome } from "../../metrics/table1.js";
+import { type LocalModel, measureMissingCosts, storedCosts } from "../../steering/attack-costs.js";
+import { type AttackCost, buildAttackTables } from "../../steering/attacks.js";
+import { attackReportHtml, formatAttackTables } from "../../steering/attacks-format.js";
+import { bakedEdit } from "../../steering/bake.js";
 import {
   buildSteeringComparison,
   formatSteeringComparison,
@@ -23,6 +29,8 @@ interface CompareFlags {
   judge?: string;
   format: string;
   perplexity: boolean;
+  attacks?: boolean;
+  html?: string;
 }
 
 /** The local GGUF of a stored run config's first model, if it is an in-process one. */
@@ -49,11 +57,21 @@ export function registerCompare(program: Command): void {
     )
     .option("--judge <name>", "whose labels to use (default: each run's first judge)")
     .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")
-    .option("--no-perplexity", "do not compute missing perplexities (they need the local model)");
+    .option("--no-perplexity", "do not compute missing perplexities and KL (they need the local model)")
+    .option(
+      "--attacks",
+      "one row per attack class (prompt suffix, addition, rotation, ablation, baked edit) and the builder's side",
+    )
+    .option(
+      "--html <file>",
+      "with --attacks: also write the table and its cost–effect scatter as an HTML page",
+    );
   storeOption(dataOption(cmd)).action(async (flags: CompareFlags) => {
     if (!(STEERING_FORMATS as readonly string[]).includes(flags.format)) {
       throw new UsageError(`--format must be one of ${STEERING_FORMATS.join(", ")}, got "${flags.format}"`);
     }
+    if (flags.html && !flags.attacks) throw new UsageError("--html needs --attacks");
+    if (flags.attacks) return compareAttacks(flags);
     const store = Store.open(flags.store);
     try {
       const refs = flags.run ?? [undefined];
@@ -127,5 +145,108 @@ async function computePerplexities(
     return await measurePerplexities(engine, conditions, pack.strings);
   } finally {
     await engine.dispose();
+  }
+}
+
+/** The local GGUF of every model of a stored run config, by its label in the outcomes. */
+function localModels(config: unknown): LocalModel[] {
+  const models = (config as { models?: unknown } | null)?.models;
+  if (!Array.isArray(models)) return [];
+  const out: LocalModel[] = [];
+  for (const raw of models) {
+    const m = raw as {
+      provider?: unknown;
+      model?: unknown;
+      name?: unknown;
+      threads?: unknown;
+      contextSize?: unknown;
+    };
+    if (m.provider !== "llama" || typeof m.model !== "string") continue;
+    out.push({
+      label: typeof m.name === "string" ? m.name : m.model,
+      path: m.model,
+      ...(typeof m.threads === "number" ? { threads: m.threads } : {}),
+      ...(typeof m.contextSize === "number" ? { contextSize: m.contextSize } : {}),
+    });
+  }
+  return out;
+}
+
+/** `compare --attacks`: the attack-surface table over the given runs (default: every run in the store). */
+async function compareAttacks(flags: CompareFlags): Promise<void> {
+  const store = Store.open(flags.store);
+  try {
+    const runs = flags.run ? flags.run.map((r) => store.resolveRun(r)) : store.listRuns();
+    if (runs.length === 0) throw new UsageError(`no runs in ${flags.store}`);
+    const outcomes: Outcome[] = [];
+    const conditions: Condition[] = [];
+    const controls = new Set<string>();
+    const costs = new Map<string, AttackCost>();
+    const models = new Map<string, LocalModel>();
+    const taken = new Set<string>();
+    const judges: string[] = [];
+    for (const run of runs) {
+      const runJudges = store.judges(run.id);
+      const judge = flags.judge ?? runJudges[0];
+      if (judge === undefined) continue;
+      if (!runJudges.includes(judge)) {
+        throw new UsageError(`run ${run.id} has no judge "${judge}"; judges: ${runJudges.join(", ")}`);
+      }
+      judges.push(judge);
+      const fresh = store.outcomes(run.id, judge).filter((o) => !taken.has(`${o.model}\u0000${o.condition}`));
+      for (const o of fresh) {
+        outcomes.push(o);
+        taken.add(`${o.model}\u0000${o.condition}`);
+      }
+      for (const c of storedConditions(run.config)) {
+        const same = conditions.find((x) => x.name === c.name);
+        if (!same) conditions.push(c);
+        else if (
+          JSON.stringify(same.activation) !== JSON.stringify(c.activation) ||
+          JSON.stringify(same.prompt) !== JSON.stringify(c.prompt)
+        ) {
+          throw new UsageError(
+            `condition "${c.name}" means different things in different runs (run ${run.id}); give --run to pick runs`,
+          );
+        }
+      }
+      const record = storedSweep(run.config);
+      for (const name of Object.keys(record?.control?.strengths ?? {})) controls.add(name);
+      const locals = localModels(run.config);
+      for (const m of locals) if (!models.has(m.label)) models.set(m.label, m);
+      if (locals[0]) storedCosts(locals[0].label, record, costs);
+    }
+    if (judges.length === 0) throw new UsageError("no judged runs to compare");
+    const baked = new Map<string, Record<string, string | number>>();
+    for (const m of models.values()) {
+      if (!existsSync(m.path)) continue;
+      const edit = bakedEdit(m.path);
+      if (edit) baked.set(m.label, edit);
+    }
+    const input = { outcomes, conditions, judge: [...new Set(judges)].join(", "), baked, controls, costs };
+    let tables = buildAttackTables(input);
+    if (tables.length === 0) {
+      throw new UsageError(
+        "no model with an unsteered reference (a baseline or strength-0 condition) in these runs",
+      );
+    }
+    const notes: string[] = [];
+    if (flags.perplexity) {
+      const pack = await loadPack(resolveDataDir({ flag: flags.data }));
+      const { LlamaEngine } = await import("../../llama/engine.js");
+      const load = (m: LocalModel) =>
+        LlamaEngine.load(m.path, { threads: m.threads ?? 1, contextSize: m.contextSize });
+      notes.push(...(await measureMissingCosts(tables, conditions, models, pack.strings, costs, load)));
+      tables = buildAttackTables(input);
+    }
+    const format = flags.format as SteeringFormat;
+    process.stdout.write(formatAttackTables(tables, format));
+    for (const n of notes) process.stderr.write(`${n}\n`);
+    if (flags.html) {
+      writeFileSync(flags.html, attackReportHtml(tables));
+      if (format !== "json") process.stdout.write(`wrote ${resolve(flags.html)}\n`);
+    }
+  } finally {
+    store.close();
   }
 }

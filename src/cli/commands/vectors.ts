@@ -255,7 +255,7 @@ export function registerVectors(program: Command): void {
         if (result.layerReason) process.stdout.write(`--layers auto: ${result.layerReason}\n`);
         const what =
           result.mode === "ablate"
-            ? `ablated direction.${result.directionLayer} from ${result.edited.length} residual-stream writers of blocks ${result.layers[0]}-${result.layers[1]}${result.layers[0] === 0 ? " and the token embedding" : ""}`
+            ? `ablated direction.${result.directionLayer} from ${result.edited.length} tensors: ${result.layers[0] === 0 ? "the token embedding and " : ""}the residual-stream writers of blocks ${result.layers[0]}-${result.layers[1]}`
             : `folded ${result.strength} × the vector into ${result.edited.length} biases of layers ${result.layers[0]}-${result.layers[1]}`;
         process.stdout.write(
           `${what}\nwrote ${resolve(flags.out)} (edit recorded in steerbench.edit.* keys)\n`,
