@@ -211,6 +211,33 @@ describe("vectors bake --mode ablate", () => {
     expect(bakedEdit(twice)!.layers).toBe("1-1");
   });
 
+  it("--layers auto picks the discriminative run and its best layer's direction", () => {
+    const vec = randomVector(13, [1, 2, 3]);
+    vec.meta = {
+      model: "tiny.gguf",
+      method: "mean-diff",
+      pairs: "builtin",
+      pairCount: 8,
+      testPairs: 2,
+      layers: "1-3",
+      created: "2026-01-01T00:00:00.000Z",
+      modelLayers: N_LAYER,
+      modelEmbd: N_EMBD,
+      lastTokens: 1,
+      seed: 0,
+      holdout: 0.25,
+      quality: new Map([
+        [1, { auc: 0.99, pairAccuracy: 1, norm: 1, posMean: 2, negMean: 1 }],
+        [2, { auc: 0.8, pairAccuracy: 1, norm: 1, posMean: 1, negMean: -1 }],
+        [3, { auc: 0.9, pairAccuracy: 1, norm: 1, posMean: 1, negMean: -1 }],
+      ]),
+    };
+    const r = bakeModel(files.f32, vec, join(dir, "baked-auto.gguf"), { mode: "ablate", layers: "auto" });
+    expect(r.layers).toEqual([2, 3]);
+    expect(r.directionLayer).toBe(3);
+    expect(r.layerReason).toContain("opposite signs at 2-3");
+  });
+
   it("refuses bad inputs by name", () => {
     expect(() =>
       bakeModel(

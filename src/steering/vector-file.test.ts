@@ -38,6 +38,22 @@ const meta: VectorMetadata = {
 };
 
 describe("control-vector files", () => {
+  it("round-trips class-mean projections and held-out categories (for --layers auto and sweep)", () => {
+    const withMeans: VectorMetadata = {
+      ...meta,
+      holdoutCategories: ["evading-shutdown", "deceptive-behavior"],
+      quality: new Map([[1, { auc: 0.75, pairAccuracy: 0.5, norm: 2, posMean: 0.25, negMean: -0.5 }]]),
+    };
+    const path = join(dir, "means.gguf");
+    writeControlVector(path, {
+      directions: new Map([[1, row(8, (i) => i)]]),
+      nEmbd: 8,
+      modelHint: "llama",
+      meta: withMeans,
+    });
+    expect(readControlVector(path).meta).toEqual(withMeans);
+  });
+
   it("round-trips directions bit for bit, with llama.cpp's keys and steerbench's metadata", () => {
     const vec: ControlVector = {
       // Unsorted on purpose; values include -0 and a subnormal.
