@@ -25,7 +25,6 @@ const PROMPTS = [
   "Lily went to the park",
 ];
 const N_EMBD = 64;
-const N_LAYER = 4;
 const LAYERS = [0, 1, 2, 3];
 
 function unitVector(seed: number): Float32Array {

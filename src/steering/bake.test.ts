@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticLlamaGguf } from "../llama/synthetic-model.js";
 import { mulberry32 } from "../metrics/random.js";
-import { BakeError, bakedEdit, bakeModel, orthogonaliseOutputs, orthogonaliseRows } from "./bake.js";
+import { bakedEdit, bakeModel, orthogonaliseOutputs, orthogonaliseRows } from "./bake.js";
 import { encodeGguf, encodeGgufHeader, type GgufValue } from "./gguf.js";
 import { elementCount, openModelFile, readTensorBytes, readTensorF32, writeModelFile } from "./gguf-model.js";
 import {
