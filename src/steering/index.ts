@@ -19,6 +19,25 @@ export {
   VECTORS_ENV,
 } from "./apply.js";
 export {
+  type AttackCost,
+  type AttackRow,
+  type AttackSide,
+  type AttackTable,
+  buildAttackTables,
+  costKey,
+} from "./attacks.js";
+export { attackReportHtml, formatAttackTables } from "./attacks-format.js";
+export {
+  BakeError,
+  type BakeMode,
+  type BakeOptions,
+  type BakeResult,
+  bakedEdit,
+  bakeModel,
+  orthogonaliseOutputs,
+  orthogonaliseRows,
+} from "./bake.js";
+export {
   buildSteeringComparison,
   type ComparisonInput,
   type ComparisonSide,
@@ -27,6 +46,13 @@ export {
   type SteeringComparison,
   storedConditions,
 } from "./compare.js";
+export {
+  randomControl,
+  type SignCheck,
+  type Specificity,
+  signCheck,
+  specificity,
+} from "./controls.js";
 export {
   type Extraction,
   type ExtractionEngine,
@@ -58,6 +84,8 @@ export {
   readGgufFile,
   writeGgufFile,
 } from "./gguf.js";
+export { type ModelFile, openModelFile, readTensorF32, writeModelFile } from "./gguf-model.js";
+export { type AutoLayers, autoLayers, LayerSelectionError } from "./layer-select.js";
 export {
   auc,
   cosine,
@@ -87,6 +115,15 @@ export {
   type PerplexityResult,
   passagePerplexity,
 } from "./perplexity.js";
+export {
+  klDivergence,
+  measureSideEffects,
+  NEUTRAL_PROMPTS,
+  observeReference,
+  readOutputHead,
+  SideEffectError,
+  type SideEffectResult,
+} from "./side-effects.js";
 export {
   fileSha256,
   measurePerplexities,
