@@ -94,7 +94,8 @@ describe("a baked ablation removes the direction from the residual stream", () =
   const cases = [
     { label: "the 260K fixture (F32)", src: tinyModel, tolerance: 1e-4 },
     { label: "a synthetic F16 model", src: f16Path, tolerance: 5e-3 },
-    { label: "a synthetic Q8_0 model", src: q8Path, tolerance: 5e-3 },
+    // Q8_0 re-quantisation leaves ~4e-3 (measured); F16 ~1e-4; F32 ~6e-8. Before the edit: 0.2-0.4.
+    { label: "a synthetic Q8_0 model", src: q8Path, tolerance: 1e-2 },
   ];
   for (const c of cases) {
     it(`${c.label}: |h·v̂|/‖h‖ ≈ 0 at every layer and position`, async () => {
@@ -104,7 +105,7 @@ describe("a baked ablation removes the direction from the residual stream", () =
       const after = await projections(out);
       for (const il of LAYERS) {
         // The original model has a real component along v̂, so the check can fail.
-        expect(before.worst.get(il)!).toBeGreaterThan(20 * c.tolerance);
+        expect(before.worst.get(il)!).toBeGreaterThan(10 * c.tolerance);
         expect(after.worst.get(il)!).toBeLessThan(c.tolerance);
       }
     });
