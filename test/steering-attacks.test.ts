@@ -110,12 +110,14 @@ describe("compare --attacks", () => {
       ...local,
     ]);
     expect(sweep.stdout).toContain("Vector vs random-direction control");
-    await cli([
+    const rotate = await cli([
       "sweep",
       "--model",
       tinyModel,
       "--vector",
       vector,
+      "--layers",
+      "auto",
       "--mode",
       "rotate",
       "--strengths",
@@ -133,6 +135,10 @@ describe("compare --attacks", () => {
       "--quiet",
       ...local,
     ]);
+    // Every layer of the fixture's vector has opposite-sign class means: auto keeps the whole run.
+    expect(rotate.stdout).toMatch(
+      /--layers auto chose layers 1-3: class means project with opposite signs at 1-3/,
+    );
     const bake = await cli([
       "vectors",
       "bake",
