@@ -164,5 +164,28 @@ describe.skipIf(!ablationSupported)(
         });
       }
     });
+
+    it("greedy tokens of the baked file equal the original file's under activation.mode = ablate", async () => {
+      const out = join(dir, "baked-greedy.gguf");
+      bakeModel(tinyModel, vector, out, { mode: "ablate", directionLayer: 1 });
+      const greedy = async (path: string, ablate: boolean) => {
+        const engine = await LlamaEngine.load(path, { threads: 1, contextSize: 128 });
+        try {
+          if (ablate) {
+            await engine.setControlVector(
+              await controlVectorSpec({ vector: vectorPath, strength: 1, mode: "ablate" }, engine.info),
+            );
+          }
+          const tokens: number[][] = [];
+          for (const prompt of PROMPTS) {
+            tokens.push((await engine.generate({ prompt, maxTokens: 24, temperature: 0 })).tokens);
+          }
+          return tokens;
+        } finally {
+          await engine.dispose();
+        }
+      };
+      expect(await greedy(out, false)).toEqual(await greedy(tinyModel, true));
+    });
   },
 );
