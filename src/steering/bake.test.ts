@@ -180,6 +180,13 @@ describe("vectors bake --mode ablate", () => {
         }
         expect(worst).toBeLessThan(type === "f32" ? 1e-6 : scale * 0.1);
       }
+      // The synthetic model ties its output head to token_embd: the original embedding is kept as output.weight.
+      expect(r.added).toEqual(["output.weight"]);
+      expect(after.tensors).toHaveLength(before.tensors.length + 1);
+      const head = after.byName.get("output.weight")!;
+      const embd = before.byName.get("token_embd.weight")!;
+      expect(head.type).toBe(embd.type);
+      expect(Buffer.compare(readTensorBytes(after, head), readTensorBytes(before, embd))).toBe(0);
       for (const [k, val] of before.header.kv) expect(after.header.kv.get(k)).toEqual(val);
       const edit = bakedEdit(out)!;
       expect(edit).toMatchObject({

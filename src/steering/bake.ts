@@ -20,6 +20,8 @@ import {
   type ModelFile,
   type ModelTensor,
   openModelFile,
+  type RawTensor,
+  readTensorBytes,
   readTensorF32,
   writeModelFile,
 } from "./gguf-model.js";
@@ -55,6 +57,8 @@ export interface BakeResult {
   strength?: number;
   /** Names of the edited tensors. */
   edited: string[];
+  /** Tensors added: `output.weight`, the original embedding, when the model ties its output head to it. */
+  added?: string[];
   /** Why these layers, for `--layers auto`. */
   layerReason?: string;
   /** steerbench.* keys added. */
@@ -194,6 +198,7 @@ export function bakeModel(
     }
   }
   const replace = new Map<string, Float32Array>();
+  const untied: RawTensor[] = [];
   const result: BakeResult = { mode: opts.mode, layers: [0, 0], edited: [], metadata: {} };
   if (layerReason) result.layerReason = layerReason;
 
@@ -223,6 +228,17 @@ export function bakeModel(
       }
       if (!replace.has("token_embd.weight"))
         throw new BakeError(`${modelPath}: no token_embd.weight to edit`);
+      // A tied output head reads token_embd too, after the final norm's per-coordinate weights, where the
+      // residual stream's missing v̂ component does not cancel the edit: keep the original as output.weight.
+      const embd = model.byName.get("token_embd.weight")!;
+      if (!model.byName.has("output.weight")) {
+        untied.push({
+          name: "output.weight",
+          shape: [...embd.shape],
+          type: embd.type,
+          bytes: readTensorBytes(model, embd),
+        });
+      }
     }
     for (let b = lo; b <= hi; b++) {
       let found = 0;
@@ -278,6 +294,7 @@ export function bakeModel(
   }
 
   result.edited = [...replace.keys()];
+  if (untied.length > 0) result.added = untied.map((t) => t.name);
   const meta: Record<string, string | number> = {
     mode: opts.mode,
     layers: `${result.layers[0]}-${result.layers[1]}`,
@@ -314,7 +331,7 @@ export function bakeModel(
     itemType: "string",
     value: [...past, JSON.stringify(meta)],
   });
-  writeModelFile(model, outPath, kv, replace);
+  writeModelFile(model, outPath, kv, replace, new Map(), untied);
   return result;
 }
 

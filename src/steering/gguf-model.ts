@@ -91,13 +91,25 @@ export function readTensorF32(model: ModelFile, t: ModelTensor): Float32Array {
  * re-encoded to the tensor's own type, or to `retype`'s type for that name); all other tensors are copied byte
  * for byte.
  */
+/** A tensor added to a model file as raw bytes of its type (e.g. a copy of another tensor). */
+export interface RawTensor {
+  name: string;
+  shape: number[];
+  type: number;
+  bytes: Uint8Array;
+}
+
 export function writeModelFile(
   model: ModelFile,
   out: string,
   kv: ReadonlyMap<string, GgufValue>,
   replace: ReadonlyMap<string, Float32Array>,
   retype: ReadonlyMap<string, number> = new Map(),
+  add: readonly RawTensor[] = [],
 ): void {
+  for (const t of add) {
+    if (model.byName.has(t.name)) throw new GgufError(`${model.path}: tensor ${t.name} exists already`);
+  }
   for (const name of [...replace.keys(), ...retype.keys()]) {
     if (!model.byName.has(name)) throw new GgufError(`${model.path}: no tensor ${name} to replace`);
   }
@@ -111,7 +123,10 @@ export function writeModelFile(
   });
   const { header } = encodeGgufHeader(
     kv,
-    layout.map((t) => ({ name: t.name, shape: t.shape, type: t.type, byteLength: t.span })),
+    [
+      ...layout.map((t) => ({ name: t.name, shape: t.shape, type: t.type, byteLength: t.span })),
+      ...add.map((t) => ({ name: t.name, shape: t.shape, type: t.type, byteLength: t.bytes.length })),
+    ],
     model.header.alignment,
   );
   const tmp = `${out}.${process.pid}.tmp`;
@@ -142,6 +157,11 @@ export function writeModelFile(
       // Pad to the span's aligned size: the layout matches the header's offsets.
       const target = Math.ceil(t.span / align) * align;
       if (bytes.length < target) write(new Uint8Array(target - bytes.length));
+    }
+    for (const t of add) {
+      write(t.bytes);
+      const target = Math.ceil(t.bytes.length / align) * align;
+      if (t.bytes.length < target) write(new Uint8Array(target - t.bytes.length));
     }
     closeSync(fd);
   } catch (err) {

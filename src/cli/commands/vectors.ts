@@ -257,6 +257,11 @@ export function registerVectors(program: Command): void {
           result.mode === "ablate"
             ? `ablated direction.${result.directionLayer} from ${result.edited.length} tensors: ${result.layers[0] === 0 ? "the token embedding and " : ""}the residual-stream writers of blocks ${result.layers[0]}-${result.layers[1]}`
             : `folded ${result.strength} × the vector into ${result.edited.length} biases of layers ${result.layers[0]}-${result.layers[1]}`;
+        if (result.added) {
+          process.stdout.write(
+            "the output head was tied to the token embedding: the original is kept as output.weight\n",
+          );
+        }
         process.stdout.write(
           `${what}\nwrote ${resolve(flags.out)} (edit recorded in steerbench.edit.* keys)\n`,
         );
