@@ -266,13 +266,21 @@ describe("the vectors, sweep and compare verbs", () => {
     expect(stdout).toContain("act+4 − act-4 (strength 4 vs -4)");
     expect(stdout).toMatch(/\(×\d+\.\d\d\)/);
     const json = JSON.parse((await cli(["compare", "--store", storePath, "--format", "json"])).stdout) as {
-      prompt: { gap: { pairs: number } };
-      activation: { highStrength: number; perplexity: { highRatio: number } };
+      prompt: { gap: { pairs: number }; sideEffects: { low?: { klMean: number } } };
+      activation: {
+        highStrength: number;
+        perplexity: { highRatio: number };
+        sideEffects: { high?: { prompts: number } };
+      };
     }[];
     expect(json).toHaveLength(1);
     expect(json[0]!.prompt.gap.pairs).toBeLessThanOrEqual(2);
     expect(json[0]!.activation.highStrength).toBe(4);
     expect(json[0]!.activation.perplexity.highRatio).toBeGreaterThan(0);
+    // The sweep's next-token side effects, per side.
+    expect(stdout).toContain("KL high [95% CI] / changed");
+    expect(json[0]!.activation.sideEffects.high!.prompts).toBe(12);
+    expect(json[0]!.prompt.sideEffects.low!.klMean).toBeGreaterThan(0);
   });
 
   it("sweep refuses a missing vector and a bad prompt condition", async () => {

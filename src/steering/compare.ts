@@ -7,6 +7,7 @@ import { deltaText, fixed, NA, pText } from "../report/table-common.js";
 import type { Condition } from "../types.js";
 import { renderTables, type SteeringFormat } from "./format.js";
 import type { PerplexityResult } from "./perplexity.js";
+import type { SideEffectResult } from "./side-effects.js";
 
 export interface SideCost {
   /** Perplexity under the high / low condition. */
@@ -27,6 +28,8 @@ export interface ComparisonSide {
   lowStrength?: number;
   gap: GapRow | null;
   perplexity: SideCost;
+  /** Next-token KL and changed answers on neutral prompts under the high / low condition, when measured. */
+  sideEffects: { high?: SideEffectResult; low?: SideEffectResult };
 }
 
 export interface SteeringComparison {
@@ -47,6 +50,8 @@ export interface ComparisonInput {
   referencePerplexity?: number;
   /** Conditions that are controls (random directions), never the activation side. */
   controls?: ReadonlySet<string>;
+  /** Side effects per condition name (from sweep records). */
+  sideEffects?: Readonly<Record<string, SideEffectResult>>;
 }
 
 const hasPrompt = (c: Condition): boolean => c.prompt !== undefined && Object.keys(c.prompt).length > 0;
@@ -67,6 +72,15 @@ function cost(high: string, low: string, reference: string | undefined, input: C
   return out;
 }
 
+function effects(high: string, low: string, input: ComparisonInput): ComparisonSide["sideEffects"] {
+  const out: ComparisonSide["sideEffects"] = {};
+  const h = input.sideEffects?.[high];
+  const l = input.sideEffects?.[low];
+  if (h) out.high = h;
+  if (l) out.low = l;
+  return out;
+}
+
 /** One comparison per model found in the outcomes. */
 export function buildSteeringComparison(input: ComparisonInput): SteeringComparison[] {
   const models = [...new Set(input.outcomes.map((o) => o.model))];
@@ -84,6 +98,7 @@ export function buildSteeringComparison(input: ComparisonInput): SteeringCompari
         low: "anti_ic",
         gap,
         perplexity: cost("pro_ic", "anti_ic", present.has("baseline") ? "baseline" : undefined, input),
+        sideEffects: effects("pro_ic", "anti_ic", input),
       };
     }
 
@@ -107,6 +122,7 @@ export function buildSteeringComparison(input: ComparisonInput): SteeringCompari
         lowStrength: low.activation!.strength,
         gap,
         perplexity: cost(high.name, low.name, zero, input),
+        sideEffects: effects(high.name, low.name, input),
       };
     }
     return { model, judge: input.judge, prompt, activation };
@@ -115,6 +131,11 @@ export function buildSteeringComparison(input: ComparisonInput): SteeringCompari
 
 // ---------------------------------------------------------------------------------------------------------
 // Formatting.
+
+const klText = (se: SideEffectResult | undefined): string =>
+  se === undefined
+    ? NA
+    : `${fixed(se.klMean, 4)}${se.klCI ? ` [${fixed(se.klCI[0], 4)}, ${fixed(se.klCI[1], 4)}]` : ""} / ${se.changed}/${se.prompts}`;
 
 const pplText = (value: number | undefined, ratio: number | undefined): string => {
   if (value === undefined) return NA;
@@ -148,12 +169,27 @@ export function formatSteeringComparison(
         pplText(side.perplexity.high, side.perplexity.highRatio),
         pplText(side.perplexity.low, side.perplexity.lowRatio),
         side.perplexity.reference === undefined ? NA : fixed(side.perplexity.reference, 2),
+        klText(side.sideEffects.high),
+        klText(side.sideEffects.low),
       ]);
     }
     if (c.prompt === null)
-      rows.push([c.model, "prompt", "no pro_ic and anti_ic results", NA, NA, NA, NA, NA, NA, NA]);
+      rows.push([c.model, "prompt", "no pro_ic and anti_ic results", NA, NA, NA, NA, NA, NA, NA, NA, NA]);
     if (c.activation === null)
-      rows.push([c.model, "activation", "no activation strengths to compare", NA, NA, NA, NA, NA, NA, NA]);
+      rows.push([
+        c.model,
+        "activation",
+        "no activation strengths to compare",
+        NA,
+        NA,
+        NA,
+        NA,
+        NA,
+        NA,
+        NA,
+        NA,
+        NA,
+      ]);
   }
   const judges = [...new Set(comparisons.map((c) => c.judge))].join(", ");
   return renderTables(
@@ -171,15 +207,18 @@ export function formatSteeringComparison(
           "PPL high (× ref.)",
           "PPL low (× ref.)",
           "PPL ref.",
+          "KL high [95% CI] / changed",
+          "KL low [95% CI] / changed",
         ],
-        numeric: [false, false, false, true, true, true, true, true, true, true],
+        numeric: [false, false, false, true, true, true, true, true, true, true, true, true],
         body: rows,
       },
     ],
     format,
     "Δ: conv.% over valid items, high − low, Newcombe CI, exact McNemar p. PPL: perplexity of a fixed neutral " +
       "passage under the condition; ref. = unsteered (strength 0 for activation, the baseline prompt or the " +
-      "neutral request for prompts). A large effect bought with a large PPL ratio is broken language, not steering.",
+      "neutral request for prompts). A large effect bought with a large PPL ratio is broken language, not steering. " +
+      "KL: mean KL(unsteered ‖ steered) of the next token on 12 neutral prompts (bootstrap CI) / neutral prompts whose greedy answer changed.",
   );
 }
 

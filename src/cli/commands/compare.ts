@@ -17,6 +17,7 @@ import {
 } from "../../steering/compare.js";
 import { STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
 import type { PerplexityResult } from "../../steering/perplexity.js";
+import type { SideEffectResult } from "../../steering/side-effects.js";
 import { measurePerplexities, PASSAGE_SHA256, storedSweep } from "../../steering/sweep.js";
 import { Store } from "../../store/store.js";
 import type { Condition } from "../../types.js";
@@ -80,6 +81,7 @@ export function registerCompare(program: Command): void {
       const perplexity: Record<string, PerplexityResult> = {};
       let referencePerplexity: number | undefined;
       const controls = new Set<string>();
+      const sideEffects: Record<string, SideEffectResult> = {};
       const taken = new Set<string>();
       const judges: string[] = [];
       for (const ref of refs) {
@@ -103,6 +105,9 @@ export function registerCompare(program: Command): void {
         conditions.push(...runConditions);
 
         for (const name of Object.keys(storedSweep(run.config)?.control?.strengths ?? {})) controls.add(name);
+        for (const [name, se] of Object.entries(storedSweep(run.config)?.sideEffects?.byCondition ?? {})) {
+          sideEffects[name] ??= se;
+        }
         let stored = storedSweep(run.config)?.perplexity;
         if (stored?.passageSha256 !== PASSAGE_SHA256) stored = undefined;
         const model = localModel(run.config);
@@ -121,6 +126,7 @@ export function registerCompare(program: Command): void {
         perplexity,
         referencePerplexity,
         controls,
+        sideEffects,
       });
       process.stdout.write(formatSteeringComparison(comparisons, flags.format as SteeringFormat));
     } finally {
