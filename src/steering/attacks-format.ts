@@ -81,10 +81,11 @@ export function formatAttackTables(tables: readonly AttackTable[], format: Steer
 /** The cost–effect scatter: one point per measured row, Δ Conv.% (with its CI) against mean KL. */
 export function attackScatterSvg(table: AttackTable): string {
   const points = table.rows.filter((r) => r.gap?.delta != null && r.cost.sideEffects !== undefined);
-  const W = 640;
+  const W = 760;
   const H = 360;
   const L = 60;
-  const R = 20;
+  // Room on the right for the labels of the costliest rows.
+  const R = 160;
   const T = 20;
   const B = 50;
   if (points.length === 0) {
@@ -110,6 +111,7 @@ export function attackScatterSvg(table: AttackTable): string {
     `<text x="${L - 6}" y="${y(0) + 4}" text-anchor="end" font-size="10">0</text>`,
     `<text x="${L - 6}" y="${y(yMin) + 4}" text-anchor="end" font-size="10">${fixed(yMin, 0)}</text>`,
     `<text x="${W - R}" y="${H - B + 14}" text-anchor="end" font-size="10">${fixed(xMax, 3)}</text>`,
+    `<text x="${L}" y="${H - B + 14}" text-anchor="middle" font-size="10">0</text>`,
   ];
   for (const r of points) {
     const px = x(r.cost.sideEffects!.klMean);
@@ -156,7 +158,8 @@ export function attackReportHtml(tables: readonly AttackTable[]): string {
     "<title>steerbench attack surface</title>",
     "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px}table{border-collapse:collapse;font-size:13px}" +
       "td,th{border:1px solid #d0d7de;padding:4px 6px;text-align:left}tr.builder td{background:#f0f6ff}" +
-      ".attacker{color:#D55E00}.builder{color:#0072B2}.note{color:#57606a;font-size:13px}</style>",
+      "tr.attacker td:first-child,span.attacker{color:#D55E00}tr.builder td:first-child,span.builder{color:#0072B2}" +
+      ".note{color:#57606a;font-size:13px}</style>",
     "</head><body>",
     "<h1>Attack surface</h1>",
     ...body,
