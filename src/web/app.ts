@@ -300,7 +300,10 @@ function Figures(props: { summary: ReportSummary; judge: string }) {
           height: 340,
           fileName: `${base}-sweep-${chosen}`,
           caption:
-            "Convergence and refusal (% of valid items) and nonsensical (% of judged items) against the control-vector strength; whiskers are 95% Wilson intervals.",
+            "Convergence and refusal (% of valid items) and nonsensical (% of judged items) against the control-vector strength; whiskers are 95% Wilson intervals." +
+            (jt?.sweep.some((p) => p.control)
+              ? " Dashed: convergence under the sweep's control, a seeded random direction with the vector's norm at every layer."
+              : ""),
           controls:
             sweepModels.length > 1
               ? h(
