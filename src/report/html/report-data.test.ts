@@ -236,6 +236,42 @@ describe("sweeps and deltas", () => {
     s2.close();
   });
 
+  test("loadItems with a time returns only items written since, and the cursor moves with writes", async () => {
+    const all = loadItems(store, runId);
+    expect(all.items).toHaveLength(1278);
+    // Contexts and prompts are shared across models: far fewer texts than items.
+    expect(all.texts.length).toBeLessThan(300);
+    const cursor = runCursor(store, runId);
+    expect(loadItems(store, runId, new Date(Date.now() + 60_000).toISOString()).items).toEqual([]);
+    await new Promise((r) => setTimeout(r, 5));
+    const item = all.items[5]!;
+    store.saveJudgement({
+      itemId: item.id,
+      judge: "second-judge",
+      status: "failed",
+      label: null,
+      reason: null,
+      raw: "garbage",
+      scores: null,
+      error: "no label",
+      latencyMs: null,
+    });
+    expect(runCursor(store, runId)).not.toBe(cursor);
+    // ">=": items written in the cursor's own millisecond come again (merged by id on the client).
+    const changed = loadItems(store, runId, cursor.split("#")[0]);
+    expect(changed.items.map((i) => i.id)).toContain(item.id);
+    expect(changed.items.length).toBeLessThan(20);
+    expect(changed.items.find((i) => i.id === item.id)!.verdicts["second-judge"]).toEqual({
+      status: "failed",
+      label: null,
+      reason: null,
+      error: "no label",
+    });
+    store.db.prepare("DELETE FROM judgements WHERE judge = 'second-judge'").run();
+  });
+});
+
+describe("sweep controls", () => {
   test("a sweep's random-direction control is flagged, and the chart draws it beside the vector", async () => {
     const s3 = Store.open(":memory:");
     const conds = [
@@ -304,39 +340,5 @@ describe("sweeps and deltas", () => {
       [1, 100],
     ]);
     s3.close();
-  });
-
-  test("loadItems with a time returns only items written since, and the cursor moves with writes", async () => {
-    const all = loadItems(store, runId);
-    expect(all.items).toHaveLength(1278);
-    // Contexts and prompts are shared across models: far fewer texts than items.
-    expect(all.texts.length).toBeLessThan(300);
-    const cursor = runCursor(store, runId);
-    expect(loadItems(store, runId, new Date(Date.now() + 60_000).toISOString()).items).toEqual([]);
-    await new Promise((r) => setTimeout(r, 5));
-    const item = all.items[5]!;
-    store.saveJudgement({
-      itemId: item.id,
-      judge: "second-judge",
-      status: "failed",
-      label: null,
-      reason: null,
-      raw: "garbage",
-      scores: null,
-      error: "no label",
-      latencyMs: null,
-    });
-    expect(runCursor(store, runId)).not.toBe(cursor);
-    // ">=": items written in the cursor's own millisecond come again (merged by id on the client).
-    const changed = loadItems(store, runId, cursor.split("#")[0]);
-    expect(changed.items.map((i) => i.id)).toContain(item.id);
-    expect(changed.items.length).toBeLessThan(20);
-    expect(changed.items.find((i) => i.id === item.id)!.verdicts["second-judge"]).toEqual({
-      status: "failed",
-      label: null,
-      reason: null,
-      error: "no label",
-    });
-    store.db.prepare("DELETE FROM judgements WHERE judge = 'second-judge'").run();
   });
 });
