@@ -17,6 +17,7 @@ import { basename } from "node:path";
 import { fileSha256 } from "./file-hash.js";
 import type { GgufValue } from "./gguf.js";
 import {
+  elementCount,
   type ModelFile,
   type ModelTensor,
   openModelFile,
@@ -26,7 +27,7 @@ import {
   writeModelFile,
 } from "./gguf-model.js";
 import { autoLayers } from "./layer-select.js";
-import { ggmlTypeName, isEditableType } from "./quant.js";
+import { encodedSize, ggmlTypeName, isEditableType } from "./quant.js";
 import type { ControlVector } from "./vector-file.js";
 
 export class BakeError extends Error {}
@@ -197,7 +198,8 @@ export function bakeModel(
       if (b.pattern.test(t.name)) throw new BakeError(`${modelPath}: tensor ${t.name}: ${b.why}`);
     }
   }
-  const replace = new Map<string, Float32Array>();
+  // Lazy: each edited tensor is read, edited and encoded only when it is written, one at a time.
+  const replace = new Map<string, () => Float32Array>();
   const untied: RawTensor[] = [];
   const result: BakeResult = { mode: opts.mode, layers: [0, 0], edited: [], metadata: {} };
   if (layerReason) result.layerReason = layerReason;
@@ -224,7 +226,7 @@ export function bakeModel(
         editable(model, t);
         if (t.shape[0] !== nEmbd)
           throw new BakeError(`${modelPath}: ${name} has rows of ${t.shape[0]}, not n_embd ${nEmbd}`);
-        replace.set(name, orthogonaliseRows(readTensorF32(model, t), nEmbd, vhat));
+        replace.set(name, () => orthogonaliseRows(readTensorF32(model, t), nEmbd, vhat));
       }
       if (!replace.has("token_embd.weight"))
         throw new BakeError(`${modelPath}: no token_embd.weight to edit`);
@@ -236,7 +238,8 @@ export function bakeModel(
           name: "output.weight",
           shape: [...embd.shape],
           type: embd.type,
-          bytes: readTensorBytes(model, embd),
+          byteLength: encodedSize(embd.type, elementCount(embd.shape)),
+          bytes: () => readTensorBytes(model, embd),
         });
       }
     }
@@ -252,7 +255,7 @@ export function bakeModel(
             `${modelPath}: ${t.name} has shape ${JSON.stringify(t.shape)}; expected [in, ${nEmbd}]`,
           );
         }
-        replace.set(t.name, orthogonaliseOutputs(readTensorF32(model, t), nIn, nOut, vhat));
+        replace.set(t.name, () => orthogonaliseOutputs(readTensorF32(model, t), nIn, nOut, vhat));
         found++;
       }
       if (found === 0) {
@@ -264,7 +267,7 @@ export function bakeModel(
         const t = model.byName.get(`blk.${b}.${w}`);
         if (!t) continue;
         editable(model, t);
-        replace.set(t.name, orthogonaliseRows(readTensorF32(model, t), nEmbd, vhat));
+        replace.set(t.name, () => orthogonaliseRows(readTensorF32(model, t), nEmbd, vhat));
       }
     }
   } else {
@@ -283,12 +286,8 @@ export function bakeModel(
         );
       }
       editable(model, t);
-      const bias = readTensorF32(model, t);
       const v = vec.directions.get(il)!;
-      replace.set(
-        name,
-        Float32Array.from(bias, (x, k) => x + s * v[k]!),
-      );
+      replace.set(name, () => Float32Array.from(readTensorF32(model, t), (x, k) => x + s * v[k]!));
     }
     if (replace.size === 0) throw new BakeError(`the vector has no direction in layers ${lo}..${hi}`);
   }

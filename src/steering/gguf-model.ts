@@ -86,24 +86,29 @@ export function readTensorF32(model: ModelFile, t: ModelTensor): Float32Array {
   return decodeTensor(t.type, readTensorBytes(model, t), elementCount(t.shape));
 }
 
-/**
- * Writes `model` to `out` (atomically) with the metadata `kv` and the tensors in `replace` (name → f32 values,
- * re-encoded to the tensor's own type, or to `retype`'s type for that name); all other tensors are copied byte
- * for byte.
- */
 /** A tensor added to a model file as raw bytes of its type (e.g. a copy of another tensor). */
 export interface RawTensor {
   name: string;
   shape: number[];
   type: number;
-  bytes: Uint8Array;
+  byteLength: number;
+  /** The bytes, read when the tensor is written. */
+  bytes: () => Uint8Array;
 }
 
+/** New f32 values for a tensor, or a function computing them when the tensor is written (one at a time). */
+export type Replacement = Float32Array | (() => Float32Array);
+
+/**
+ * Writes `model` to `out` (atomically) with the metadata `kv` and the tensors in `replace` (name → f32 values,
+ * re-encoded to the tensor's own type, or to `retype`'s type for that name); all other tensors are copied byte
+ * for byte. Lazy replacements keep one tensor in memory at a time, whatever the model's size.
+ */
 export function writeModelFile(
   model: ModelFile,
   out: string,
   kv: ReadonlyMap<string, GgufValue>,
-  replace: ReadonlyMap<string, Float32Array>,
+  replace: ReadonlyMap<string, Replacement>,
   retype: ReadonlyMap<string, number> = new Map(),
   add: readonly RawTensor[] = [],
 ): void {
@@ -125,7 +130,7 @@ export function writeModelFile(
     kv,
     [
       ...layout.map((t) => ({ name: t.name, shape: t.shape, type: t.type, byteLength: t.span })),
-      ...add.map((t) => ({ name: t.name, shape: t.shape, type: t.type, byteLength: t.bytes.length })),
+      ...add.map((t) => ({ name: t.name, shape: t.shape, type: t.type, byteLength: t.byteLength })),
     ],
     model.header.alignment,
   );
@@ -141,9 +146,10 @@ export function writeModelFile(
   try {
     write(header);
     for (const [i, t] of layout.entries()) {
-      const values = replace.get(t.name);
+      const given = replace.get(t.name);
       let bytes: Uint8Array;
-      if (values) {
+      if (given) {
+        const values = typeof given === "function" ? given() : given;
         if (values.length !== elementCount(t.shape)) {
           throw new GgufError(
             `tensor ${t.name}: ${values.length} values for shape ${JSON.stringify(t.shape)}`,
@@ -159,9 +165,13 @@ export function writeModelFile(
       if (bytes.length < target) write(new Uint8Array(target - bytes.length));
     }
     for (const t of add) {
-      write(t.bytes);
-      const target = Math.ceil(t.bytes.length / align) * align;
-      if (t.bytes.length < target) write(new Uint8Array(target - t.bytes.length));
+      const bytes = t.bytes();
+      if (bytes.length !== t.byteLength) {
+        throw new GgufError(`tensor ${t.name}: ${bytes.length} bytes, the header says ${t.byteLength}`);
+      }
+      write(bytes);
+      const target = Math.ceil(bytes.length / align) * align;
+      if (bytes.length < target) write(new Uint8Array(target - bytes.length));
     }
     closeSync(fd);
   } catch (err) {
