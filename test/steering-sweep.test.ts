@@ -156,6 +156,32 @@ describe("the vectors, sweep and compare verbs", () => {
     expect(parsed.layers).toEqual([1, 2]);
     expect(parsed.nEmbd).toBe(64);
     expect(parsed.meta).toMatchObject({ method: "pca", pairCount: 6 });
+    // --split-by category holds out a seeded half of the categories and records them.
+    const split = join(dir, "split.gguf");
+    const splitOut = await cli([
+      "vectors",
+      "extract",
+      "--model",
+      tinyModel,
+      "--data",
+      packDir,
+      "--selection",
+      "max=1",
+      "--layers",
+      "1",
+      "--split-by",
+      "category",
+      "--seed",
+      "3",
+      "--out",
+      split,
+      "--quiet",
+      ...local,
+    ]);
+    expect(splitOut.stdout).toContain("from 3 pairs");
+    const held = readControlVector(split).meta!.holdoutCategories!;
+    expect(held).toHaveLength(3);
+    expect(splitOut.stdout).toContain(`held out categories ${held.join(", ")}`);
     await expect(
       cli([
         "vectors",

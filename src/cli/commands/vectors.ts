@@ -13,6 +13,7 @@ import {
   STEERING_FORMATS,
   type SteeringFormat,
 } from "../../steering/format.js";
+import { splitTrainTest } from "../../steering/math.js";
 import { builtinPairs, type ContrastPair, readPairsFile } from "../../steering/pairs.js";
 import { parseLayerRange } from "../../steering/sweep-config.js";
 import { modelArchitecture, readControlVector, writeControlVector } from "../../steering/vector-file.js";
@@ -25,6 +26,7 @@ interface ExtractFlags {
   selection?: string;
   categories?: string[];
   holdoutCategories?: string[];
+  splitBy?: string;
   limit?: number;
   layers?: string;
   method: string;
@@ -80,6 +82,10 @@ export function registerVectors(program: Command): void {
       "builtin pairs: leave these categories out of extraction and record them, so `sweep` evaluates on them",
       parseListOption,
     )
+    .option(
+      "--split-by <what>",
+      "category: hold out a seeded half of the categories (--seed), as --holdout-categories would",
+    )
     .option("--limit <n>", "only the first N pairs", parseIntOption("--limit"))
     .option("--layers <a-b>", "layers to extract (default: every steerable layer, 1..n_layer-1)")
     .option("--method <m>", "mean-diff or pca", "mean-diff")
@@ -112,7 +118,16 @@ export function registerVectors(program: Command): void {
     }
     if (!(flags.holdout >= 0 && flags.holdout < 1)) throw new UsageError("--holdout must be in [0, 1)");
     if (flags.lastTokens < 1) throw new UsageError("--last-tokens must be at least 1");
-    const held = flags.holdoutCategories;
+    if (flags.splitBy !== undefined && flags.splitBy !== "category") {
+      throw new UsageError(`--split-by must be category, got "${flags.splitBy}"`);
+    }
+    if (flags.splitBy && flags.holdoutCategories) {
+      throw new UsageError("give --split-by category or --holdout-categories, not both");
+    }
+    let held = flags.holdoutCategories;
+    if (flags.splitBy && flags.pairs !== "builtin") {
+      throw new UsageError("--split-by category needs --pairs builtin (a pairs file has no categories)");
+    }
     if (held && flags.pairs !== "builtin") {
       throw new UsageError("--holdout-categories needs --pairs builtin (a pairs file has no categories)");
     }
@@ -120,6 +135,12 @@ export function registerVectors(program: Command): void {
     if (flags.pairs === "builtin") {
       const pack = await loadPack(resolveDataDir({ flag: flags.data }));
       const known = pack.categories.map((c) => c.slug);
+      if (flags.splitBy) {
+        // The same seeded shuffle as the pair split; half of the categories (rounded down) are held out.
+        const pool = flags.categories ?? known;
+        if (pool.length < 2) throw new UsageError("--split-by category needs at least two categories");
+        held = splitTrainTest(pool, Math.floor(pool.length / 2) / pool.length, flags.seed).test;
+      }
       const unknown = (held ?? []).filter((c) => !known.includes(c));
       if (unknown.length > 0) {
         throw new UsageError(
