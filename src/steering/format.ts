@@ -122,6 +122,7 @@ export function formatVectorInfo(path: string, vec: ControlVector, format: Steer
       ["tokens averaged", String(m.lastTokens)],
       ["created", m.created],
     );
+    if (m.holdoutCategories) facts.push(["held-out categories", m.holdoutCategories.join(", ")]);
   } else {
     facts.push(["origin", "not written by steerbench (no steerbench.* metadata)"]);
   }
@@ -130,8 +131,8 @@ export function formatVectorInfo(path: string, vec: ControlVector, format: Steer
       { title: "Control vector", head: ["Field", "Value"], numeric: [false, false], body: facts },
       {
         title: "Layers",
-        head: ["Layer", "‖v‖", "AUC", "Pair acc."],
-        numeric: [true, true, true, true],
+        head: ["Layer", "‖v‖", "AUC", "Pair acc.", "Pos. mean proj.", "Neg. mean proj."],
+        numeric: [true, true, true, true, true, true],
         body: layers.map((il) => {
           const q = m?.quality.get(il);
           return [
@@ -139,6 +140,8 @@ export function formatVectorInfo(path: string, vec: ControlVector, format: Steer
             num(norms.get(il)!, 3),
             q ? num(q.auc, 3) : NA,
             q ? num(q.pairAccuracy, 3) : NA,
+            q?.posMean === undefined ? NA : num(q.posMean, 3),
+            q?.negMean === undefined ? NA : num(q.negMean, 3),
           ];
         }),
       },
