@@ -132,6 +132,10 @@ export interface Generation {
   completionTokens: number | undefined;
   latencyMs: number;
   finishReason: string | undefined;
+  /** The engine lowered max_tokens so that prompt + answer fit its context (never cuts the prompt for it). */
+  maxTokensCapped?: { requested: number; granted: number };
+  /** The prompt alone did not fit the context and was cut as documented (token counts). */
+  promptTruncated?: { from: number; to: number };
 }
 
 /** A judge verdict as stored. A failed verdict has `label: undefined` and `failed: true`. */

@@ -134,6 +134,11 @@ export const runConfigSchema = z
     epochs: positiveInt.default(1).describe("repeat each item N times with seeds seed+0..N-1"),
     concurrency: positiveInt.default(16).describe("items in flight at once (and default per endpoint)"),
     retry: retrySchema.default({ retries: 5, baseDelayMs: 500, maxDelayMs: 60_000 }),
+    maxResponseChars: positiveInt
+      .default(65_536)
+      .describe(
+        "longer answers are stored and judged cut to this many characters, flagged per item (a runaway 10 MB answer must not reach the judge whole)",
+      ),
     shard: z
       .object({ index: z.number().int().min(0), count: positiveInt })
       .strict()

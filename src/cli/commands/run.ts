@@ -88,18 +88,50 @@ export function configFromFlags(file: string | undefined, flags: RunFlags): RunC
   return parseRunConfig(raw, file ?? "(command line)");
 }
 
+/** Exit codes of commands that run work (documented in the README). */
+export const EXIT = { ok: 0, error: 1, completedWithFailures: 3, interrupted: 130 } as const;
+
 export function printSummary(s: RunSummary, out: NodeJS.WritableStream = process.stdout): void {
   out.write(
     `run ${s.run.id}: ${s.items} items; this session generated ${s.generated}, judged ${s.judged}` +
       ` (${s.judgeFailures} judge failures), ${s.generationErrors} generation errors, ${s.judgeErrors} judge errors` +
       `${s.interrupted ? "; INTERRUPTED — run the same command again to resume" : ""}\n`,
   );
-  if (s.generationErrors + s.judgeErrors > 0 && !s.interrupted) {
-    out.write("some calls failed: rerun with --retry-errors to retry only those\n");
+  if (s.stoppedBecause !== undefined && !s.interrupted) out.write(`run stopped: ${s.stoppedBecause}\n`);
+  const f = s.flags;
+  const flagged = [
+    f.maxTokensCapped > 0 ? `${f.maxTokensCapped} with max_tokens capped to fit the context` : "",
+    f.promptTruncated > 0 ? `${f.promptTruncated} with the prompt cut to fit the context` : "",
+    f.responseTruncated > 0 ? `${f.responseTruncated} answers cut to the stored size limit` : "",
+    f.empty > 0 ? `${f.empty} empty answers` : "",
+  ].filter((t) => t !== "");
+  if (flagged.length > 0) out.write(`flagged items: ${flagged.join("; ")} (see export)\n`);
+  const o = s.outstanding;
+  if (o.generationErrors + o.judgeErrors + o.judgeFailures > 0 && !s.interrupted) {
+    out.write(
+      `the run has ${o.generationErrors} items in error, ${o.judgeFailures} judge failures and ${o.judgeErrors} judge errors:` +
+        " rerun with --retry-errors to retry only those\n",
+    );
   }
 }
 
-/** Table 1 of a run by its first judge, as `run` and `quickstart` print it when they finish. */
+/**
+ * 130 interrupted; 1 when the run stopped or nothing at all succeeded (every generation or every
+ * verdict failed); 3 when it completed but some items ended in error or judge failure; else 0.
+ */
+export function exitCodeFor(s: RunSummary, store: Store): number {
+  if (s.interrupted) return EXIT.interrupted;
+  if (s.stoppedBecause !== undefined) return EXIT.error;
+  const p = store.progress(s.run.id);
+  if (p.items > 0 && p.responsesOk === 0) return EXIT.error;
+  const verdicts = Object.values(p.judged);
+  const okVerdicts = verdicts.reduce((n, v) => n + v.ok, 0);
+  if (p.responsesOk > 0 && okVerdicts === 0) return EXIT.error;
+  const o = s.outstanding;
+  return o.generationErrors + o.judgeErrors + o.judgeFailures > 0 ? EXIT.completedWithFailures : EXIT.ok;
+}
+
+/** Table 1 of a run by its primary judge, as `run` and `quickstart` print it when they finish. */
 export function printRunTable(
   store: Store,
   runId: string,
@@ -163,7 +195,7 @@ export function registerRun(program: Command): void {
       );
       printSummary(summary);
       printRunTable(store, summary.run.id);
-      if (summary.interrupted) process.exitCode = 130;
+      process.exitCode = exitCodeFor(summary, store);
     } finally {
       store.close();
     }
