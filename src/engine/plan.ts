@@ -31,7 +31,11 @@ export const DEFAULT_MAX_RESPONSE_CHARS = 65_536;
  * done but not its results: the run's name, endpoints (baseUrl/baseUrls), API keys
  * and headers, concurrency, timeouts and retries. `run` says when a resume changed any of those.
  */
-export function identity(config: RunConfig, conditions: Condition[], dataHash: string): Record<string, unknown> {
+export function identity(
+  config: RunConfig,
+  conditions: Condition[],
+  dataHash: string,
+): Record<string, unknown> {
   return {
     selection: config.selection,
     limit: config.limit ?? null,
@@ -58,7 +62,9 @@ export function identity(config: RunConfig, conditions: Condition[], dataHash: s
     shard: config.shard ?? null,
     dataHash,
     // Only when changed from the default, so adding the knob did not change every existing run's id.
-    ...(config.maxResponseChars !== DEFAULT_MAX_RESPONSE_CHARS ? { maxResponseChars: config.maxResponseChars } : {}),
+    ...(config.maxResponseChars !== DEFAULT_MAX_RESPONSE_CHARS
+      ? { maxResponseChars: config.maxResponseChars }
+      : {}),
   };
 }
 

@@ -101,12 +101,14 @@ export function operationalChanges(stored: unknown, plan: RunPlan): string[] {
   };
   const now = plan.storedConfig as typeof before;
   const changes: string[] = [];
-  if (before.name !== undefined && before.name !== now.name) changes.push(`name "${String(now.name)}" given, run keeps "${String(before.name)}"`);
+  if (before.name !== undefined && before.name !== now.name)
+    changes.push(`name "${String(now.name)}" given, run keeps "${String(before.name)}"`);
   const endpoints = (list: typeof before.models) =>
     JSON.stringify((list ?? []).map((e) => [e.baseUrl ?? null, e.baseUrls ?? null]));
   if (endpoints(before.models) !== endpoints(now.models)) changes.push("model endpoint changed");
   if (endpoints(before.judges) !== endpoints(now.judges)) changes.push("judge endpoint changed");
-  if (before.concurrency !== undefined && before.concurrency !== now.concurrency) changes.push("concurrency changed");
+  if (before.concurrency !== undefined && before.concurrency !== now.concurrency)
+    changes.push("concurrency changed");
   return changes;
 }
 
@@ -357,7 +359,9 @@ async function execute(
           if (isProviderError(err) && err.kind === "connection") {
             connectionFailuresInARow++;
             if (connectionFailuresInARow >= stopAfter) {
-              stop(`stopped after ${connectionFailuresInARow} items in a row failed to connect (last: ${errorText(err)})`);
+              stop(
+                `stopped after ${connectionFailuresInARow} items in a row failed to connect (last: ${errorText(err)})`,
+              );
             }
           } else {
             connectionFailuresInARow = 0;

@@ -468,7 +468,9 @@ export class Store {
               | { owner: string; pid: number; host: string }
               | undefined;
             if (held && held.owner !== owner) {
-              throw new RunBusyError(`run ${runId}: write lease taken over by pid ${held.pid} on ${held.host}`);
+              throw new RunBusyError(
+                `run ${runId}: write lease taken over by pid ${held.pid} on ${held.host}`,
+              );
             }
             this.stmt(
               `INSERT INTO run_leases (run_id, owner, pid, host, acquired_at, heartbeat_ms) VALUES (?, ?, ?, ?, ?, ?)
@@ -478,7 +480,8 @@ export class Store {
           .immediate();
       },
       release: () => {
-        if (this.db.open) this.stmt("DELETE FROM run_leases WHERE run_id = ? AND owner = ?").run(runId, owner);
+        if (this.db.open)
+          this.stmt("DELETE FROM run_leases WHERE run_id = ? AND owner = ?").run(runId, owner);
       },
     };
   }
@@ -616,9 +619,7 @@ export class Store {
    * Stores a verdict. With `ofResponse` (the text that was judged), the verdict is stored only if it
    * is still the item's stored answer: a judgement is never attached to a different response.
    */
-  saveJudgement(
-    j: Omit<JudgementRecord, "attempts"> & { attempts?: number; ofResponse?: string },
-  ): void {
+  saveJudgement(j: Omit<JudgementRecord, "attempts"> & { attempts?: number; ofResponse?: string }): void {
     if (j.status === "ok" && j.label === null) {
       throw new StoreError(`judgement for item ${j.itemId} by ${j.judge} has status ok but no label`);
     }
@@ -673,9 +674,11 @@ export class Store {
          WHERE i.run_id = ? GROUP BY j.judge ORDER BY first, judge`,
     ).all(runId) as { judge: string }[];
     const names = rows.map((r) => r.judge);
-    const primary = (this.stmt("SELECT primary_judge AS p FROM runs WHERE id = ?").get(runId) as
-      | { p: string | null }
-      | undefined)?.p;
+    const primary = (
+      this.stmt("SELECT primary_judge AS p FROM runs WHERE id = ?").get(runId) as
+        | { p: string | null }
+        | undefined
+    )?.p;
     if (primary && names.includes(primary)) return [primary, ...names.filter((n) => n !== primary)];
     return names;
   }

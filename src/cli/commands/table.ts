@@ -50,7 +50,7 @@ export function registerTable(program: Command): void {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got "${opts.format}"`);
       }
-      const store = Store.open(opts.store);
+      const store = Store.openExisting(opts.store);
       try {
         const run = store.resolveRun(opts.run);
         const judges = store.judges(run.id);
