@@ -23,8 +23,8 @@ import { loadPack } from "../src/data/pack.js";
 import { planRun } from "../src/engine/plan.js";
 import { ITEMS_PER_EPOCH } from "./common.js";
 import { type Job, type JobResult, type RunResult, type StoreResult, studyConfig } from "./harness.js";
-import type { ServerCommand, ServerMessage } from "./server.js";
 import { runLlamaBench } from "./llama/bench.js";
+import type { ServerCommand, ServerMessage } from "./server.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled to bench/dist/run.js by bench/build.mjs.
