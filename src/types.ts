@@ -52,6 +52,8 @@ export interface Pack {
   strings: ProtocolStrings;
   /** sha256 over the pack's files (names + bytes), to record which data a run used. */
   hash: string;
+  /** Things about the pack a user should know (skipped entries, missing InstrumentalEval categories). */
+  warnings: string[];
 }
 
 export type Selection = "full" | "paper";

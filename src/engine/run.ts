@@ -36,6 +36,8 @@ export interface RunEvaluationOptions {
   signal?: AbortSignal;
   progress?: ProgressReporter;
   log?: (line: string) => void;
+  /** Warnings (e.g. about the data) go here even when `log` is off; default `log`. */
+  warn?: (line: string) => void;
   /**
    * Stop the run after this many items in a row whose generation failed to connect (after retries):
    * an endpoint that went away should not burn through every remaining item. Default 5.
@@ -126,6 +128,7 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
   const log = opts.log ?? (() => {});
   const pack = await loadPack(opts.packDir);
   const plan = planRun(config, pack);
+  for (const w of pack.warnings) (opts.warn ?? log)(`warning: ${w}`);
 
   let run = store.getRun(plan.runId);
   const resumed = run !== undefined;
@@ -134,7 +137,15 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
       id: plan.runId,
       name: plan.name,
       kind: opts.kind ?? "live",
-      config: { ...(plan.storedConfig as Record<string, unknown>), ...opts.extraConfig },
+      config: {
+        ...(plan.storedConfig as Record<string, unknown>),
+        // Which categories the data had: a pack missing one is visible in the run, not just in a log.
+        pack: {
+          categories: pack.categories.map((c) => ({ slug: c.slug, scenarios: c.scenarios.length })),
+          warnings: pack.warnings,
+        },
+        ...opts.extraConfig,
+      },
       versions: versions(),
       dataHash: pack.hash,
       primaryJudge: modelLabel(config.judges[0]!),

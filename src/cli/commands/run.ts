@@ -191,6 +191,7 @@ export function registerRun(program: Command): void {
           signal,
           progress: createProgress({ label: "run", quiet: flags.quiet ?? false }),
           log: flags.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+          warn: (line) => process.stderr.write(`${line}\n`),
         }),
       );
       printSummary(summary);

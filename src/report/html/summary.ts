@@ -207,6 +207,16 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
     distinct("condition"),
   );
   const categories = distinct("category");
+  if (opts.pairs) {
+    const unknown = [...new Set(opts.pairs.flatMap((p) => [p.high, p.low]))].filter(
+      (c) => !conditions.includes(c),
+    );
+    if (unknown.length > 0) {
+      throw new Error(
+        `--pairs: run ${run.id} has no condition ${unknown.map((c) => `"${c}"`).join(", ")}; conditions: ${conditions.join(", ")}`,
+      );
+    }
+  }
 
   // Example prompt per condition: its first item's steered prompt, exactly as sent.
   const example = store.db.prepare(
