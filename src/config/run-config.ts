@@ -6,6 +6,7 @@ import YAML from "yaml";
 import { z } from "zod";
 import { conditionSchema } from "../protocol/conditions.js";
 import { judgePromptVariantSchema } from "../protocol/judge-prompts.js";
+import { didYouMean } from "../util/did-you-mean.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -156,18 +157,71 @@ export type DecodingConfig = z.output<typeof decodingSchema>;
 
 export class ConfigError extends Error {}
 
+/** The known keys of the strict object at a config path, for "did you mean" on unknown keys. */
+function knownKeys(path: readonly PropertyKey[]): string[] | undefined {
+  const p = path.map(String);
+  const shape =
+    p.length === 0
+      ? runConfigSchema.shape
+      : p.length === 2 && p[0] === "models"
+        ? modelSchema.shape
+        : p.length === 2 && p[0] === "judges"
+          ? judgeSchema.shape
+          : (p.length === 1 && p[0] === "decoding") || (p.length === 3 && p[2] === "decoding")
+            ? decodingSchema.shape
+            : p.length === 1 && p[0] === "retry"
+              ? retrySchema.shape
+              : undefined;
+  return shape ? Object.keys(shape) : undefined;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const key of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/** zod's message, made specific: valid values for enums and unions, and a "did you mean" for typos. */
+function issueMessage(issue: z.core.$ZodIssue, input: unknown): string {
+  const given = valueAt(input, issue.path);
+  if (issue.code === "invalid_value") {
+    const values = issue.values.map(String);
+    const hint = typeof given === "string" ? didYouMean(given, values) : "";
+    return `must be one of ${values.map((v) => `"${v}"`).join(", ")}, got ${JSON.stringify(given)}${hint}`;
+  }
+  if (issue.code === "invalid_union") {
+    // A union of an enum and other shapes (selection, conditions): name the enum's values.
+    const values = issue.errors
+      .flat()
+      .flatMap((e) => (e.code === "invalid_value" ? e.values.map(String) : []));
+    if (values.length > 0) {
+      const hint = typeof given === "string" ? didYouMean(given, values) : "";
+      return `${issue.message}: got ${JSON.stringify(given)}; expected one of ${values.map((v) => `"${v}"`).join(", ")} or an object${hint}`;
+    }
+  }
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeys(issue.path);
+    const hints = known ? issue.keys.map((k) => didYouMean(k, known)).join("") : "";
+    return `${issue.message}${hints}`;
+  }
+  return issue.message;
+}
+
 /** Formats zod issues as `key.path: problem` lines, so a bad config names its key. */
-export function formatIssues(error: z.ZodError, source: string): string {
+export function formatIssues(error: z.ZodError, source: string, input?: unknown): string {
   const lines = error.issues.map((issue) => {
     const path = issue.path.length === 0 ? "(top level)" : issue.path.map(String).join(".");
-    return `  ${path}: ${issue.message}`;
+    return `  ${path}: ${issueMessage(issue, input)}`;
   });
   return `invalid config ${source}:\n${lines.join("\n")}`;
 }
 
 export function parseRunConfig(value: unknown, source = "(inline)"): RunConfig {
   const parsed = runConfigSchema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, source));
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, source, value));
   const config = parsed.data;
   for (const [i, m] of [...config.models.entries()].map(([i, m]) => [`models.${i}`, m] as const)) {
     checkEndpoint(m, i, source);

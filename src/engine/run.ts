@@ -1,6 +1,7 @@
 // Runs a plan: models × conditions × items × epochs, each generation and verdict committed to the
 // store as it completes. Re-running the same config resumes: only items without a stored result
 // are done, so nothing is lost or done twice, also after kill -9.
+import { setMaxListeners } from "node:events";
 import type { JudgeConfig, ModelConfig, RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import { loadPack } from "../data/pack.js";
@@ -255,6 +256,10 @@ async function execute(
   // The run's own stop: an endpoint that keeps refusing connections, or a lost write lease.
   const stopper = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stopper.signal]) : stopper.signal;
+  // One listener per request in flight (providers, retries): far above Node's warning threshold of 10,
+  // whose MaxListenersExceededWarning would otherwise break the progress bar on every HTTP run.
+  setMaxListeners(0, signal);
+  setMaxListeners(0, stopper.signal);
   const stop = (why: string) => {
     if (summary.stoppedBecause === undefined) summary.stoppedBecause = why;
     stopper.abort(new Error(why));

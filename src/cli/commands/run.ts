@@ -4,6 +4,7 @@ import { resolveDataDir } from "../../data/data-dir.js";
 import { createProgress } from "../../engine/progress.js";
 import { type RunSummary, runEvaluation } from "../../engine/run.js";
 import { buildTable1 } from "../../metrics/index.js";
+import { PRESET_NAMES } from "../../protocol/conditions.js";
 import { formatTable } from "../../report/format-table.js";
 import { Store } from "../../store/store.js";
 import { dataOption, parseIntOption, parseListOption, parseNumberOption, storeOption } from "../options.js";
@@ -154,7 +155,7 @@ export function registerRun(program: Command): void {
     .option("--selection <sel>", "paper (71 items) or full (76)")
     .option(
       "--conditions <list>",
-      "comma list of conditions (presets: baseline, pro_ic, anti_ic, conflict)",
+      `comma list of conditions (presets: ${PRESET_NAMES.join(", ")})`,
       parseListOption,
     )
     .option("--model <name>", "subject model: a server's model name, or a .gguf file for the embedded engine")
@@ -182,17 +183,22 @@ export function registerRun(program: Command): void {
     const packDir = resolveDataDir({ flag: flags.data ?? config.data });
     const store = Store.open(flags.store);
     try {
-      const summary = await withInterrupt((signal) =>
-        runEvaluation({
-          config,
-          store,
-          packDir,
-          retryErrors: flags.retryErrors ?? false,
-          signal,
-          progress: createProgress({ label: "run", quiet: flags.quiet ?? false }),
-          log: flags.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
-          warn: (line) => process.stderr.write(`${line}\n`),
-        }),
+      const progress = createProgress({ label: "run", quiet: flags.quiet ?? false });
+      // Log lines go through the progress reporter, so they never land inside the bar.
+      const say = (line: string) => (progress.log ? progress.log(line) : process.stderr.write(`${line}\n`));
+      const summary = await withInterrupt(
+        (signal) =>
+          runEvaluation({
+            config,
+            store,
+            packDir,
+            retryErrors: flags.retryErrors ?? false,
+            signal,
+            progress,
+            log: flags.quiet ? undefined : say,
+            warn: (line) => process.stderr.write(`${line}\n`),
+          }),
+        say,
       );
       printSummary(summary);
       printRunTable(store, summary.run.id);
