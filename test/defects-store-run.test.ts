@@ -258,6 +258,36 @@ describe("runs that fail say so", () => {
   });
 });
 
+describe("a model file that is not a GGUF", () => {
+  it("fails the run with the reason instead of leaving it running", async () => {
+    const fake = join(dir, "not-a-model.gguf");
+    writeFileSync(fake, "this is not a GGUF file\n");
+    const store = join(dir, "notgguf.sqlite");
+    const res = await cliAsync([
+      "run",
+      "--data",
+      packDir,
+      "--model",
+      fake,
+      "--judge",
+      fake,
+      "--judge-mode",
+      "score",
+      "--limit",
+      "1",
+      "--store",
+      store,
+      "--quiet",
+    ]);
+    expect(res.code).toBe(1);
+    const s = Store.open(store);
+    const run = s.listRuns()[0]!;
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatch(/could not start: .*not-a-model/);
+    s.close();
+  });
+});
+
 describe("resume says what changed", () => {
   it("names an endpoint change when a config resumes the same run", async () => {
     const one = await scripted();

@@ -1,7 +1,7 @@
 // The run configuration: one YAML or JSON file, validated here at the boundary. Everything after
 // this point works with the parsed, defaulted `RunConfig` type.
 import { readFileSync } from "node:fs";
-import { extname } from "node:path";
+import { basename, dirname, extname, isAbsolute, resolve } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
 import { conditionSchema } from "../protocol/conditions.js";
@@ -258,8 +258,68 @@ function checkEndpoint(
   }
 }
 
-export function modelLabel(m: { name?: string | undefined; model: string }): string {
-  return m.name ?? m.model;
+/**
+ * A model's label in tables and item keys: its name, else for a local file (a GGUF, a classifier's
+ * JSON) the file's base name without extension, else the model name sent to the server. A GGUF named
+ * by its 200-character relative path made tables unreadable.
+ */
+export function modelLabel(m: { name?: string | undefined; model: string; provider?: string }): string {
+  if (m.name !== undefined) return m.name;
+  const local = m.provider === "llama" || m.provider === "classifier" || /\.(gguf|json)$/i.test(m.model);
+  if (local && !m.model.startsWith("hf:")) {
+    const base = basename(m.model).replace(/\.(gguf|json)$/i, "");
+    if (base !== "") return base;
+  }
+  return m.model;
+}
+
+/**
+ * Makes the file paths of a config file relative to the file itself, as users expect: the benchmark
+ * data, local model and judge files, key files, and steering-vector files of conditions. Absolute paths,
+ * `~/` paths, `hf:` references and server model names are left alone. Works on the raw object, before
+ * validation, so that command-line flags laid over it still resolve against the working directory.
+ */
+export function resolveConfigPaths(raw: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+  const fix = (value: unknown): unknown =>
+    typeof value === "string" &&
+    value !== "" &&
+    !isAbsolute(value) &&
+    !value.startsWith("~/") &&
+    !value.startsWith("hf:")
+      ? resolve(baseDir, value)
+      : value;
+  const out: Record<string, unknown> = { ...raw };
+  if ("data" in out) out.data = fix(out.data);
+  const endpoints = (list: unknown, localKinds: readonly string[]) =>
+    Array.isArray(list)
+      ? list.map((e) => {
+          if (typeof e !== "object" || e === null) return e;
+          const entry = { ...(e as Record<string, unknown>) };
+          const provider = typeof entry.provider === "string" ? entry.provider : undefined;
+          const model = entry.model;
+          const local =
+            (provider !== undefined && localKinds.includes(provider)) ||
+            (provider === undefined && typeof model === "string" && /\.gguf$/i.test(model));
+          if (local) entry.model = fix(model);
+          if ("apiKeyFile" in entry) entry.apiKeyFile = fix(entry.apiKeyFile);
+          return entry;
+        })
+      : list;
+  if ("models" in out) out.models = endpoints(out.models, ["llama"]);
+  if ("judges" in out) out.judges = endpoints(out.judges, ["llama", "classifier"]);
+  if (Array.isArray(out.conditions)) {
+    out.conditions = out.conditions.map((c) => {
+      if (typeof c !== "object" || c === null) return c;
+      const cond = { ...(c as Record<string, unknown>) };
+      if (typeof cond.activation === "object" && cond.activation !== null) {
+        const act = { ...(cond.activation as Record<string, unknown>) };
+        act.vector = fix(act.vector);
+        cond.activation = act;
+      }
+      return cond;
+    });
+  }
+  return out;
 }
 
 /** Reads a config file (YAML, or JSON by extension) into a plain object, before validation. */
@@ -285,7 +345,7 @@ export function readConfigObject(path: string): Record<string, unknown> {
 }
 
 export function loadRunConfigFile(path: string): RunConfig {
-  return parseRunConfig(readConfigObject(path), path);
+  return parseRunConfig(resolveConfigPaths(readConfigObject(path), dirname(resolve(path))), path);
 }
 
 /** The published JSON Schema of the config file (schema/run-config.schema.json). */

@@ -1,5 +1,12 @@
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { ConfigError, parseRunConfig, type RunConfig, readConfigObject } from "../../config/run-config.js";
+import {
+  ConfigError,
+  parseRunConfig,
+  type RunConfig,
+  readConfigObject,
+  resolveConfigPaths,
+} from "../../config/run-config.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { createProgress } from "../../engine/progress.js";
 import { type RunSummary, runEvaluation } from "../../engine/run.js";
@@ -40,7 +47,10 @@ export interface RunFlags {
 
 /** A config from an optional file with the command-line flags laid over it (flags win). */
 export function configFromFlags(file: string | undefined, flags: RunFlags): RunConfig {
-  const raw: Record<string, unknown> = file ? readConfigObject(file) : {};
+  // Paths inside a config file are relative to the file; flags' paths to the working directory.
+  const raw: Record<string, unknown> = file
+    ? resolveConfigPaths(readConfigObject(file), dirname(resolve(file)))
+    : {};
   if (flags.name) raw.name = flags.name;
   if (flags.selection) raw.selection = flags.selection;
   if (flags.conditions) raw.conditions = flags.conditions;
