@@ -66,7 +66,7 @@ describe("errors a user can act on", () => {
     );
     expect(sel.code).toBe(1);
     expect(sel.err).toMatch(
-      /selection: .*got "papr"; expected one of "paper", "full" or an object \(did you mean "paper"\?\)/,
+      /--selection: unknown selection "papr" \(did you mean "paper"\?\): use full, paper, or max=N/,
     );
     const config = join(dir, "typo.json");
     writeFileSync(

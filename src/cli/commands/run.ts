@@ -1,5 +1,5 @@
 import { dirname, resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import {
   ConfigError,
   parseRunConfig,
@@ -8,13 +8,25 @@ import {
   resolveConfigPaths,
 } from "../../config/run-config.js";
 import { resolveDataDir } from "../../data/data-dir.js";
+import { parseSelection } from "../../data/selection.js";
 import { createProgress } from "../../engine/progress.js";
 import { type RunSummary, runEvaluation } from "../../engine/run.js";
 import { buildTable1 } from "../../metrics/index.js";
 import { PRESET_NAMES } from "../../protocol/conditions.js";
 import { formatTable } from "../../report/format-table.js";
 import { Store } from "../../store/store.js";
-import { dataOption, parseIntOption, parseListOption, parseNumberOption, storeOption } from "../options.js";
+import {
+  dataOption,
+  judgeModelOptions,
+  legacyJudgeModel,
+  llamaOptions,
+  parseIntOption,
+  parseListOption,
+  parseNumberOption,
+  selectionOptions,
+  storeOption,
+  UsageError,
+} from "../options.js";
 import { withInterrupt } from "../signals.js";
 
 export interface RunFlags {
@@ -28,12 +40,16 @@ export interface RunFlags {
   apiKeyEnv?: string;
   thinking?: boolean;
   judge?: string;
+  judgeModel?: string;
   judgeProvider?: string;
   judgeBaseUrl?: string;
   judgeApiKeyEnv?: string;
   judgePrompt?: string;
   judgeMode?: string;
   limit?: number;
+  categories?: string[];
+  threads?: number;
+  contextSize?: number;
   concurrency?: number;
   epochs?: number;
   temperature?: number;
@@ -52,7 +68,14 @@ export function configFromFlags(file: string | undefined, flags: RunFlags): RunC
     ? resolveConfigPaths(readConfigObject(file), dirname(resolve(file)))
     : {};
   if (flags.name) raw.name = flags.name;
-  if (flags.selection) raw.selection = flags.selection;
+  if (flags.selection) {
+    try {
+      raw.selection = parseSelection(flags.selection);
+    } catch (err) {
+      throw new UsageError(`--selection: ${(err as Error).message}`);
+    }
+  }
+  if (flags.categories) raw.categories = flags.categories;
   if (flags.conditions) raw.conditions = flags.conditions;
   if (flags.limit !== undefined) raw.limit = flags.limit;
   if (flags.concurrency !== undefined) raw.concurrency = flags.concurrency;
@@ -75,16 +98,21 @@ export function configFromFlags(file: string | undefined, flags: RunFlags): RunC
         ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}),
         ...(flags.apiKeyEnv ? { apiKeyEnv: flags.apiKeyEnv } : {}),
         ...(flags.thinking ? { thinking: true } : {}),
+        ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        ...(flags.contextSize !== undefined ? { contextSize: flags.contextSize } : {}),
       },
     ];
   } else if (flags.baseUrl || flags.provider) {
     throw new ConfigError("--base-url and --provider need --model");
+  } else if (flags.threads !== undefined || flags.contextSize !== undefined) {
+    throw new ConfigError("--threads and --context-size need --model (set them per model in a config file)");
   }
-  if (flags.judge) {
+  const judgeModel = legacyJudgeModel(flags, "run");
+  if (judgeModel) {
     raw.judges = [
       {
-        model: flags.judge,
-        provider: flags.judgeProvider ?? (flags.judge.endsWith(".gguf") ? "llama" : "openai"),
+        model: judgeModel,
+        provider: flags.judgeProvider ?? (judgeModel.endsWith(".gguf") ? "llama" : "openai"),
         ...(flags.judgeBaseUrl ? { baseUrl: flags.judgeBaseUrl } : {}),
         ...(flags.judgeApiKeyEnv ? { apiKeyEnv: flags.judgeApiKeyEnv } : {}),
         ...(flags.judgePrompt ? { prompt: flags.judgePrompt } : {}),
@@ -92,10 +120,10 @@ export function configFromFlags(file: string | undefined, flags: RunFlags): RunC
       },
     ];
   } else if (flags.judgeBaseUrl || flags.judgeProvider) {
-    throw new ConfigError("--judge-base-url and --judge-provider need --judge");
+    throw new ConfigError("--judge-base-url and --judge-provider need --judge-model");
   }
   if (raw.models === undefined) throw new ConfigError("no model: give a config file or --model");
-  if (raw.judges === undefined) throw new ConfigError("no judge: give a config file or --judge");
+  if (raw.judges === undefined) throw new ConfigError("no judge: give a config file or --judge-model");
   return parseRunConfig(raw, file ?? "(command line)");
 }
 
@@ -162,7 +190,6 @@ export function registerRun(program: Command): void {
     )
     .argument("[config]", "run config file (YAML or JSON); flags override its fields")
     .option("--name <name>", "run name")
-    .option("--selection <sel>", "paper (71 items) or full (76)")
     .option(
       "--conditions <list>",
       `comma list of conditions (presets: ${PRESET_NAMES.join(", ")})`,
@@ -173,13 +200,11 @@ export function registerRun(program: Command): void {
     .option("--base-url <url>", "OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
     .option("--api-key-env <var>", "env var with the subject's API key (default OPENAI_API_KEY if set)")
     .option("--thinking", "thinking model: judge only the text after the last </think>")
-    .option("--judge <name>", "judge model name (or .gguf for a local judge)")
-    .option("--judge-provider <kind>", "openai | openai-completions | llama | classifier")
-    .option("--judge-base-url <url>", "judge's base URL")
-    .option("--judge-api-key-env <var>", "env var with the judge's API key (default OPENAI_API_KEY if set)")
-    .option("--judge-prompt <preset>", "paper (4 labels) or instrumentaleval (2 labels)")
-    .option("--judge-mode <mode>", "generate, or score (llama judges: pick the most likely label)")
-    .option("--limit <n>", "only the first N items of the selection", parseIntOption("--limit"))
+    .addOption(new Option("--judge <name>", "old name of --judge-model").hideHelp());
+  judgeModelOptions(cmd);
+  selectionOptions(cmd);
+  llamaOptions(cmd);
+  cmd
     .option("--concurrency <n>", "items in flight (and per endpoint)", parseIntOption("--concurrency"))
     .option("--epochs <n>", "repeat each item N times with seeds seed..seed+N-1", parseIntOption("--epochs"))
     .option("--temperature <t>", "sampling temperature (0 = greedy)", parseNumberOption("--temperature"))
