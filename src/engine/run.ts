@@ -5,7 +5,7 @@ import { setMaxListeners } from "node:events";
 import type { JudgeConfig, ModelConfig, RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import { loadPack } from "../data/pack.js";
-import { isProviderError, type ProviderError, withRetry } from "../providers/index.js";
+import { isProviderError } from "../providers/index.js";
 import type { ItemRecord, ResponseFlags, RunKind, RunLease, RunRecord, Store } from "../store/store.js";
 import { LEASE_RENEW_MS } from "../store/store.js";
 import type { Condition } from "../types.js";
@@ -18,10 +18,17 @@ import {
   connectModel,
   storeJudgeCache,
 } from "./connect.js";
+import { generateItem } from "./generate-item.js";
 import { judgeItem } from "./judge-item.js";
 import { forEachConcurrent } from "./limiter.js";
 import { planRun, type RunPlan } from "./plan.js";
 import type { ProgressReporter } from "./progress.js";
+import {
+  type ItemState,
+  loadItemStates,
+  needsGeneration as needsGen,
+  needsJudge as needsJudgeOf,
+} from "./work-left.js";
 
 export interface RunEvaluationOptions {
   config: RunConfig;
@@ -69,26 +76,6 @@ export interface RunSummary {
   outstanding: { generationErrors: number; judgeFailures: number; judgeErrors: number };
 }
 
-interface ItemState {
-  response: { status: "ok" | "error"; text: string | null } | undefined;
-  judged: Map<string, "ok" | "failed" | "error">;
-}
-
-function loadStates(store: Store, runId: string): Map<number, ItemState> {
-  const states = new Map<number, ItemState>();
-  const get = (id: number): ItemState => {
-    let s = states.get(id);
-    if (!s) {
-      s = { response: undefined, judged: new Map() };
-      states.set(id, s);
-    }
-    return s;
-  };
-  for (const [id, r] of store.responseStates(runId)) get(id).response = r;
-  for (const j of store.judgements(runId)) get(j.itemId).judged.set(j.judge, j.status);
-  return states;
-}
-
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
@@ -113,15 +100,6 @@ export function operationalChanges(stored: unknown, plan: RunPlan): string[] {
   if (before.concurrency !== undefined && before.concurrency !== now.concurrency)
     changes.push("concurrency changed");
   return changes;
-}
-
-/** Cuts an answer to the stored size limit (at a code-point boundary), saying what was cut. */
-function capResponse(text: string, max: number): { text: string; flag?: ResponseFlags["responseTruncated"] } {
-  if (text.length <= max) return { text };
-  let end = max;
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--; // never split a surrogate pair
-  return { text: text.slice(0, end), flag: { chars: text.length, keptChars: end } };
 }
 
 export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSummary> {
@@ -184,16 +162,12 @@ async function execute(
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
   const items = store.addItems(run.id, plan.items);
-  const states = loadStates(store, run.id);
+  const states = loadItemStates(store, run.id);
   const judgeNames = config.judges.map(modelLabel);
   const retry = opts.retryErrors ?? false;
 
-  const needsGeneration = (s: ItemState | undefined): boolean =>
-    s?.response === undefined || (retry && s.response.status === "error");
-  const needsJudge = (s: ItemState | undefined, judge: string): boolean => {
-    const st = s?.judged.get(judge);
-    return st === undefined || (retry && st !== "ok");
-  };
+  const needsGeneration = (s: ItemState | undefined): boolean => needsGen(s, retry);
+  const needsJudge = (s: ItemState | undefined, judge: string): boolean => needsJudgeOf(s, judge, retry);
   const settled = (s: ItemState | undefined): boolean =>
     s?.response?.status === "error" ||
     (s?.response?.status === "ok" && judgeNames.every((j) => s.judged.has(j)));
@@ -301,77 +275,29 @@ async function execute(
       const state = states.get(item.id) ?? { response: undefined, judged: new Map() };
       states.set(item.id, state);
       if (needsGeneration(state)) {
-        const conn = connections.get(item.model)!;
         const modelCfg = modelByName.get(item.model)!;
-        const decoding = { ...config.decoding, ...modelCfg.decoding };
-        const condition = conditionByName.get(item.condition);
-        const messages = [
-          ...(item.systemPrompt === undefined
-            ? []
-            : [{ role: "system" as const, content: item.systemPrompt }]),
-          { role: "user" as const, content: item.userPrompt },
-        ];
-        const request = {
-          messages,
-          maxTokens: decoding.maxTokens,
-          temperature: decoding.temperature,
-          topP: decoding.topP,
-          seed: item.seed ?? undefined,
-          stop: decoding.stop.length > 0 ? decoding.stop : undefined,
-          extraBody: condition?.requestBody,
-          steering: condition?.activation,
-        };
-        let attempts = 0;
-        try {
-          const gen = await withRetry(
-            () => {
-              attempts++;
-              return conn.limiter.run(() => conn.provider.generate({ ...request, signal }));
-            },
-            { ...retryOpts, onRetry: (err: ProviderError) => log(`retry ${item.model}: ${err.message}`) },
-          );
-          const capped = capResponse(gen.response, config.maxResponseChars);
-          const flags: ResponseFlags = {};
-          if (gen.maxTokensCapped) flags.maxTokensCapped = gen.maxTokensCapped;
-          if (gen.promptTruncated) flags.promptTruncated = gen.promptTruncated;
-          if (capped.flag) flags.responseTruncated = capped.flag;
-          if (capped.text.trim() === "") flags.empty = true;
-          store.saveResponse({
-            itemId: item.id,
-            status: "ok",
-            response: capped.text,
-            thinking: gen.thinking ?? null,
-            promptTokens: gen.promptTokens ?? null,
-            completionTokens: gen.completionTokens ?? null,
-            latencyMs: gen.latencyMs,
-            finishReason: gen.finishReason ?? null,
-            requestJson: JSON.stringify({ model: modelCfg.model, ...request, signal: undefined }),
-            error: null,
-            attempts,
-            flags,
-          });
-          state.response = { status: "ok", text: capped.text };
+        const outcome = await generateItem({
+          store,
+          item,
+          model: modelCfg.model,
+          connection: connections.get(item.model)!,
+          condition: conditionByName.get(item.condition),
+          decoding: { ...config.decoding, ...modelCfg.decoding },
+          maxResponseChars: config.maxResponseChars,
+          retry: retryOpts,
+          signal,
+          log,
+        });
+        if (outcome.kind === "aborted") return; // not recorded: redone on resume
+        if (outcome.kind === "ok") {
+          state.response = { status: "ok", text: outcome.text };
           summary.generated++;
           connectionFailuresInARow = 0;
-        } catch (err) {
-          if (signal.aborted) return; // not recorded: redone on resume
-          store.saveResponse({
-            itemId: item.id,
-            status: "error",
-            response: null,
-            thinking: null,
-            promptTokens: null,
-            completionTokens: null,
-            latencyMs: null,
-            finishReason: null,
-            requestJson: null,
-            error: errorText(err),
-            attempts,
-          });
+        } else {
           state.response = { status: "error", text: null };
           summary.generationErrors++;
           errors++;
-          log(`generation failed for ${item.model}/${item.condition}/${item.scenarioId}: ${errorText(err)}`);
+          const err = outcome.error;
           if (isProviderError(err) && err.kind === "connection") {
             connectionFailuresInARow++;
             if (connectionFailuresInARow >= stopAfter) {
