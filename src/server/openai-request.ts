@@ -169,14 +169,15 @@ function check<T>(schema: z.ZodType<T>, value: unknown, base: (string | number)[
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
+  const at = issue.path.map((k) => (typeof k === "symbol" ? String(k) : k));
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0]!;
     fail(
-      [...base, ...issue.path, key],
+      [...base, ...at, key],
       "unknown parameter: steerbench serve refuses parameters it does not implement rather than ignore them",
     );
   }
-  fail([...base, ...issue.path], issue.message);
+  fail([...base, ...at], issue.message);
 }
 
 function refuse(body: Record<string, unknown>, table: Record<string, Refusal>): void {
