@@ -11,7 +11,8 @@ export class RequestError extends Error {
     readonly status: number,
     message: string,
     readonly param?: string,
-    readonly type = "invalid_request_error",
+    /** OpenAI's machine-readable `error.code` (e.g. "context_length_exceeded"). */
+    readonly code?: string,
   ) {
     super(message);
     this.name = "RequestError";

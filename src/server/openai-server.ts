@@ -95,8 +95,11 @@ function send(
   res.end(text);
 }
 
-function errorBody(status: number, message: string, type: string, param?: string) {
-  return { error: { message, type, param: param ?? null, code: status } };
+/** OpenAI's error envelope: `type` by status class, `code` the specific reason (or null). */
+function errorBody(e: RequestError) {
+  const type =
+    e.status === 429 ? "rate_limit_error" : e.status >= 500 ? "server_error" : "invalid_request_error";
+  return { error: { message: e.message, type, param: e.param ?? null, code: e.code ?? null } };
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
@@ -290,7 +293,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
                 "server_error",
               );
       if (!started) throw e;
-      event({ error: { message: e.message, type: e.type, code: e.status } });
+      event(errorBody(e));
       res.end();
       note(`stream ended by error: ${e.message}`);
       return;
@@ -370,7 +373,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
               : err instanceof Aborted
                 ? new RequestError(503, err.message, undefined, "server_shutting_down")
                 : err instanceof QueueFullError
-                  ? new RequestError(429, err.message, undefined, "rate_limit_error")
+                  ? new RequestError(429, err.message, undefined, "rate_limit_exceeded")
                   : new RequestError(
                       500,
                       err instanceof Error ? err.message : String(err),
@@ -386,7 +389,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           if (e.status === 503) headers["retry-after"] = "5";
           // The body may still be arriving (a refused upload): answer, then close instead of draining it.
           if (!req.complete) headers.connection = "close";
-          send(res, e.status, errorBody(e.status, e.message, e.type, e.param), headers);
+          send(res, e.status, errorBody(e), headers);
         })
         .finally(() => {
           handlers.delete(done);
