@@ -2,7 +2,7 @@
 // oversized headers, garbage request lines, a 3.9 MB prompt, vector paths to /etc/passwd and to a FIFO,
 // clients that leave mid-generation, and a full queue. A real server on a real loopback socket each time.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -30,6 +30,10 @@ beforeAll(async () => {
     );
   writeControlVector(join(vectors, "wave.gguf"), { directions, nEmbd: 64, modelHint: "llama" });
   execFileSync("mkfifo", [join(vectors, "fifo.gguf")]);
+  writeFileSync(
+    join(vectors, "broken.gguf"),
+    Buffer.concat([Buffer.from("GGUF"), Buffer.from("SECRET-BYTES".repeat(8))]),
+  );
   server = await startServer({
     model: tinyModel,
     port: 0,
@@ -223,6 +227,15 @@ describe("serve hardening (issue 11 items 12–15)", () => {
       steering: { vector: "nope", strength: 1 },
     });
     expect(missing.status).toBe(404);
+    const broken = await post("/chat/completions", {
+      messages: msg,
+      max_tokens: 2,
+      steering: { vector: "broken", strength: 1 },
+    });
+    expect(broken.status).toBe(400);
+    const btext = await broken.text();
+    expect(btext).toMatch(/not a readable control-vector GGUF/);
+    expect(btext).not.toMatch(/SECRET|\/tmp\//);
     const badLayers = await post("/chat/completions", {
       messages: msg,
       max_tokens: 2,

@@ -170,10 +170,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     try {
       await backend.checkSteering(steering);
     } catch (err) {
-      if (!(err instanceof SteeringError)) throw err;
+      const name = JSON.stringify(req.steering.vector);
+      if (!(err instanceof SteeringError)) {
+        // A damaged file: the parser's words may quote the file, so they go to the log, not to the client.
+        log(`steering.vector ${path}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new RequestError(
+          400,
+          `steering.vector ${name}: not a readable control-vector GGUF`,
+          "steering.vector",
+        );
+      }
       // The message names the file by the request's own name, never by the server's path.
-      const msg = err.message.split(path).join(JSON.stringify(req.steering.vector));
-      throw new RequestError(400, `steering: ${msg}`, "steering");
+      throw new RequestError(400, `steering: ${err.message.split(path).join(name)}`, "steering");
     }
     return steering;
   };
