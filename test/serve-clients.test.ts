@@ -182,8 +182,8 @@ describe("the Vercel AI SDK (openai-compatible provider)", () => {
     createOpenAICompatible({ name: "steerbench", baseURL: serve.url, includeUsage: true });
 
   it("generates and streams text with system prompts and multi-part user content", async () => {
+    const system = "You tell stories.";
     const messages = [
-      { role: "system" as const, content: "You tell stories." },
       {
         role: "user" as const,
         content: [
@@ -194,6 +194,7 @@ describe("the Vercel AI SDK (openai-compatible provider)", () => {
     ];
     const r = await generateText({
       model: provider().chatModel(MODEL),
+      system,
       messages,
       maxOutputTokens: 16,
       temperature: 0,
@@ -204,6 +205,7 @@ describe("the Vercel AI SDK (openai-compatible provider)", () => {
     expect(["stop", "length"]).toContain(r.finishReason);
     const s = streamText({
       model: provider().chatModel(MODEL),
+      system,
       messages,
       maxOutputTokens: 16,
       temperature: 0,

@@ -215,12 +215,12 @@ describe("serve hardening (issue 11 items 12–15)", () => {
     });
     expect(fifo.status).toBe(400);
     expect(await fifo.text()).toMatch(/not a regular file/);
-    const escape = await post("/chat/completions", {
+    const outside = await post("/chat/completions", {
       messages: msg,
       max_tokens: 2,
       steering: { vector: "../../../etc/passwd", strength: 1 },
     });
-    expect(escape.status).toBe(400);
+    expect(outside.status).toBe(400);
     const missing = await post("/chat/completions", {
       messages: msg,
       max_tokens: 2,
