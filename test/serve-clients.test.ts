@@ -122,6 +122,24 @@ describe("the official openai client", () => {
     expect(usage!.completion_tokens).toBeGreaterThan(0);
     const whole = await client.chat.completions.create(body);
     expect(text.trim()).toBe(whole.choices[0]!.message.content);
+    // n streamed choices arrive interleaved, each under its index, each with its own finish.
+    const two = await client.chat.completions.create({
+      ...body,
+      temperature: 1,
+      seed: 5,
+      n: 2,
+      stream: true,
+    });
+    const texts = ["", ""];
+    const finishes: (string | null)[] = [null, null];
+    for await (const chunk of two)
+      for (const c of chunk.choices) {
+        texts[c.index] += c.delta.content ?? "";
+        if (c.finish_reason) finishes[c.index] = c.finish_reason;
+      }
+    const nonStream = await client.chat.completions.create({ ...body, temperature: 1, seed: 5, n: 2 });
+    expect(texts.map((t) => t.trim())).toEqual(nonStream.choices.map((c) => c.message.content));
+    expect(finishes.every((f) => f === "stop" || f === "length")).toBe(true);
   });
 
   it("serves plain completions", async () => {

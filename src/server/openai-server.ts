@@ -210,6 +210,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (!res.writableFinished) ac.abort(new Aborted("client", "the client went away"));
     };
     res.on("close", onClose);
+    // The client may already have gone while the request was being checked.
+    if (res.closed || res.destroyed || req.socket.destroyed) onClose();
     const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${Date.now().toString(36)}${(counter++).toString(36)}`;
     const created = Math.floor(Date.now() / 1000);
     const model = backend.modelId;
