@@ -25,7 +25,9 @@ export type ChatFormat =
       template: string;
       source: "model" | "option";
       engine: "jinja";
-      compiled: Template;
+      /** The parsed template, or why it does not parse (thrown when a conversation is rendered, so a model
+       * with a broken template still loads for raw prompts, capture and scoring). */
+      compiled: Template | Error;
       bosToken: string;
       eosToken: string;
     }
@@ -81,17 +83,17 @@ function templateLabel(source: "model" | "option", template: string): string {
     : `chat template ${JSON.stringify(template.slice(0, 60))}`;
 }
 
-/** Parses Jinja template text; throws naming the template when it is not valid Jinja. */
+/** Parses Jinja template text; a syntax error is kept, naming the template, and thrown on first use. */
 export function compileJinjaTemplate(
   template: string,
   source: "model" | "option",
   tokens: { bosToken: string; eosToken: string },
 ): Extract<ChatFormat, { engine: "jinja" }> {
-  let compiled: Template;
+  let compiled: Template | Error;
   try {
     compiled = new Template(template);
   } catch (err) {
-    throw new Error(
+    compiled = new Error(
       `${templateLabel(source, template)} is not valid Jinja: ${(err as Error).message}; set chatTemplate to "builtin:NAME" for one of llama.cpp's built-in templates, or "none" to join messages as plain text`,
     );
   }
@@ -134,6 +136,7 @@ export function renderJinjaChat(
   messages: readonly ChatMessage[],
   extra: Record<string, unknown> = {},
 ): string {
+  if (format.compiled instanceof Error) throw format.compiled;
   let text: string;
   try {
     text = format.compiled.render({
