@@ -144,7 +144,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         req.raw ? "prompt" : "messages",
         "request_too_large",
       );
-    const promptTokens = backend.countPromptTokens(req.messages, req.raw);
+    let promptTokens: number;
+    try {
+      promptTokens = backend.countPromptTokens(req.messages, req.raw);
+    } catch (err) {
+      // The model's chat template refusing this conversation (e.g. Gemma 2 and a system message).
+      throw new RequestError(400, err instanceof Error ? err.message : String(err), "messages");
+    }
     const ctx = backend.contextSize;
     if (promptTokens >= ctx)
       throw new RequestError(
