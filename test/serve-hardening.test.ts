@@ -284,9 +284,10 @@ describe("serve hardening (issue 11 items 12–15)", () => {
     a.abort();
     await a.done;
     await until("the slot freed", async () => (await health()).active === 0);
-    await until("the log line", async () =>
-      lines.some((l) => / 499 .*client went away: generation aborted/.test(l)),
+    await until("the log lines", async () =>
+      lines.some((l) => / 499 .*client went away: generation aborted after [1-9]\d* characters/.test(l)),
     );
+    expect(lines.some((l) => / 499 .*client went away while queued/.test(l))).toBe(true);
     const after = await post("/completions", { prompt: "D", max_tokens: 4 });
     expect(after.status).toBe(200);
   });

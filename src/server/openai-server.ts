@@ -212,6 +212,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const ac = new AbortController();
     inFlight.add(ac);
     let outChars = 0;
+    let generating = 0;
     const onClose = () => {
       if (!res.writableFinished) ac.abort(new Aborted("client", "the client went away"));
     };
@@ -261,6 +262,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const ticket = tickets[index]!;
       try {
         await ticket.acquire(ac.signal);
+        generating++;
         return await backend.generate({
           messages: parsed.messages,
           raw: parsed.raw,
@@ -294,7 +296,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (failure) {
       const err = ac.signal.reason instanceof Aborted ? ac.signal.reason : failure.reason;
       if (err instanceof Aborted && err.why === "client") {
-        note(`client went away: generation aborted after ${outChars} characters`);
+        note(
+          generating === 0
+            ? "client went away while queued"
+            : `client went away: generation aborted after ${outChars} characters`,
+        );
         return;
       }
       const e =
@@ -409,7 +415,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         })
         .finally(() => {
           handlers.delete(done);
-          const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
+          // 499 (nginx's "client closed request") for a client that left, also after a stream had begun.
+          const gone = notes.some((n) => n.startsWith("client went away"));
+          const status = gone ? 499 : res.writableFinished || res.headersSent ? res.statusCode : 499;
           log(
             `${req.method} ${req.url} ${status} ${(performance.now() - t0).toFixed(0)}ms${notes.length ? ` (${notes.join("; ")})` : ""}`,
           );
