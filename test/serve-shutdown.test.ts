@@ -50,7 +50,10 @@ describe("serve shutdown", () => {
       if (done) break;
       stream += decoder.decode(value);
     }
-    expect(stream).not.toContain("[DONE]");
+    expect(
+      stream,
+      "the LONG generation ended before SIGTERM: pick another seed in helpers/serve-process.ts",
+    ).not.toContain("[DONE]");
     expect(stream).toMatch(/"error":\{"message":"the server is shutting down"/);
     const q = await queued;
     expect(q.status).toBe(503);

@@ -5,7 +5,8 @@ import { repoRoot } from "../paths.js";
 
 /**
  * A sampled completion that runs for about 2,000 tokens (seconds) on the fixture with an 8192-token context
- * (seed 6 at temperature 2 reaches its end-of-generation token late), for tests that need a request in flight.
+ * (seed 6 at temperature 2 reaches its end-of-generation token only after 2,104 tokens), for tests that need a
+ * request in flight. If the engine's sampling ever changes, the tests that use it say so: pick another seed.
  */
 export const LONG = { prompt: "Once", max_tokens: 6000, temperature: 2, seed: 6, stream: true };
 
