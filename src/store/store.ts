@@ -534,15 +534,19 @@ export class Store {
       pool.set(text, text);
       return text;
     };
-    return (this.stmt("SELECT * FROM items WHERE run_id = ? ORDER BY seq").all(runId) as ItemRow[]).map(
-      (row) => {
-        const item = toItem(row);
-        item.context = intern(item.context);
-        item.userPrompt = intern(item.userPrompt);
-        if (item.systemPrompt !== undefined) item.systemPrompt = intern(item.systemPrompt);
-        return item;
-      },
-    );
+    // iterate(), not all(): all() would first hold every row's own copy of each text (hundreds of MB
+    // for a 100k-item run) before the interning above could share them.
+    const out: ItemRecord[] = [];
+    for (const row of this.stmt("SELECT * FROM items WHERE run_id = ? ORDER BY seq").iterate(
+      runId,
+    ) as IterableIterator<ItemRow>) {
+      const item = toItem(row);
+      item.context = intern(item.context);
+      item.userPrompt = intern(item.userPrompt);
+      if (item.systemPrompt !== undefined) item.systemPrompt = intern(item.systemPrompt);
+      out.push(item);
+    }
+    return out;
   }
 
   countItems(runId: string): number {
