@@ -1,0 +1,51 @@
+// Writes a run's Inspect logs to a folder: `.eval` (the zip inspect writes by default: header.json,
+// samples/<id>_epoch_<n>.json, summaries.json, reductions.json, _journal/) or one `.json` per log.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { strToU8, type Zippable, zipSync } from "fflate";
+import type { Store } from "../../store/store.js";
+import { buildInspectLogs, type InspectLogParts } from "./write-log.js";
+
+export type InspectFormat = "eval" | "json";
+export const INSPECT_FORMATS: readonly InspectFormat[] = ["eval", "json"];
+
+const json = (v: unknown): Uint8Array => strToU8(JSON.stringify(v, null, 2));
+
+/** The `.eval` zip of one log, laid out as inspect lays it out. */
+export function evalZip(log: InspectLogParts): Uint8Array {
+  const { eval: spec, plan } = log.header;
+  const files: Zippable = {
+    "_journal/start.json": json({ version: log.header.version, eval: spec, plan }),
+  };
+  for (const s of log.samples) {
+    // Sample ids become file names: keep them to characters every file system accepts.
+    const id = String(s.id).replace(/[^\w.+-]/g, "_");
+    files[`samples/${id}_epoch_${String(s.epoch)}.json`] = json(s);
+  }
+  files["_journal/summaries/1.json"] = json(log.summaries);
+  files["summaries.json"] = json(log.summaries);
+  files["reductions.json"] = json(log.reductions);
+  const { samples: _s, reductions: _r, ...header } = { ...log.header, samples: null, reductions: null };
+  files["header.json"] = json(header);
+  // A fixed time stamp (the run's creation) keeps the bytes the same on every export.
+  const created = Date.parse(String((spec as { created?: unknown }).created ?? ""));
+  return zipSync(files, { level: 6, mtime: Number.isNaN(created) ? 0 : created });
+}
+
+/** The single-file JSON form: the header with samples and reductions inside. */
+export function jsonLog(log: InspectLogParts): Uint8Array {
+  return json({ ...log.header, samples: log.samples, reductions: log.reductions });
+}
+
+/** Writes every (model, condition) log of a run into `dir`; returns the files written. */
+export function exportRunInspect(store: Store, runId: string, dir: string, format: InspectFormat): string[] {
+  const logs = buildInspectLogs(store, runId);
+  if (logs.length === 0) throw new Error(`run ${runId} has no generated items to export`);
+  const out = resolve(dir);
+  mkdirSync(out, { recursive: true });
+  return logs.map((log) => {
+    const file = join(out, `${log.stem}.${format}`);
+    writeFileSync(file, format === "eval" ? evalZip(log) : jsonLog(log));
+    return file;
+  });
+}
