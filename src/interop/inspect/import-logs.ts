@@ -160,6 +160,12 @@ export function importInspectLogs(
     model: logModel(log),
     condition: logCondition(log, opts.condition),
   }));
+  // Logs steerbench exported say where they stood in their run: keep that order (Table 1's rows follow it).
+  const order = (l: InspectLog) => {
+    const m = steerbenchMeta(l);
+    return typeof m.log_index === "number" ? m.log_index : Number.POSITIVE_INFINITY;
+  };
+  groups.sort((x, y) => order(x.log) - order(y.log));
   const seen = new Map<string, string>();
   for (const g of groups) {
     for (const s of g.log.samples) {
@@ -204,7 +210,11 @@ export function importInspectLogs(
     });
     for (const g of groups) {
       const task = g.log.eval.task;
-      const samples = [...g.log.samples].sort((a, b) => a.epoch - b.epoch);
+      // Epoch by epoch, each in the dataset's order (a .eval zip lists its sample files by name).
+      const ids = (g.log.eval.dataset?.sample_ids ?? []) as unknown[];
+      const rank = new Map(ids.map((id, k) => [String(id), k]));
+      const pos = (s: InspectSample) => rank.get(String(s.id)) ?? Number.POSITIVE_INFINITY;
+      const samples = [...g.log.samples].sort((a, b) => a.epoch - b.epoch || pos(a) - pos(b));
       const parts = samples.map(sampleParts);
       const planned: NewItem[] = samples.map((s, i) => {
         const p = parts[i]!;
@@ -228,13 +238,18 @@ export function importInspectLogs(
         const itemId = added[i]!.id;
         const p = parts[i]!;
         const usage = s.output?.usage;
+        const outMeta = s.output?.metadata ?? {};
+        const tokens = (key: "prompt_tokens" | "completion_tokens", fallback: number | null | undefined) =>
+          key in outMeta && (outMeta[key] === null || typeof outMeta[key] === "number")
+            ? (outMeta[key] as number | null)
+            : (fallback ?? null);
         store.saveResponse({
           itemId,
           status: s.error ? "error" : "ok",
           response: p.response ?? (s.error ? null : ""),
           thinking: p.thinking,
-          promptTokens: usage?.input_tokens ?? null,
-          completionTokens: usage?.output_tokens ?? null,
+          promptTokens: tokens("prompt_tokens", usage?.input_tokens),
+          completionTokens: tokens("completion_tokens", usage?.output_tokens),
           latencyMs: typeof s.output?.time === "number" ? s.output.time * 1000 : null,
           finishReason: s.output?.choices[0]?.stop_reason ?? null,
           requestJson: null,
@@ -253,7 +268,11 @@ export function importInspectLogs(
             status: label ? "ok" : verdict === "error" ? "error" : "failed",
             label,
             reason: score.explanation ?? null,
-            raw: str(meta.raw) ?? JSON.stringify(score.value),
+            // steerbench's own logs carry the judge's raw reply (null for a transport error).
+            raw:
+              "raw" in meta && (meta.raw === null || typeof meta.raw === "string")
+                ? meta.raw
+                : JSON.stringify(score.value),
             scores: null,
             error: label
               ? null

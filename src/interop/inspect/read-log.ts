@@ -52,6 +52,7 @@ export const sampleSchema = z
         completion: z.string().optional(),
         usage: usageSchema.nullish(),
         time: z.number().nullish(),
+        metadata: z.record(z.string(), z.unknown()).nullish(),
         error: z.string().nullish(),
       })
       .passthrough()

@@ -257,7 +257,12 @@ function sampleOf(item: ItemDetail, view: RunView, runId: string): JsonObject {
       completion: ok ? text : "",
       usage: known ? u : null,
       time: seconds,
-      metadata: r.finishReason === null ? null : { finish_reason: r.finishReason },
+      // What the store knows exactly (usage above reads 0 for unknown counts).
+      metadata: {
+        finish_reason: r.finishReason,
+        prompt_tokens: r.promptTokens,
+        completion_tokens: r.completionTokens,
+      },
       error: ok ? null : r.error,
     },
     scores,
@@ -383,7 +388,7 @@ export function buildInspectLogs(store: Store, runId: string): InspectLogParts[]
   }
   const judges = store.judges(runId);
   const stems = new Set<string>();
-  return [...groups.values()].map((items) => {
+  return [...groups.values()].map((items, logIndex) => {
     const { model, condition } = items[0]!;
     const inspectModel = view.inspectModel(model);
     let stem = `${model}_${condition}`.replace(/[^\w.+-]+/g, "-");
@@ -458,6 +463,8 @@ export function buildInspectLogs(store: Store, runId: string): InspectLogParts[]
             run_id: run.id,
             run_name: run.name,
             run_kind: run.kind,
+            // Position among the run's logs, so an import rebuilds the run in its order.
+            log_index: logIndex,
             model,
             condition,
             steering: view.condition(condition),
