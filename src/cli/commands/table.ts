@@ -6,12 +6,19 @@ import {
   DEFAULT_PAIRS,
   pairsAgainst,
 } from "../../metrics/index.js";
+import { compareProtocols } from "../../metrics/two-label.js";
 import { outcomesFor } from "../../reliability/multi-judge.js";
 import { formatTable, type TableFormat } from "../../report/format-table.js";
+import {
+  formatProtocolComparison,
+  PROTOCOL_FORMATS,
+  type ProtocolFormat,
+} from "../../report/table-protocol.js";
 import { Store } from "../../store/store.js";
 import { storeOption, UsageError } from "../options.js";
 
 const FORMATS = ["terminal", "md", "csv", "json", "latex"] as const;
+const PROTOCOLS = ["paper", "instrumentaleval"] as const;
 
 function parsePairs(text: string): ConditionPair[] {
   return text.split(",").map((p) => {
@@ -36,7 +43,12 @@ export function registerTable(program: Command): void {
       .option("--format <fmt>", `output format: ${FORMATS.join(", ")}`, "terminal")
       .option("--pairs <list>", "gap pairs HIGH:LOW,... (default pro_ic:anti_ic)")
       .option("--vs <condition>", "also compare every condition against this one (e.g. baseline)")
-      .option("--categories", "add the per-category rates (CIR)"),
+      .option("--categories", "add the per-category rates (CIR)")
+      .option(
+        "--protocol <name>",
+        "paper (4 labels), or instrumentaleval: also the inspect_evals 2-label rate for the same responses",
+        "paper",
+      ),
   ).action(
     (opts: {
       store: string;
@@ -46,9 +58,22 @@ export function registerTable(program: Command): void {
       pairs?: string;
       vs?: string;
       categories?: boolean;
+      protocol: string;
     }) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got "${opts.format}"`);
+      }
+      if (!(PROTOCOLS as readonly string[]).includes(opts.protocol)) {
+        throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(", ")}, got "${opts.protocol}"`);
+      }
+      if (opts.protocol === "instrumentaleval") {
+        if (!(PROTOCOL_FORMATS as readonly string[]).includes(opts.format)) {
+          throw new UsageError(
+            `--protocol instrumentaleval prints ${PROTOCOL_FORMATS.join(", ")}; --format ${opts.format} is not supported`,
+          );
+        }
+        if (opts.categories)
+          throw new UsageError("--categories is not supported with --protocol instrumentaleval");
       }
       const store = Store.open(opts.store);
       try {
@@ -62,9 +87,11 @@ export function registerTable(program: Command): void {
         const outcomes = outcomesFor(store, run.id, judge);
         let pairs = opts.pairs ? parsePairs(opts.pairs) : [...DEFAULT_PAIRS];
         if (opts.vs) pairs = [...pairs, ...pairsAgainst(opts.vs, conditionsOf(outcomes))];
-        const table = buildTable1(outcomes, { pairs });
         const format = opts.format as TableFormat;
-        const out = formatTable(table, format, { categories: opts.categories ?? false });
+        const out =
+          opts.protocol === "instrumentaleval"
+            ? formatProtocolComparison(compareProtocols(outcomes, { pairs }), format as ProtocolFormat)
+            : formatTable(buildTable1(outcomes, { pairs }), format, { categories: opts.categories ?? false });
         // Machine formats stay pure; human ones say which run and judge the numbers come from.
         if (format === "terminal" || format === "md") {
           process.stdout.write(`${run.name} (run ${run.id}, judge ${judge})\n\n`);
