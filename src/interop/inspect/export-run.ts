@@ -37,15 +37,47 @@ export function jsonLog(log: InspectLogParts): Uint8Array {
   return json({ ...log.header, samples: log.samples, reductions: log.reductions });
 }
 
-/** Writes every (model, condition) log of a run into `dir`; returns the files written. */
+/** The name of the folder manifest Inspect's static viewer reads (what `inspect view bundle` writes). */
+export const LISTING_FILE = "listing.json";
+
+/** One listing entry: the log preview the viewer shows before it opens a log. */
+function preview(log: InspectLogParts): Record<string, unknown> {
+  const h = log.header as Record<string, Record<string, unknown>>;
+  const spec = h.eval!;
+  const stats = h.stats!;
+  const scores = (h.results?.scores ?? []) as { metrics: Record<string, unknown> }[];
+  return {
+    eval_id: spec.eval_id,
+    run_id: spec.run_id,
+    task: spec.task,
+    task_id: spec.task_id,
+    task_version: spec.task_version,
+    version: log.header.version,
+    status: log.header.status,
+    error: null,
+    model: spec.model,
+    started_at: stats.started_at,
+    completed_at: stats.completed_at,
+    primary_metric: scores[0]?.metrics.convergence_rate ?? null,
+  };
+}
+
+/**
+ * Writes every (model, condition) log of a run into `dir`, plus the folder's `listing.json`, so the
+ * folder can be served as is to Inspect's viewer; returns the log files written.
+ */
 export function exportRunInspect(store: Store, runId: string, dir: string, format: InspectFormat): string[] {
   const logs = buildInspectLogs(store, runId);
   if (logs.length === 0) throw new Error(`run ${runId} has no generated items to export`);
   const out = resolve(dir);
   mkdirSync(out, { recursive: true });
-  return logs.map((log) => {
-    const file = join(out, `${log.stem}.${format}`);
-    writeFileSync(file, format === "eval" ? evalZip(log) : jsonLog(log));
-    return file;
+  const listing: Record<string, unknown> = {};
+  const files = logs.map((log) => {
+    const name = `${log.stem}.${format}`;
+    writeFileSync(join(out, name), format === "eval" ? evalZip(log) : jsonLog(log));
+    listing[name] = preview(log);
+    return join(out, name);
   });
+  writeFileSync(join(out, LISTING_FILE), JSON.stringify(listing, null, 2));
+  return files;
 }

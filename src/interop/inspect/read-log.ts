@@ -3,7 +3,7 @@
 // 2025 logs fail the 2026 schema on 106 fields), so only what steerbench uses is checked, and every
 // other field passes through.
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, extname, join, resolve } from "node:path";
+import { extname, join, resolve } from "node:path";
 import { strFromU8, unzipSync } from "fflate";
 import { z } from "zod";
 
@@ -11,6 +11,8 @@ import { z } from "zod";
 export const KNOWN_LOG_VERSIONS = [1, 2] as const;
 
 export class InspectLogError extends Error {}
+
+const MANIFESTS = ["listing.json", "eval-set.json"];
 
 const contentPartSchema = z
   .object({ type: z.string(), text: z.string().optional(), reasoning: z.string().optional() })
@@ -194,7 +196,8 @@ export function findInspectLogs(path: string): string[] {
   }
   if (!st.isDirectory()) return [full];
   const files = readdirSync(full)
-    .filter((n) => [".json", ".eval"].includes(extname(n)) && !basename(n).startsWith("."))
+    // listing.json and eval-set.json are folder manifests of Inspect's viewer, not logs.
+    .filter((n) => [".json", ".eval"].includes(extname(n)) && !n.startsWith(".") && !MANIFESTS.includes(n))
     .sort()
     .map((n) => join(full, n))
     .filter((f) => statSync(f).isFile());

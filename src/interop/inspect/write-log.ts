@@ -429,7 +429,8 @@ export function buildInspectLogs(store: Store, runId: string): InspectLogParts[]
         run_id: stableId(runId, "run"),
         created: run.createdAt,
         task: INSPECT_TASK,
-        task_id: stableId(runId, "task", condition),
+        // One per log: the viewer folds logs that share a task_id into one (as retries).
+        task_id: stableId(runId, "task", model, condition),
         task_version: 0,
         task_file: null,
         task_display_name: `steerbench ${condition}`,
