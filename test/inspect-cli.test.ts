@@ -83,7 +83,10 @@ describe("steerbench and Inspect logs", () => {
       out,
     );
     expect(res.code, res.err).toBe(0);
-    const files = readdirSync(out);
+    const all = readdirSync(out);
+    // The logs, and the folder manifest Inspect's static viewer reads.
+    expect(all).toContain("listing.json");
+    const files = all.filter((f) => f !== "listing.json");
     expect(files).toHaveLength(18);
     expect(files.every((f) => f.endsWith(".json"))).toBe(true);
     expect((JSON.parse(readFileSync(join(out, files[0]!), "utf8")) as { version: number }).version).toBe(2);
