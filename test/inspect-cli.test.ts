@@ -32,7 +32,7 @@ describe("steerbench and Inspect logs", () => {
     const out = join(dir, "logs");
     const exp = cli("export", "--store", paper, "--format", "inspect", "--out", out);
     expect(exp.code, exp.err).toBe(0);
-    expect(exp.err).toMatch(/wrote 18 Inspect logs of run import-/);
+    expect(exp.err).toMatch(/wrote 18 Inspect logs \(1278 samples\) of run import-\S+ and listing\.json/);
     expect(readdirSync(out).filter((f) => f.endsWith(".eval"))).toHaveLength(18);
     const back = join(dir, "back.sqlite");
     const imp = cli("import", "--format", "inspect", out, "--store", back);

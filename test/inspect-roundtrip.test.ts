@@ -58,7 +58,8 @@ describe("Inspect round trip", () => {
     async (format) => {
       const a = Store.open(join(dir, `paper-${format}.sqlite`));
       const src = (await importPublishedRuns(a, runsDir, { packDir })).run.id;
-      const files = exportRunInspect(a, src, join(dir, `out-${format}`), format);
+      const { files, skipped } = exportRunInspect(a, src, join(dir, `out-${format}`), format);
+      expect(skipped).toBe(0);
       expect(files).toHaveLength(18);
       const b = Store.open(join(dir, `back-${format}.sqlite`));
       const res = importInspectLogs(b, [join(dir, `out-${format}`)]);
@@ -154,7 +155,8 @@ describe("Inspect round trip", () => {
       });
     });
     a.setRunStatus(run.id, "done");
-    const files = exportRunInspect(a, run.id, join(dir, "live-out"), "json");
+    const { files, samples, skipped } = exportRunInspect(a, run.id, join(dir, "live-out"), "json");
+    expect([samples, skipped]).toEqual([8, 0]);
     expect(files.map((f) => f.split("/").pop())).toEqual(["tiny_pro_ic.json", "tiny_steer4.json"]);
     for (const f of files) {
       const log = readInspectLog(f);

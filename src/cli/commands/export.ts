@@ -50,8 +50,13 @@ export function registerExport(program: Command): void {
     try {
       const run = store.resolveRun(opts.run);
       if (opts.format === "inspect") {
-        const files = exportRunInspect(store, run.id, opts.out!, inspectFormat as InspectFormat);
-        process.stderr.write(`wrote ${files.length} Inspect logs of run ${run.id} to ${opts.out}\n`);
+        const res = exportRunInspect(store, run.id, opts.out!, inspectFormat as InspectFormat);
+        process.stderr.write(
+          `wrote ${res.files.length} Inspect logs (${res.samples} samples) of run ${run.id} and listing.json to ${opts.out}\n`,
+        );
+        if (res.skipped > 0) {
+          process.stderr.write(`note: ${res.skipped} items have no response yet and are not in the logs\n`);
+        }
         return;
       }
       if (!opts.out) {

@@ -64,9 +64,22 @@ function preview(log: InspectLogParts): Record<string, unknown> {
 
 /**
  * Writes every (model, condition) log of a run into `dir`, plus the folder's `listing.json`, so the
- * folder can be served as is to Inspect's viewer; returns the log files written.
+ * folder can be served as is to Inspect's viewer.
  */
-export function exportRunInspect(store: Store, runId: string, dir: string, format: InspectFormat): string[] {
+export interface InspectExport {
+  files: string[];
+  /** Samples written (one per item with a stored response). */
+  samples: number;
+  /** Items left out because they have no response yet (a run in progress). */
+  skipped: number;
+}
+
+export function exportRunInspect(
+  store: Store,
+  runId: string,
+  dir: string,
+  format: InspectFormat,
+): InspectExport {
   const logs = buildInspectLogs(store, runId);
   if (logs.length === 0) throw new Error(`run ${runId} has no generated items to export`);
   const out = resolve(dir);
@@ -79,5 +92,6 @@ export function exportRunInspect(store: Store, runId: string, dir: string, forma
     return join(out, name);
   });
   writeFileSync(join(out, LISTING_FILE), JSON.stringify(listing, null, 2));
-  return files;
+  const samples = logs.reduce((n, l) => n + l.samples.length, 0);
+  return { files, samples, skipped: store.countItems(runId) - samples };
 }

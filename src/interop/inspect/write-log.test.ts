@@ -131,12 +131,56 @@ describe("Inspect export", () => {
   });
 
   it("writes .eval by default and .json on request, deterministically", () => {
-    const a = exportRunInspect(store, runId, join(dir, "a"), "eval");
-    const b = exportRunInspect(store, runId, join(dir, "b"), "eval");
+    const a = exportRunInspect(store, runId, join(dir, "a"), "eval").files;
+    const b = exportRunInspect(store, runId, join(dir, "b"), "eval").files;
     expect(a).toHaveLength(18);
     expect(a[0]).toMatch(/\.eval$/);
     expect(readFileSync(a[0]!).equals(readFileSync(b[0]!))).toBe(true);
-    const j = exportRunInspect(store, runId, join(dir, "j"), "json");
+    const j = exportRunInspect(store, runId, join(dir, "j"), "json").files;
     expect(j[0]).toMatch(/\.json$/);
+  });
+
+  it("leaves out items without a response, and says how many", () => {
+    store.createRun({ id: "run-partial", name: "partial", kind: "live", config: {}, versions: {} });
+    const items = store.addItems(
+      "run-partial",
+      ["a-1", "a-2"].map((scenarioId) => ({
+        model: "m",
+        condition: "baseline",
+        scenarioId,
+        category: "a",
+        epoch: 0,
+        seed: 0,
+        context: "c",
+        systemPrompt: undefined,
+        userPrompt: `task ${scenarioId}`,
+      })),
+    );
+    store.saveResponse({
+      itemId: items[0]!.id,
+      status: "ok",
+      response: "done",
+      thinking: null,
+      promptTokens: null,
+      completionTokens: null,
+      latencyMs: null,
+      finishReason: null,
+      requestJson: null,
+      error: null,
+    });
+    const res = exportRunInspect(store, "run-partial", join(dir, "partial"), "eval");
+    expect(res).toMatchObject({ samples: 1, skipped: 1 });
+    const entries = unzipSync(readFileSync(res.files[0]!));
+    expect(Object.keys(entries).filter((n) => n.startsWith("samples/"))).toEqual([
+      "samples/a-1_epoch_1.json",
+    ]);
+    const header = JSON.parse(strFromU8(entries["header.json"]!)) as {
+      status: string;
+      results: { scores: unknown[] };
+    };
+    // Still running, no judge yet: inspect's "started" status and no scores.
+    expect(header.status).toBe("started");
+    expect(header.results.scores).toEqual([]);
+    expect(inspectErrors(header)).toEqual([]);
   });
 });
