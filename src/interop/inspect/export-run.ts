@@ -85,8 +85,9 @@ export function exportRunInspect(
   const out = resolve(dir);
   mkdirSync(out, { recursive: true });
   const listing: Record<string, unknown> = {};
-  const files = logs.map((log) => {
-    const name = `${log.stem}.${format}`;
+  const files = logs.map((built) => {
+    const name = `${built.stem}.${format}`;
+    const log = { ...built, header: { ...built.header, location: name } };
     writeFileSync(join(out, name), format === "eval" ? evalZip(log) : jsonLog(log));
     listing[name] = preview(log);
     return join(out, name);

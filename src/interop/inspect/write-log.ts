@@ -508,6 +508,7 @@ export function buildInspectLogs(store: Store, runId: string): InspectLogParts[]
       log_updates: null,
       tags: [],
       metadata: {},
+      // The file name; export-run sets it to the format actually written.
       location: `${stem}.eval`,
       etag: null,
       eval_set_info: null,
