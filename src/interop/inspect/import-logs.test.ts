@@ -80,6 +80,13 @@ describe("import of real Inspect logs", () => {
     store.close();
   });
 
+  it("--condition names the condition of logs that name none", () => {
+    const store = fresh();
+    const { run } = importInspectLogs(store, [POPULARITY], { condition: "baseline" });
+    expect(new Set(store.items(run.id).map((i) => i.condition))).toEqual(new Set(["baseline"]));
+    store.close();
+  });
+
   it("a folder imports every log in it; the same import again is recognised", () => {
     const store = fresh();
     const first = importInspectLogs(store, [inspectLogsDir]);

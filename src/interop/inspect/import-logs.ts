@@ -53,7 +53,7 @@ function logModel(log: InspectLog): string {
 
 function logCondition(log: InspectLog, override: string | undefined): string {
   return (
-    override ?? str(steerbenchMeta(log).condition) ?? str(log.eval.task_args?.condition) ?? log.eval.task
+    str(steerbenchMeta(log).condition) ?? str(log.eval.task_args?.condition) ?? override ?? log.eval.task
   );
 }
 
