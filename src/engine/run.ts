@@ -161,7 +161,7 @@ async function execute(
 ): Promise<RunSummary> {
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
-  const items = store.addItems(run.id, plan.items);
+  const items = store.planItems(run.id, plan.items);
   const states = loadItemStates(store, run.id);
   const judgeNames = config.judges.map(modelLabel);
   const retry = opts.retryErrors ?? false;

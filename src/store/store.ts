@@ -505,6 +505,52 @@ export class Store {
    * items of the run in order. Resuming a run calls this again with the same plan: nothing doubles.
    */
   addItems(runId: string, items: readonly NewItem[]): ItemRecord[] {
+    this.insertItems(runId, items);
+    return this.items(runId);
+  }
+
+  /**
+   * The run's items as planned, with their store ids: `planned` (the same config's plan, whose texts
+   * are already shared strings) is inserted where missing, and each stored row is matched to its
+   * planned item by key. Reading 100k items' texts back from SQLite made a fresh copy of every
+   * context and prompt, hundreds of MB of garbage before the first call; this reads only the keys.
+   * A stored item the plan does not have (none, for a resumed config) is read in full.
+   */
+  planItems(runId: string, planned: readonly NewItem[]): ItemRecord[] {
+    this.insertItems(runId, planned);
+    const key = (model: string, condition: string, scenarioId: string, epoch: number) =>
+      `${model}\u0000${condition}\u0000${scenarioId}\u0000${epoch}`;
+    const byKey = new Map(planned.map((p) => [key(p.model, p.condition, p.scenarioId, p.epoch), p]));
+    const out: ItemRecord[] = [];
+    const rows = this.stmt(
+      "SELECT id, seq, model, condition, scenario_id, epoch FROM items WHERE run_id = ? ORDER BY seq",
+    ).iterate(runId) as IterableIterator<{
+      id: number;
+      seq: number;
+      model: string;
+      condition: string;
+      scenario_id: string;
+      epoch: number;
+    }>;
+    const missing: number[] = [];
+    for (const r of rows) {
+      const p = byKey.get(key(r.model, r.condition, r.scenario_id, r.epoch));
+      if (p === undefined) {
+        missing.push(out.length);
+        out.push({ id: r.id, runId, seq: r.seq } as ItemRecord);
+      } else {
+        out.push({ ...p, id: r.id, runId, seq: r.seq });
+      }
+    }
+    for (const i of missing) {
+      const row = this.stmt("SELECT * FROM items WHERE id = ?").get(out[i]!.id) as ItemRow;
+      out[i] = toItem(row);
+    }
+    return out;
+  }
+
+  /** Inserts the items that are not there yet (idempotent on model/condition/scenario/epoch). */
+  insertItems(runId: string, items: readonly NewItem[]): void {
     const maxSeq = this.stmt("SELECT COALESCE(MAX(seq), -1) AS m FROM items WHERE run_id = ?");
     const insert = this.stmt(
       `INSERT OR IGNORE INTO items (run_id, seq, model, condition, scenario_id, category, epoch, seed, context, system_prompt, user_prompt)
@@ -521,7 +567,6 @@ export class Store {
         }
       })
       .immediate();
-    return this.items(runId);
   }
 
   items(runId: string): ItemRecord[] {
