@@ -2,10 +2,12 @@
 // own server cannot do: a per-request `steering` object that applies a control vector to that request only.
 // One model, one context: requests queue on the engine's lock (a bounded queue answers 429 when full).
 // Every request is validated; a bad one gets a 4xx with a clear message and never takes the server down.
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
+import type { GpuRequest } from "../llama/backend.js";
 import { createLlamaProvider } from "../providers/llama-provider.js";
 import type { ActivationSteering, ChatMessage, Generation } from "../types.js";
 
@@ -59,6 +61,9 @@ export interface ServeOptions {
   vectorsDir?: string;
   threads?: number;
   contextSize?: number;
+  /** llama.cpp backend and offloaded layers (see src/llama/backend.ts). */
+  gpu?: GpuRequest;
+  gpuLayers?: number;
   /** Requests waiting for the engine before new ones get 429. */
   maxQueue?: number;
   log?: (line: string) => void;
@@ -104,6 +109,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const provider = await createLlamaProvider(opts.model, {
     threads: opts.threads,
     contextSize: opts.contextSize,
+    gpu: opts.gpu,
+    gpuLayers: opts.gpuLayers,
   });
   const modelId = basename(opts.model).replace(/\.gguf$/i, "");
   const maxQueue = opts.maxQueue ?? 64;

@@ -1,6 +1,14 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { startServer } from "../../server/openai-server.js";
+import {
+  GPU_HELP,
+  GPU_LAYERS_HELP,
+  type GpuFlags,
+  gpuFields,
+  parseGpuFlag,
+  parseGpuLayers,
+} from "../gpu-options.js";
 import { parseIntOption } from "../options.js";
 
 export function registerServe(program: Command): void {
@@ -16,6 +24,8 @@ export function registerServe(program: Command): void {
     )
     .option("--threads <n>", "CPU threads", parseIntOption("--threads"))
     .option("--context-size <n>", "context size in tokens", parseIntOption("--context-size"))
+    .option("--gpu <backend>", GPU_HELP, parseGpuFlag)
+    .option("--gpu-layers <n>", GPU_LAYERS_HELP, parseGpuLayers)
     .option("--max-queue <n>", "queued requests before 429", parseIntOption("--max-queue"), 64)
     .option("--quiet", "no request log")
     .action(
@@ -26,6 +36,8 @@ export function registerServe(program: Command): void {
         vectors?: string;
         threads?: number;
         contextSize?: number;
+        gpu?: GpuFlags["gpu"];
+        gpuLayers?: number;
         maxQueue: number;
         quiet?: boolean;
       }) => {
@@ -36,6 +48,7 @@ export function registerServe(program: Command): void {
           vectorsDir: opts.vectors ? resolve(opts.vectors) : undefined,
           threads: opts.threads,
           contextSize: opts.contextSize,
+          ...gpuFields(opts),
           maxQueue: opts.maxQueue,
           log: opts.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
