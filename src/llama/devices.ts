@@ -3,6 +3,7 @@
 // libggml is loaded it cannot be swapped for another build in the same process.
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import koffi from "koffi";
 import type { BackendLibraries, ProbedDevice } from "./backend.js";
@@ -103,6 +104,11 @@ if (libs.fallbackDir && libs.backend !== "cpu" && !devices.some((d) => d.type ==
   loadAll(libs.fallbackDir);
   devices = list();
 }
+const gpu = devices.some((d) => d.type === "gpu" || d.type === "igpu");
+if (!gpu && libs.backend !== "cpu" && libs.backendModule) {
+  // load_all_from_path is silent about a backend that fails to load; loading it by name logs dlerror's reason.
+  ggml.func("void *ggml_backend_load(const char *path)")(libs.backendModule);
+}
 process.stdout.write("STEERBENCH_DEVICES " + JSON.stringify(devices) + "\\n");
 } catch (err) {
   process.stderr.write("STEERBENCH_PROBE_ERROR " + String(err?.message ?? err).replaceAll("\\n", " ") + "\\n");
@@ -115,10 +121,27 @@ process.stdout.write("STEERBENCH_DEVICES " + JSON.stringify(devices) + "\\n");
  * fails (e.g. a driver crash), with the end of its stderr.
  */
 export function probeDevices(libs: Libs, timeoutMs = 120_000): ProbedDevice[] {
+  // One probe per build and process: choosing and then loading would otherwise probe twice.
+  const key = `${libs.libggml}\u0000${libs.fallbackDir ?? ""}`;
+  const cached = probed.get(key);
+  if (cached) return cached;
+  const devices = runProbe(libs, timeoutMs);
+  probed.set(key, devices);
+  return devices;
+}
+
+const probed = new Map<string, ProbedDevice[]>();
+
+function runProbe(libs: Libs, timeoutMs: number): ProbedDevice[] {
   const koffiPath = pathToFileURL(createRequire(import.meta.url).resolve("koffi")).href;
+  // The GPU backend module of the build (ggml names them libggml-<backend>.so, ggml-<backend>.dll on Windows).
+  const moduleName = libs.libggml.endsWith(".dll")
+    ? `ggml-${libs.backend}.dll`
+    : `libggml-${libs.backend}.so`;
+  const backendModule = join(libs.binsDir, moduleName);
   const r = spawnSync(
     process.execPath,
-    ["--input-type=module", "-e", PROBE_SOURCE, JSON.stringify([koffiPath, libs])],
+    ["--input-type=module", "-e", PROBE_SOURCE, JSON.stringify([koffiPath, { ...libs, backendModule }])],
     { encoding: "utf8", timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
   );
   const line = r.stdout?.split("\n").find((l) => l.startsWith("STEERBENCH_DEVICES "));
@@ -136,5 +159,11 @@ export function probeDevices(libs: Libs, timeoutMs = 120_000): ProbedDevice[] {
     const why = r.error ? r.error.message : `exit ${r.status ?? r.signal}`;
     throw new Error(`probing ${libs.libggml} failed (${why})${tail ? `: ${tail}` : ""}`);
   }
-  return JSON.parse(line.slice("STEERBENCH_DEVICES ".length)) as ProbedDevice[];
+  const devices = JSON.parse(line.slice("STEERBENCH_DEVICES ".length)) as ProbedDevice[];
+  if (!hasGpuDevice(devices) && libs.backend !== "cpu") {
+    // ggml's own words for why the GPU module did not load (e.g. "libcuda.so.1: cannot open shared object file").
+    const why = (r.stderr ?? "").split("\n").find((l) => /failed to load/i.test(l));
+    if (why) throw new Error(`${moduleName} did not load: ${why.trim()}`);
+  }
+  return devices;
 }
