@@ -430,7 +430,9 @@ export function chooseBackend(d: Discovery, request: GpuRequest, probe: DevicePr
     const choice = done(f, notes);
     const { devices, error } = tryProbe(probe, choice.libraries);
     if (devices.some(isGpu)) return choice;
-    notes.push(`${f.spec.name}: no ${f.spec.backend} device (${error ?? deviceHint(f.spec.backend)})`);
+    notes.push(
+      `${f.spec.name}: no ${f.spec.backend} device (${deviceHint(f.spec.backend)})${error ? `; ${error}` : ""}`,
+    );
     // The Metal build is also the CPU build on Apple silicon.
     if (f === cpuBuild) return choice;
   }
