@@ -128,7 +128,7 @@ async function main() {
       const cpu = measure(synth.path, false, cpuThreads, reps);
       log(`gpu-check: ${preset}: ${gpu}…`);
       const dev = measure(synth.path, gpu, 1, reps);
-      const ratio = (a, b) => (a && b ? Number((a / b).toFixed(1)) : null);
+      const ratio = (a, b) => (a && b ? Number((a / b).toPrecision(2)) : null);
       const entry = { preset, path: synth.path, cpu, gpu: dev };
       entry.speedup = { prompt: ratio(dev.promptTps, cpu.promptTps), gen: ratio(dev.genTps, cpu.genTps) };
       results.engine.push(entry);
@@ -174,7 +174,7 @@ async function main() {
     rows.push([
       "steering exact Δ",
       `${autoBackend} (auto)`,
-      `${passed}/${total} passed${failed ? `, ${failed} FAILED` : ""}${autoOk ? "" : `; auto chose ${autoBackend}, not ${gpu}`}`,
+      `${total === 0 ? `no results (vitest exit ${v.status ?? v.signal}: ${(v.stderr ?? "").trim().split("\n").pop()?.slice(0, 160) ?? ""})` : `${passed}/${total} passed`}${failed ? `, ${failed} FAILED` : ""}${autoOk ? "" : `; auto chose ${autoBackend}, not ${gpu}`}`,
       autoOk && v.status === 0 && failed === 0 && total > 0 ? "ok" : "FAIL",
     ]);
   }

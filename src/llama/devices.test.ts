@@ -1,9 +1,13 @@
 // ggml's device list on the real CPU build, in this process and in a probe child, and the fallback-folder
 // decision of registerBackends.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasGpuDevice, listDevices, probeDevices, registerBackends } from "./devices.js";
 import { loadLlamaLibrary } from "./ffi.js";
 
+// Hermetic: a GPU build in the developer's own backend prefix must not change what these tests load.
+process.env.STEERBENCH_LLAMA_PREFIX = join(tmpdir(), `sb-no-backends-${process.pid}`); // never created
 describe("ggml devices", () => {
   it("lists the CPU device with its memory, in process and from a probe child", () => {
     const { files } = loadLlamaLibrary();

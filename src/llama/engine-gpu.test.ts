@@ -1,9 +1,13 @@
 // The gpu / gpuLayers engine options on this machine's install (the CPU build; CUDA and Vulkan are empty
 // stand-ins): what loads, what is refused and how, and that one process keeps one build.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tinyModel } from "../../test/paths.js";
 import { LlamaEngine } from "./engine.js";
 
+// Hermetic: a GPU build in the developer's own backend prefix must not change what these tests load.
+process.env.STEERBENCH_LLAMA_PREFIX = join(tmpdir(), `sb-no-backends-${process.pid}`); // never created
 describe("LlamaEngine gpu options", () => {
   it("an explicit GPU backend that is not installed is refused before anything loads, with the install command", async () => {
     await expect(LlamaEngine.load(tinyModel, { threads: 1, gpu: "vulkan" })).rejects.toThrow(
