@@ -67,9 +67,18 @@ export const hasGpuDevice = (devices: ProbedDevice[]): boolean =>
  * folder, then the fallback build when the main one gave no GPU (as node-llama-cpp does for CUDA).
  */
 export function registerBackends(libs: Libs, loadAllFromPath: (dir: string) => void): void {
+  disableMetalResidencySets(libs);
   loadAllFromPath(libs.binsDir);
   if (libs.fallbackDir !== undefined && libs.backend !== "cpu" && !hasGpuDevice(listDevices(libs))) {
     loadAllFromPath(libs.fallbackDir);
+  }
+}
+
+/** As node-llama-cpp does before loading its Metal build (unless the user set the variable): Metal residency
+ * sets are off. Node's process.env writes through to the C environment ggml reads. */
+function disableMetalResidencySets(libs: Libs): void {
+  if (libs.backend === "metal" && process.env.GGML_METAL_NO_RESIDENCY === undefined) {
+    process.env.GGML_METAL_NO_RESIDENCY = "1";
   }
 }
 
@@ -133,6 +142,7 @@ export function probeDevices(libs: Libs, timeoutMs = 120_000): ProbedDevice[] {
 const probed = new Map<string, ProbedDevice[]>();
 
 function runProbe(libs: Libs, timeoutMs: number): ProbedDevice[] {
+  disableMetalResidencySets(libs);
   const koffiPath = pathToFileURL(createRequire(import.meta.url).resolve("koffi")).href;
   // The GPU backend module of the build (ggml names them libggml-<backend>.so, ggml-<backend>.dll on Windows).
   const moduleName = libs.libggml.endsWith(".dll")
