@@ -51,7 +51,7 @@ describe("--gpu and --gpu-layers", () => {
     const both = configFromFlags(undefined, {
       store: "x",
       model: "m.gguf",
-      judge: "j.gguf",
+      judgeModel: "j.gguf",
       gpu: "cuda",
       gpuLayers: 20,
     });
@@ -64,7 +64,7 @@ describe("--gpu and --gpu-layers", () => {
       store: "x",
       model: "gpt-4o",
       baseUrl: URL,
-      judge: "j.gguf",
+      judgeModel: "j.gguf",
       gpu: false,
     });
     expect(judgeOnly.models[0]?.gpu).toBeUndefined();
@@ -74,7 +74,7 @@ describe("--gpu and --gpu-layers", () => {
         store: "x",
         model: "gpt-4o",
         baseUrl: URL,
-        judge: "gpt-4o",
+        judgeModel: "gpt-4o",
         judgeBaseUrl: URL,
         gpu: "cuda",
       }),

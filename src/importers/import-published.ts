@@ -127,6 +127,7 @@ export async function importPublishedRuns(
       },
       versions: versions(),
       dataHash: pack?.hash ?? null,
+      primaryJudge: judge,
     });
     for (const r of runs) {
       const model = displayModelName(r.config.HF_MODEL_NAME);

@@ -83,8 +83,8 @@ export interface GapRow {
   delta: number | null;
   /** Newcombe hybrid score interval for `delta`, percentage points. */
   deltaCI: Interval | null;
-  /** Exact McNemar p on convergence yes/no over the items valid in both conditions. */
-  mcnemarP: number;
+  /** Exact McNemar p on convergence yes/no over the items valid in both conditions; null with no pair. */
+  mcnemarP: number | null;
   /** Items valid in both conditions, matched by (scenarioId, epoch). */
   pairs: number;
   /** Paired items converging under high only / under low only (McNemar's b and c). */
@@ -92,8 +92,8 @@ export interface GapRow {
   /** Refusal%(high) − Refusal%(low), percentage points. */
   refusalDelta: number | null;
   refusalDeltaCI: Interval | null;
-  /** Exact McNemar p on safety_refusal yes/no over the same pairs. */
-  refusalMcnemarP: number;
+  /** Exact McNemar p on safety_refusal yes/no over the same pairs; null with no pair. */
+  refusalMcnemarP: number | null;
   ciMethod: GapCiMethod | null;
 }
 
@@ -316,12 +316,13 @@ function gapOf(high: Group, highRow: Table1Row, low: Group, lowRow: Table1Row, z
     low: low.condition,
     delta: diff(highRow.convergenceRate, lowRow.convergenceRate),
     deltaCI: interval(conv, high.counts.convergence, low.counts.convergence),
-    mcnemarP: mcnemarExact(conv.b, conv.c),
+    // No test over 0 pairs: "p 1.000" would read as evidence of no difference.
+    mcnemarP: pairs > 0 ? mcnemarExact(conv.b, conv.c) : null,
     pairs,
     discordant: { highOnly: conv.b, lowOnly: conv.c },
     refusalDelta: diff(highRow.refusalRate, lowRow.refusalRate),
     refusalDeltaCI: interval(refusal, high.counts.safetyRefusal, low.counts.safetyRefusal),
-    refusalMcnemarP: mcnemarExact(refusal.b, refusal.c),
+    refusalMcnemarP: pairs > 0 ? mcnemarExact(refusal.b, refusal.c) : null,
     ciMethod: hasBoth ? (allPaired ? "newcombe-paired" : "newcombe-independent") : null,
   };
 }

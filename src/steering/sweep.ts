@@ -91,6 +91,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
       config: { ...(plan.storedConfig as Record<string, unknown>), sweep: record },
       versions: versions(),
       dataHash: pack.hash,
+      primaryJudge: modelLabel(config.judges[0]!),
     });
   } else {
     record = { ...record, ...storedSweep(run.config), strengths: record.strengths };

@@ -61,7 +61,7 @@ export function registerCompare(program: Command): void {
     if (!(STEERING_FORMATS as readonly string[]).includes(flags.format)) {
       throw new UsageError(`--format must be one of ${STEERING_FORMATS.join(", ")}, got "${flags.format}"`);
     }
-    const store = Store.open(flags.store);
+    const store = Store.openExisting(flags.store);
     try {
       const refs = flags.run ?? [undefined];
       const outcomes: Outcome[] = [];

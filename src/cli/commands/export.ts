@@ -14,7 +14,7 @@ export function registerExport(program: Command): void {
       .option("--run <id>", "run id, prefix or name (default: the newest run)")
       .option("--out <file>", "output file (default: stdout)"),
   ).action(async (opts: { store: string; run?: string; out?: string }) => {
-    const store = Store.open(opts.store);
+    const store = Store.openExisting(opts.store);
     try {
       const run = store.resolveRun(opts.run);
       if (!opts.out) {
