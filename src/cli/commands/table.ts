@@ -6,9 +6,15 @@ import {
   DEFAULT_PAIRS,
   pairsAgainst,
 } from "../../metrics/index.js";
+import { compareProtocols } from "../../metrics/two-label.js";
 import { outcomesFor } from "../../reliability/multi-judge.js";
 import { formatTable, type TableFormat } from "../../report/format-table.js";
 import type { CsvSection } from "../../report/table-csv.js";
+import {
+  formatProtocolComparison,
+  PROTOCOL_FORMATS,
+  type ProtocolFormat,
+} from "../../report/table-protocol.js";
 import { Store } from "../../store/store.js";
 import { storeOption, UsageError } from "../options.js";
 
@@ -25,6 +31,7 @@ export function checkPairs(pairs: ConditionPair[], known: readonly string[], fla
   }
   return pairs;
 }
+const PROTOCOLS = ["paper", "instrumentaleval"] as const;
 
 function parsePairs(text: string): ConditionPair[] {
   return text.split(",").map((p) => {
@@ -50,7 +57,12 @@ export function registerTable(program: Command): void {
       .option("--pairs <list>", "gap pairs HIGH:LOW,... (default pro_ic:anti_ic)")
       .option("--vs <condition>", "also compare every condition against this one (e.g. baseline)")
       .option("--categories", "add the per-category rates (CIR); with csv, the categories section")
-      .option("--section <name>", "csv only: which table the file holds: rows (default), gaps or categories"),
+      .option("--section <name>", "csv only: which table the file holds: rows (default), gaps or categories")
+      .option(
+        "--protocol <name>",
+        "paper (4 labels), or instrumentaleval: also the inspect_evals 2-label rate for the same responses",
+        "paper",
+      ),
   ).action(
     (opts: {
       store: string;
@@ -61,6 +73,7 @@ export function registerTable(program: Command): void {
       vs?: string;
       categories?: boolean;
       section?: string;
+      protocol: string;
     }) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got "${opts.format}"`);
@@ -73,6 +86,18 @@ export function registerTable(program: Command): void {
       }
       if (opts.section !== undefined && opts.categories && opts.section !== "categories") {
         throw new UsageError("--categories with --format csv selects the categories section; drop --section");
+      }
+      if (!(PROTOCOLS as readonly string[]).includes(opts.protocol)) {
+        throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(", ")}, got "${opts.protocol}"`);
+      }
+      if (opts.protocol === "instrumentaleval") {
+        if (!(PROTOCOL_FORMATS as readonly string[]).includes(opts.format)) {
+          throw new UsageError(
+            `--protocol instrumentaleval prints ${PROTOCOL_FORMATS.join(", ")}; --format ${opts.format} is not supported`,
+          );
+        }
+        if (opts.categories)
+          throw new UsageError("--categories is not supported with --protocol instrumentaleval");
       }
       const store = Store.openExisting(opts.store);
       try {
@@ -90,10 +115,15 @@ export function registerTable(program: Command): void {
           checkPairs([{ high: opts.vs, low: opts.vs }], known, "--vs");
           pairs = [...pairs, ...pairsAgainst(opts.vs, known)];
         }
-        const table = buildTable1(outcomes, { pairs });
         const format = opts.format as TableFormat;
         const csvSection = (opts.section ?? (opts.categories ? "categories" : "rows")) as CsvSection;
-        const out = formatTable(table, format, { categories: opts.categories ?? false, csvSection });
+        const out =
+          opts.protocol === "instrumentaleval"
+            ? formatProtocolComparison(compareProtocols(outcomes, { pairs }), format as ProtocolFormat)
+            : formatTable(buildTable1(outcomes, { pairs }), format, {
+                categories: opts.categories ?? false,
+                csvSection,
+              });
         // Machine formats stay pure; human ones say which run and judge the numbers come from.
         if (format === "terminal" || format === "md") {
           process.stdout.write(`${run.name} (run ${run.id}, judge ${judge})\n\n`);
