@@ -267,6 +267,17 @@ describe("choosing in auto mode", () => {
     );
   });
 
+  it("a GPU that is listed but fails to initialise does not count", () => {
+    fakePackage(cuda);
+    fakePackage(cpu);
+    const d = discoverPackages(opts("linux-x64"));
+    const broken: DeviceProbe = () => [{ ...dev("CUDA0", "gpu"), initialised: false }, dev("CPU", "cpu")];
+    expect(chooseBackend(d, "auto", broken).libraries.backend).toBe("cpu");
+    expect(() => chooseBackend(d, "cuda", broken)).toThrow(
+      /devices seen: CUDA0 \(failed to initialise\), CPU$/,
+    );
+  });
+
   it("a GPU build that is installed but unusable is an error in auto mode, not a quiet fall back", () => {
     fakePackage(cuda, { version: "3.22.0" });
     fakePackage(cpu);

@@ -341,10 +341,13 @@ export interface ProbedDevice {
   type: "cpu" | "gpu" | "igpu" | "accel" | "meta" | "unknown";
   freeBytes: number;
   totalBytes: number;
+  /** Probe only: whether ggml_backend_dev_init gave a working backend on this device (GPUs only). */
+  initialised?: boolean;
 }
 export type DeviceProbe = (libs: Omit<BackendLibraries, "sourceBundle">) => ProbedDevice[];
 
-const isGpu = (d: ProbedDevice) => d.type === "gpu" || d.type === "igpu";
+// A GPU counts when the probe could start a backend on it (a listed device can still fail to initialise).
+const isGpu = (d: ProbedDevice) => (d.type === "gpu" || d.type === "igpu") && d.initialised !== false;
 
 function packageProblem(d: Discovery, f: FoundPackage): string {
   const { spec: s, status } = f;
@@ -415,7 +418,10 @@ export function chooseBackend(d: Discovery, request: GpuRequest, probe: DevicePr
     const choice = done(f, []);
     const { devices, error } = tryProbe(probe, choice.libraries);
     if (!devices.some(isGpu)) {
-      const seen = error ?? `devices seen: ${devices.map((x) => x.name).join(", ") || "none"}`;
+      const names = devices.map(
+        (x) => `${x.name}${x.initialised === false ? " (failed to initialise)" : ""}`,
+      );
+      const seen = error ?? `devices seen: ${names.join(", ") || "none"}`;
       throw new Error(
         `gpu: ${request}: ${f.spec.name} found no ${request} device (${deviceHint(request)}); ${seen}`,
       );

@@ -60,7 +60,7 @@ export function listDevices(libs: Libs): ProbedDevice[] {
 }
 
 export const hasGpuDevice = (devices: ProbedDevice[]): boolean =>
-  devices.some((d) => d.type === "gpu" || d.type === "igpu");
+  devices.some((d) => (d.type === "gpu" || d.type === "igpu") && d.initialised !== false);
 
 /**
  * Registers the package's backends with ggml (ffi.ts calls this once, after libllama_backend_init): the main
@@ -96,25 +96,35 @@ const name = base.func("const char *ggml_backend_dev_name(void *device)");
 const description = base.func("const char *ggml_backend_dev_description(void *device)");
 const type = base.func("int ggml_backend_dev_type(void *device)");
 const memory = base.func("void ggml_backend_dev_memory(void *device, _Out_ size_t *free, _Out_ size_t *total)");
+const init = base.func("void *ggml_backend_dev_init(void *device, const char *params)");
+const free_ = base.func("void ggml_backend_free(void *backend)");
 const TYPES = ${JSON.stringify(DEVICE_TYPES)};
 const list = () => {
   const out = [];
   for (let i = 0; i < Number(count()); i++) {
     const d = get(i); const free = [0]; const total = [0];
     memory(d, free, total);
-    out.push({ name: name(d) ?? "", description: description(d) ?? "", type: TYPES[type(d)] ?? "unknown",
-      freeBytes: Number(free[0]), totalBytes: Number(total[0]) });
+    const t = TYPES[type(d)] ?? "unknown";
+    const dev = { name: name(d) ?? "", description: description(d) ?? "", type: t,
+      freeBytes: Number(free[0]), totalBytes: Number(total[0]) };
+    if (t === "gpu" || t === "igpu") {
+      // Listed is not enough: start a backend (context, streams) on it and free it again.
+      const b = init(d, null);
+      dev.initialised = b !== null;
+      if (b !== null) free_(b);
+    }
+    out.push(dev);
   }
   return out;
 };
 loadAll(libs.binsDir);
 let devices = list();
-if (libs.fallbackDir && libs.backend !== "cpu" && !devices.some((d) => d.type === "gpu" || d.type === "igpu")) {
+const usable = (ds) => ds.some((d) => (d.type === "gpu" || d.type === "igpu") && d.initialised !== false);
+if (libs.fallbackDir && libs.backend !== "cpu" && !usable(devices)) {
   loadAll(libs.fallbackDir);
   devices = list();
 }
-const gpu = devices.some((d) => d.type === "gpu" || d.type === "igpu");
-if (!gpu && libs.backend !== "cpu" && libs.backendModule) {
+if (!usable(devices) && libs.backend !== "cpu" && libs.backendModule) {
   // load_all_from_path is silent about a backend that fails to load; loading it by name logs dlerror's reason.
   ggml.func("void *ggml_backend_load(const char *path)")(libs.backendModule);
 }
