@@ -4,6 +4,7 @@
 #
 #   bash scripts/gpu-check.sh            # CUDA (needs an NVIDIA driver and the CUDA 13 runtime)
 #   GPU_CHECK_BACKEND=vulkan bash scripts/gpu-check.sh
+#   GPU_CHECK_BACKEND=false GPU_CHECK_SHAPES=tiny bash scripts/gpu-check.sh   # self-test without a GPU
 #
 # Needs: node_modules installed (npm ci), the GPU build in the backend prefix (installed here when npm can
 # reach the registry, or from a tarball: GPU_CHECK_TARBALL=node-llama-cpp-linux-x64-cuda-3.22.1.tgz), and
@@ -28,7 +29,8 @@ if [ "$backend" = cuda ] && command -v nvidia-smi >/dev/null; then
 fi
 
 name="${pkg%@*}"
-if [ ! -d "$STEERBENCH_LLAMA_PREFIX/node_modules/$name/bins" ]; then
+# GPU_CHECK_BACKEND=false: the CPU-against-CPU self-test, nothing to install.
+if [ "$backend" != false ] && [ ! -d "$STEERBENCH_LLAMA_PREFIX/node_modules/$name/bins" ]; then
   echo "gpu-check: installing $pkg into $STEERBENCH_LLAMA_PREFIX" >&2
   if [ -n "${GPU_CHECK_TARBALL:-}" ]; then
     npm install --prefix "$STEERBENCH_LLAMA_PREFIX" --save-exact --offline --no-audit --no-fund "$GPU_CHECK_TARBALL"
