@@ -63,6 +63,13 @@ const endpointFields = {
   headers: z.record(z.string(), z.string()).optional().describe("extra request headers (never stored)"),
   contextSize: positiveInt.optional().describe("llama: context size in tokens"),
   threads: positiveInt.optional().describe("llama: CPU threads"),
+  gpu: z
+    .union([z.enum(["auto", "cuda", "vulkan", "metal"]), z.literal(false)])
+    .optional()
+    .describe(
+      "llama: backend (default auto: CUDA > Vulkan/Metal > CPU, whichever is installed and has a device); false = CPU only",
+    ),
+  gpuLayers: z.number().int().min(0).optional().describe("llama: layers offloaded to the GPU (default: all)"),
 };
 
 export const modelSchema = z

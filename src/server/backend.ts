@@ -3,8 +3,10 @@
 // with a per-request AbortSignal. Generation goes through the llama provider, which owns per-request
 // steering (today under its lock; with the batching engine, per sequence), so `--parallel N` keeps N
 // `engine.generate()` calls in flight and the engine decides how they share the context.
+
 import { basename } from "node:path";
 import type { EngineRequest } from "../engine/connect.js";
+import type { GpuRequest } from "../llama/backend.js";
 import { countPromptTokens } from "../llama/fit-prompt.js";
 import { createLlamaProvider } from "../providers/llama-provider.js";
 import { controlVectorSpec, SteeringError } from "../steering/apply.js";
@@ -51,7 +53,7 @@ const RAW_JOINER = "\n\n";
 
 export async function createLlamaBackend(
   model: string,
-  opts: { threads?: number; contextSize?: number },
+  opts: { threads?: number; contextSize?: number; gpu?: GpuRequest; gpuLayers?: number },
 ): Promise<GenerationBackend> {
   const provider = await createLlamaProvider(model, opts);
   const { engine } = provider;

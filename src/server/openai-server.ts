@@ -12,6 +12,7 @@
 //   only, and malformed HTTP answered with 400/431 (http-guard.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { GpuRequest } from "../llama/backend.js";
 import { type BackendResult, createLlamaBackend, type GenerationBackend, SteeringError } from "./backend.js";
 import { answerClientError, guardRequest } from "./http-guard.js";
 import { type ParsedRequest, parseOpenAIRequest, promptBytes, RequestError } from "./openai-request.js";
@@ -35,6 +36,9 @@ export interface ServeOptions {
   maxVectorBytes?: number;
   threads?: number;
   contextSize?: number;
+  /** llama.cpp backend and offloaded layers (see src/llama/backend.ts). */
+  gpu?: GpuRequest;
+  gpuLayers?: number;
   /** Generations in flight at once (default 1). */
   parallel?: number;
   /** Generations waiting for a slot before new ones get 429 (default 64). */

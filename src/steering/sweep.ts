@@ -107,6 +107,8 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
     const engine = await LlamaEngine.load(await resolveModelFile(m.model), {
       threads: m.threads,
       contextSize: m.contextSize,
+      gpu: m.gpu,
+      gpuLayers: m.gpuLayers,
     });
     try {
       record = {

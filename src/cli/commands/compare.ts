@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
+import { parseGpuRequest } from "../../llama/backend.js";
 import type { Outcome } from "../../metrics/table1.js";
 import {
   buildSteeringComparison,
@@ -14,6 +15,7 @@ import type { PerplexityResult } from "../../steering/perplexity.js";
 import { measurePerplexities, PASSAGE_SHA256, storedSweep } from "../../steering/sweep.js";
 import { Store } from "../../store/store.js";
 import type { Condition } from "../../types.js";
+import { type GpuFlags, gpuFields } from "../gpu-options.js";
 import { dataOption, storeOption, UsageError } from "../options.js";
 
 interface CompareFlags {
@@ -26,15 +28,20 @@ interface CompareFlags {
 }
 
 /** The local GGUF of a stored run config's first model, if it is an in-process one. */
-function localModel(config: unknown): { model: string; threads?: number; contextSize?: number } | undefined {
+type LocalModel = { model: string; threads?: number; contextSize?: number } & GpuFlags;
+
+function localModel(config: unknown): LocalModel | undefined {
   const models = (config as { models?: unknown } | null)?.models;
   if (!Array.isArray(models) || models.length === 0) return undefined;
-  const m = models[0] as { provider?: unknown; model?: unknown; threads?: unknown; contextSize?: unknown };
+  const m = models[0] as Record<string, unknown>;
   if (m.provider !== "llama" || typeof m.model !== "string") return undefined;
   return {
     model: m.model,
     ...(typeof m.threads === "number" ? { threads: m.threads } : {}),
     ...(typeof m.contextSize === "number" ? { contextSize: m.contextSize } : {}),
+    // The run's backend choice, so the perplexity pass runs where the run did.
+    ...(m.gpu !== undefined ? { gpu: parseGpuRequest(m.gpu, "models[0].gpu") } : {}),
+    ...(typeof m.gpuLayers === "number" ? { gpuLayers: m.gpuLayers } : {}),
   };
 }
 
@@ -108,17 +115,14 @@ export function registerCompare(program: Command): void {
   });
 }
 
-async function computePerplexities(
-  model: { model: string; threads?: number; contextSize?: number },
-  conditions: Condition[],
-  data: string | undefined,
-) {
+async function computePerplexities(model: LocalModel, conditions: Condition[], data: string | undefined) {
   const pack = await loadPack(resolveDataDir({ flag: data }));
   const { LlamaEngine } = await import("../../llama/engine.js");
   const { resolveModelFile } = await import("../../llama/model-source.js");
   const engine = await LlamaEngine.load(await resolveModelFile(model.model), {
     threads: model.threads,
     contextSize: model.contextSize,
+    ...gpuFields(model),
   });
   try {
     return await measurePerplexities(engine, conditions, pack.strings);

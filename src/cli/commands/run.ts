@@ -16,6 +16,14 @@ import { PRESET_NAMES } from "../../protocol/conditions.js";
 import { formatTable } from "../../report/format-table.js";
 import { Store } from "../../store/store.js";
 import {
+  GPU_HELP,
+  GPU_LAYERS_HELP,
+  type GpuFlags,
+  gpuFields,
+  parseGpuFlag,
+  parseGpuLayers,
+} from "../gpu-options.js";
+import {
   dataOption,
   judgeModelOptions,
   legacyJudgeModel,
@@ -59,6 +67,8 @@ export interface RunFlags {
   quiet?: boolean;
   name?: string;
   shard?: string;
+  gpu?: GpuFlags["gpu"];
+  gpuLayers?: number;
 }
 
 /** A config from an optional file with the command-line flags laid over it (flags win). */
@@ -124,7 +134,25 @@ export function configFromFlags(file: string | undefined, flags: RunFlags): RunC
   }
   if (raw.models === undefined) throw new ConfigError("no model: give a config file or --model");
   if (raw.judges === undefined) throw new ConfigError("no judge: give a config file or --judge-model");
+  applyGpuFlags(raw, flags);
   return parseRunConfig(raw, file ?? "(command line)");
+}
+
+/** --gpu / --gpu-layers apply to every llama model and judge; with none, they are refused. */
+function applyGpuFlags(raw: Record<string, unknown>, flags: RunFlags): void {
+  const fields = gpuFields(flags);
+  if (Object.keys(fields).length === 0) return;
+  let local = 0;
+  for (const list of [raw.models, raw.judges]) {
+    if (!Array.isArray(list)) continue;
+    for (const m of list as Record<string, unknown>[]) {
+      if (m?.provider === "llama") {
+        Object.assign(m, fields);
+        local++;
+      }
+    }
+  }
+  if (local === 0) throw new ConfigError("--gpu and --gpu-layers need a llama model or judge (a .gguf file)");
 }
 
 /** Exit codes of commands that run work (documented in the README). */
@@ -212,6 +240,8 @@ export function registerRun(program: Command): void {
     .option("--seed <n>", "base seed", parseIntOption("--seed"))
     .option("--shard <i/n>", "run only shard i of n (merge the stores afterwards with `steerbench merge`)")
     .option("--retry-errors", "also retry items whose generation or judgement failed before")
+    .option("--gpu <backend>", `llama models: ${GPU_HELP}`, parseGpuFlag)
+    .option("--gpu-layers <n>", `llama models: ${GPU_LAYERS_HELP}`, parseGpuLayers)
     .option("--quiet", "no progress output");
   storeOption(dataOption(cmd)).action(async (file: string | undefined, flags: RunFlags) => {
     const config = configFromFlags(file, flags);

@@ -2,6 +2,14 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_MAX_PROMPT_BYTES, startServer } from "../../server/openai-server.js";
 import { DEFAULT_MAX_VECTOR_BYTES } from "../../server/vector-path.js";
+import {
+  GPU_HELP,
+  GPU_LAYERS_HELP,
+  type GpuFlags,
+  gpuFields,
+  parseGpuFlag,
+  parseGpuLayers,
+} from "../gpu-options.js";
 import { parseIntOption } from "../options.js";
 
 export function registerServe(program: Command): void {
@@ -32,6 +40,8 @@ export function registerServe(program: Command): void {
     )
     .option("--threads <n>", "CPU threads", parseIntOption("--threads"))
     .option("--context-size <n>", "context size in tokens", parseIntOption("--context-size"))
+    .option("--gpu <backend>", GPU_HELP, parseGpuFlag)
+    .option("--gpu-layers <n>", GPU_LAYERS_HELP, parseGpuLayers)
     .option("--quiet", "no request log")
     .action(
       async (opts: {
@@ -46,6 +56,8 @@ export function registerServe(program: Command): void {
         maxPromptBytes: number;
         threads?: number;
         contextSize?: number;
+        gpu?: GpuFlags["gpu"];
+        gpuLayers?: number;
         quiet?: boolean;
       }) => {
         if (opts.parallel < 1) throw new Error(`--parallel must be at least 1, got ${opts.parallel}`);
@@ -62,6 +74,7 @@ export function registerServe(program: Command): void {
           maxPromptBytes: opts.maxPromptBytes,
           threads: opts.threads,
           contextSize: opts.contextSize,
+          ...gpuFields(opts),
           log: opts.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
         process.stdout.write(

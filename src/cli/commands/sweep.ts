@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { parseSelection } from "../../data/selection.js";
 import { createProgress } from "../../engine/progress.js";
+import type { GpuRequest } from "../../llama/backend.js";
 import { formatSweep, STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
 import { fileSha256, runSweep } from "../../steering/sweep.js";
 import {
@@ -18,6 +19,7 @@ import {
   type WithPrompt,
 } from "../../steering/sweep-config.js";
 import { Store } from "../../store/store.js";
+import { GPU_HELP, GPU_LAYERS_HELP, gpuFields, parseGpuFlag, parseGpuLayers } from "../gpu-options.js";
 import {
   dataOption,
   parseIntOption,
@@ -43,6 +45,8 @@ export interface SweepFlags {
   apiKeyEnv?: string;
   threads?: number;
   contextSize?: number;
+  gpu?: GpuRequest;
+  gpuLayers?: number;
   judge?: string;
   judgeProvider?: string;
   judgeBaseUrl?: string;
@@ -83,6 +87,12 @@ export function sweepFromFlags(flags: SweepFlags) {
   // A local vector file is named by its absolute path (and hashed); a remote server may know it by name.
   const local = existsSync(flags.vector);
   if (!remote && !local) throw new UsageError(`--vector: file not found: ${resolve(flags.vector)}`);
+  if (remote && (flags.gpu !== undefined || flags.gpuLayers !== undefined)) {
+    throw new UsageError(
+      "--gpu and --gpu-layers are for a local model; the server at --base-url picks its own",
+    );
+  }
+  const judgeProvider = flags.judgeProvider ?? (flags.judge.endsWith(".gguf") ? "llama" : "openai");
   const spec: SweepSpec = {
     vector: local ? resolve(flags.vector) : flags.vector,
     strengths: usage(() => parseStrengths(flags.strengths)),
@@ -103,11 +113,12 @@ export function sweepFromFlags(flags: SweepFlags) {
         ...(flags.apiKeyEnv ? { apiKeyEnv: flags.apiKeyEnv } : {}),
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
         ...(flags.contextSize !== undefined ? { contextSize: flags.contextSize } : {}),
+        ...(remote ? {} : gpuFields(flags)),
       },
       judges: [
         {
           model: flags.judge!,
-          provider: flags.judgeProvider ?? (flags.judge!.endsWith(".gguf") ? "llama" : "openai"),
+          provider: judgeProvider,
           ...(flags.judgeBaseUrl ? { baseUrl: flags.judgeBaseUrl } : {}),
           ...(flags.judgeApiKeyEnv ? { apiKeyEnv: flags.judgeApiKeyEnv } : {}),
           ...(flags.judgePrompt ? { prompt: flags.judgePrompt } : {}),
@@ -115,6 +126,7 @@ export function sweepFromFlags(flags: SweepFlags) {
           // A local judge on the subject's file shares its engine only with the same threads and context.
           ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
           ...(flags.contextSize !== undefined ? { contextSize: flags.contextSize } : {}),
+          ...(judgeProvider === "llama" ? gpuFields(flags) : {}),
         },
       ],
       name: flags.name,
@@ -154,6 +166,8 @@ export function registerSweep(program: Command): void {
     .option("--api-key-env <var>", "env var with the server's API key")
     .option("--threads <n>", "CPU threads (local model)", parseIntOption("--threads"))
     .option("--context-size <n>", "context size (local model)", parseIntOption("--context-size"))
+    .option("--gpu <backend>", `local model: ${GPU_HELP}`, parseGpuFlag)
+    .option("--gpu-layers <n>", `local model: ${GPU_LAYERS_HELP}`, parseGpuLayers)
     .option("--judge <name>", "judge model name (or .gguf for a local judge)")
     .option("--judge-provider <kind>", "openai | openai-completions | llama | classifier")
     .option("--judge-base-url <url>", "judge's base URL")

@@ -16,6 +16,14 @@ import {
 import { builtinPairs, readPairsFile } from "../../steering/pairs.js";
 import { parseLayerRange } from "../../steering/sweep-config.js";
 import { modelArchitecture, readControlVector, writeControlVector } from "../../steering/vector-file.js";
+import {
+  GPU_HELP,
+  GPU_LAYERS_HELP,
+  type GpuFlags,
+  gpuFields,
+  parseGpuFlag,
+  parseGpuLayers,
+} from "../gpu-options.js";
 import { dataOption, parseIntOption, parseListOption, parseNumberOption, UsageError } from "../options.js";
 
 interface ExtractFlags {
@@ -33,6 +41,8 @@ interface ExtractFlags {
   normalize?: boolean;
   contextSize?: number;
   threads?: number;
+  gpu?: GpuFlags["gpu"];
+  gpuLayers?: number;
   format: string;
   out: string;
   quiet?: boolean;
@@ -97,6 +107,8 @@ export function registerVectors(program: Command): void {
       parseIntOption("--context-size"),
     )
     .option("--threads <n>", "CPU threads", parseIntOption("--threads"))
+    .option("--gpu <backend>", GPU_HELP, parseGpuFlag)
+    .option("--gpu-layers <n>", GPU_LAYERS_HELP, parseGpuLayers)
     .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")
     .option("--quiet", "no progress output");
   dataOption(extract).action(async (flags: ExtractFlags) => {
@@ -120,6 +132,7 @@ export function registerVectors(program: Command): void {
     const engine = await LlamaEngine.load(modelPath, {
       threads: flags.threads,
       contextSize: flags.contextSize,
+      ...gpuFields(flags),
     });
     try {
       const progress = createProgress({ label: "extract", quiet: flags.quiet ?? false });
