@@ -97,7 +97,7 @@ describe("errors a user can act on", () => {
       "--store",
       join(dir, "p.sqlite"),
     );
-    expect(preset.err).toMatch(/unknown preset "pro-ic" \(did you mean "pro_ic"\?\)/);
+    expect(preset.err).toMatch(/unknown preset "pro-ic"; valid presets: .* \(did you mean "pro_ic"\?\)/);
   });
 
   it("answers a missing required option with one line and a pointer, not the whole help", () => {

@@ -154,7 +154,7 @@ export function resolveConditions(
     if (typeof spec === "string") {
       if (!isPresetName(spec)) {
         throw new Error(
-          `conditions[${i}]: unknown preset "${spec}"${didYouMean(spec, PRESET_NAMES)}; valid presets: ${PRESET_NAMES.join(", ")}`,
+          `conditions[${i}]: unknown preset "${spec}"; valid presets: ${PRESET_NAMES.join(", ")}${didYouMean(spec, PRESET_NAMES)}`,
         );
       }
       condition = presetCondition(spec, strings);
