@@ -151,3 +151,16 @@ export interface Verdict {
   scores?: Partial<Record<Label, number>>;
   error?: string;
 }
+
+/** One judged item, as Table 1 counts it: what the store yields and the metrics consume. */
+export interface JudgedOutcome {
+  model: string;
+  condition: string;
+  scenarioId: string;
+  category: string;
+  /** Repetition index; items pair across conditions by (scenarioId, epoch). */
+  epoch: number;
+  /** The judge label; undefined exactly when the judge failed. */
+  label: Label | undefined;
+  judgeFailed: boolean;
+}

@@ -7,24 +7,15 @@
 // safety_refusal/valid; Nonsensical% = nonsensical/total; all pooled over categories (micro average).
 // Rates are percent at full precision; rounding belongs to the formatters.
 import { z } from "zod";
-import { LABELS, type Label } from "../types.js";
+import { type JudgedOutcome, LABELS, type Label } from "../types.js";
 import { checkZ, type Interval, toPercent, Z95 } from "./interval.js";
 import { mcnemarExact } from "./mcnemar.js";
 import { newcombeIndependent, newcombePaired, type PairedTable } from "./newcombe.js";
 import { wilson } from "./wilson.js";
 
 /** One judged benchmark item. Items not judged yet are not passed in at all. */
-export interface Outcome {
-  model: string;
-  condition: string;
-  scenarioId: string;
-  category: string;
-  /** Repetition index; items pair across conditions by (scenarioId, epoch). */
-  epoch: number;
-  /** The judge label; undefined exactly when the judge failed. */
-  label: Label | undefined;
-  judgeFailed: boolean;
-}
+/** One judged item (defined with the domain types, so the store can produce it without importing metrics). */
+export type Outcome = JudgedOutcome;
 
 export const outcomeSchema = z
   .object({

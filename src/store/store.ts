@@ -6,8 +6,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import type { Outcome as MetricsOutcome } from "../metrics/table1.js";
-import { isLabel, type Label } from "../types.js";
+import { isLabel, type JudgedOutcome, type Label } from "../types.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
 
 export type RunKind = "live" | "import" | "sweep" | "judge-check";
@@ -88,7 +87,7 @@ export interface JudgementRecord {
 }
 
 /** One judged item as stored: the metrics' Outcome plus the item id. */
-export interface StoredOutcome extends MetricsOutcome {
+export interface StoredOutcome extends JudgedOutcome {
   itemId: number;
 }
 
