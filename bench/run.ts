@@ -8,6 +8,7 @@
 //   3. The same workload through promptfoo (same items, server and concurrency): throughput and memory.
 //   4. Resume: re-running a finished 10,000-item run — calls made (counted by the server) and seconds.
 //   5. The store: result rows/s written with one commit per result (the engine) vs one transaction.
+//   7. `steerbench serve` under 64 concurrent clients at --parallel 1 and 8 (bench/serve.ts).
 //
 // Every measurement runs in a fresh process (peak RSS and CPU are its own); the server is a separate
 // process too. BENCH_QUICK=1 runs a short version. BENCH_PROFILE=1 adds --cpu-prof to the harness
@@ -23,15 +24,16 @@ import { loadPack } from "../src/data/pack.js";
 import { planRun } from "../src/engine/plan.js";
 import { ITEMS_PER_EPOCH } from "./common.js";
 import { type Job, type JobResult, type RunResult, type StoreResult, studyConfig } from "./harness.js";
-import type { ServerCommand, ServerMessage } from "./server.js";
 import { runLlamaBench } from "./llama/bench.js";
+import { runServeBench, type ServeBenchResult } from "./serve.js";
+import type { ServerCommand, ServerMessage } from "./server.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled to bench/dist/run.js by bench/build.mjs.
 const repoRoot = resolve(here, "..", "..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const PROFILE = process.env.BENCH_PROFILE === "1";
-/** BENCH_ONLY=throughput,promptfoo,memory,resume,store,llama runs only those sections. */
+/** BENCH_ONLY=throughput,promptfoo,memory,resume,store,llama,serve runs only those sections. */
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : undefined;
 const section = (name: string) => ONLY === undefined || ONLY.has(name);
 const resultsDir = join(repoRoot, "bench", "results");
@@ -465,6 +467,11 @@ async function main(): Promise<void> {
     log("llama: embedded engine vs node-llama-cpp, capture and control-vector costs");
     results.llama = await runLlamaBench({ quick: QUICK });
   }
+  // 7. `steerbench serve` under 64 concurrent clients, --parallel 1 vs 8.
+  if (section("serve")) {
+    log("serve: 64 concurrent clients, --parallel 1 vs 8");
+    results.serve = await runServeBench({ quick: QUICK, repoRoot });
+  }
   results.totalSeconds = (Date.now() - started) / 1000;
   results.loadAverageAtEnd = loadavg();
 
@@ -472,6 +479,26 @@ async function main(): Promise<void> {
   print(results);
   process.stdout.write(
     `\nJSON: ${join("bench", "results", "latest.json")}  (${round((Date.now() - started) / 1000, 0)} s)\n`,
+  );
+}
+
+function printServe(s: ServeBenchResult): void {
+  const t = new Table({
+    head: ["--parallel", "clients", "requests", "lost", "req/s", "tokens/s", "p50 ms", "p99 ms"],
+  });
+  for (const r of s.rows)
+    t.push([
+      r.parallel,
+      r.clients,
+      r.requests,
+      r.lost,
+      round(r.requestsPerS),
+      round(r.tokensPerS, 0),
+      round(r.p50Ms, 0),
+      round(r.p99Ms, 0),
+    ]);
+  process.stdout.write(
+    `\n7. steerbench serve, fixture GGUF, 32 greedy tokens per request (speed-up over --parallel 1: ${round(s.speedup)}×)\n${t.toString()}\n`,
   );
 }
 
@@ -516,6 +543,7 @@ function print(r: Record<string, unknown>): void {
   if (r.promptfoo) printPromptfoo(r.promptfoo as PromptfooComparison);
   if (r.resume) printResume(r.resume as ResumeResult);
   if (r.store) printStore(r.store as StoreResult & { batchedVsPerCommit: number });
+  if (r.serve) printServe(r.serve as ServeBenchResult);
   printFooter(r);
 }
 

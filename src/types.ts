@@ -52,6 +52,8 @@ export interface Pack {
   strings: ProtocolStrings;
   /** sha256 over the pack's files (names + bytes), to record which data a run used. */
   hash: string;
+  /** Things about the pack a user should know (skipped entries, missing InstrumentalEval categories). */
+  warnings: string[];
 }
 
 export type Selection = "full" | "paper";
@@ -132,6 +134,10 @@ export interface Generation {
   completionTokens: number | undefined;
   latencyMs: number;
   finishReason: string | undefined;
+  /** The engine lowered max_tokens so that prompt + answer fit its context (never cuts the prompt for it). */
+  maxTokensCapped?: { requested: number; granted: number };
+  /** The prompt alone did not fit the context and was cut as documented (token counts). */
+  promptTruncated?: { from: number; to: number };
 }
 
 /** A judge verdict as stored. A failed verdict has `label: undefined` and `failed: true`. */
@@ -144,4 +150,17 @@ export interface Verdict {
   /** Per-label log-likelihood scores (label-scoring judges only). */
   scores?: Partial<Record<Label, number>>;
   error?: string;
+}
+
+/** One judged item, as Table 1 counts it: what the store yields and the metrics consume. */
+export interface JudgedOutcome {
+  model: string;
+  condition: string;
+  scenarioId: string;
+  category: string;
+  /** Repetition index; items pair across conditions by (scenarioId, epoch). */
+  epoch: number;
+  /** The judge label; undefined exactly when the judge failed. */
+  label: Label | undefined;
+  judgeFailed: boolean;
 }

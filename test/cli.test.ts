@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runConfigJsonSchema } from "../src/config/run-config.js";
+import { Store } from "../src/store/store.js";
 import { packDir, repoRoot, runsDir } from "./paths.js";
 
 let dir: string;
@@ -101,6 +102,8 @@ describe("steerbench CLI", () => {
     expect(noData.err).not.toMatch(/\n\s+at /); // no stack trace
     expect(cli("table", "--store", store, "--format", "xml").err).toMatch(/--format must be one of/);
     expect(cli("table", "--store", store, "--judge", "nobody").err).toMatch(/no judge "nobody"/);
+    // An existing store without runs (a missing one is "no such store": see defects-store-run.test.ts).
+    Store.open(join(dir, "empty.sqlite")).close();
     expect(cli("table", "--store", join(dir, "empty.sqlite")).err).toMatch(/holds no runs/);
     const badConfig = join(dir, "bad.yaml");
     writeFileSync(badConfig, "models:\n  - model: m\n    baseUrl: not-a-url\njudges: []\nepochs: 0\n");

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerAgreement } from "../src/cli/commands/agreement.js";
 import { registerImport } from "../src/cli/commands/import.js";
 import { registerJudgeCheck } from "../src/cli/commands/judge-check.js";
+import { registerTable } from "../src/cli/commands/table.js";
 import { registerTrainJudge } from "../src/cli/commands/train-judge.js";
 import { classifierFileSchema } from "../src/reliability/classifier/model.js";
 import type { JudgeComparison } from "../src/reliability/compare.js";
@@ -21,7 +22,13 @@ let modelPath: string;
 
 async function cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   const program = new Command("steerbench").exitOverride();
-  for (const register of [registerImport, registerTrainJudge, registerJudgeCheck, registerAgreement])
+  for (const register of [
+    registerImport,
+    registerTrainJudge,
+    registerJudgeCheck,
+    registerAgreement,
+    registerTable,
+  ])
     register(program);
   let stdout = "";
   let stderr = "";
@@ -127,6 +134,16 @@ describe("judge-check with the classifier", () => {
     const perModel = new Map(c.perModel.map((g) => [g.group, g.agreement.rate!]));
     const others = [...perModel.entries()].filter(([m]) => m !== "Qwen3-4B-Base").map(([, r]) => r);
     expect(perModel.get("Qwen3-4B-Base")!).toBeGreaterThanOrEqual(Math.max(...others));
+  });
+
+  it("leaves the README's reproduction on the paper's judge (regression: the judge that sorts first won)", async () => {
+    // "classifier:base4b" sorts before "gpt-5.2"; the run's primary judge stays the paper's.
+    const byDefault = await cli("table", "--store", storePath, "--format", "json");
+    const paper = await cli("table", "--store", storePath, "--format", "json", "--judge", "gpt-5.2");
+    expect(byDefault.stdout).toBe(paper.stdout);
+    const terminal = await cli("table", "--store", storePath);
+    expect(terminal.stdout).toMatch(/judge gpt-5\.2\)/);
+    expect(terminal.stdout).toMatch(/Qwen3-30B-A3B-Instruct-2507\s+│\s+pro_ic.*81\.69/);
   });
 
   it("resumes with nothing left to do and prints the terminal report", async () => {

@@ -15,7 +15,9 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sb-serve-"));
-  server = await startServer({ model: tinyModel, port: 0, threads: 1 });
+  // Benchmark prompts are longer than the fixture's 256-token default context; serve refuses (400) a prompt
+  // that does not fit with its max_tokens instead of cutting it.
+  server = await startServer({ model: tinyModel, port: 0, threads: 1, contextSize: 4096 });
 });
 afterAll(async () => {
   await server?.close();
@@ -175,5 +177,36 @@ describe("steerbench serve", () => {
     expect(summary.judgeFailures).toBe(9);
     expect(store.progress(summary.run.id).judged["served-judge"]).toEqual({ ok: 0, failed: 9, error: 0 });
     store.close();
+  });
+
+  it("refuses a run whose prompts do not fit the context, instead of generating from a cut prompt", async () => {
+    const small = await startServer({ model: tinyModel, port: 0, threads: 1 });
+    try {
+      const store = Store.open(join(dir, "small.sqlite"));
+      const config = parseRunConfig({
+        selection: "paper",
+        limit: 1,
+        conditions: ["baseline"],
+        models: [{ name: "small", model: "aidreams260K-f32", baseUrl: small.url }],
+        judges: [{ name: "j", model: "aidreams260K-f32", baseUrl: small.url, retries: 0, maxTokens: 8 }],
+        decoding: { temperature: 0, maxTokens: 1024, seed: 0, stop: [] },
+        retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+      });
+      const summary = await runEvaluation({ config, store, packDir });
+      expect(summary.generated).toBe(0);
+      expect(summary.generationErrors).toBe(1);
+      const res = await fetch(`${small.url}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 1024 }),
+      });
+      expect(res.status).toBe(400);
+      const err = ((await res.json()) as { error: { message: string; param: string } }).error;
+      expect(err.param).toBe("max_tokens");
+      expect(err.message).toMatch(/prompt \(\d+ tokens\) plus max_tokens \(1024\).*context of 256 tokens/);
+      store.close();
+    } finally {
+      await small.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { registerCompare } from "../src/cli/commands/compare.js";
 import { registerSweep } from "../src/cli/commands/sweep.js";
 import { registerVectors } from "../src/cli/commands/vectors.js";
-import { parseRunConfig } from "../src/config/run-config.js";
+import { modelLabel, parseRunConfig } from "../src/config/run-config.js";
 import { runEvaluation } from "../src/engine/run.js";
 import type { AttackTable } from "../src/steering/attacks.js";
 import { Store } from "../src/store/store.js";
@@ -176,7 +176,7 @@ describe("compare --attacks", () => {
 
     const html = join(dir, "attacks.html");
     const text = await cli(["compare", "--attacks", "--store", storePath, "--data", packDir, "--html", html]);
-    expect(text.stdout).toContain(`Attack surface: ${tinyModel}`);
+    expect(text.stdout).toContain(`Attack surface: ${modelLabel({ model: tinyModel, provider: "llama" })}`);
     expect(text.stdout).toContain("reference baseline");
     const json = JSON.parse(
       (await cli(["compare", "--attacks", "--store", storePath, "--data", packDir, "--format", "json"]))
@@ -198,7 +198,7 @@ describe("compare --attacks", () => {
     expect(by.get("activation addition")!.condition).toBe("act+4");
     expect(by.get("norm-preserving rotation")!.condition).toBe("rot+0.5");
     expect(by.get("directional ablation")!.condition).toBe("ablate");
-    expect(by.get("baked weight edit")!.model).toBe(baked);
+    expect(by.get("baked weight edit")!.model).toBe(modelLabel({ model: baked, provider: "llama" }));
     expect(by.get("activation addition (negative)")!.condition).toBe("act-4");
     for (const r of t.rows) {
       // Two items each side, all paired with the baseline's by (scenario, epoch).

@@ -514,6 +514,10 @@ export async function runLlamaBench({ quick = false, threads = [1, 2], writeJson
 // Run directly (`node bench/llama/bench.js`), not when bundled into bench/dist/run.js (whose import.meta.url
 // is then also argv[1]).
 const self = fileURLToPath(import.meta.url);
-if (process.argv[1] && self.endsWith(join("bench", "llama", "bench.js")) && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+if (
+  process.argv[1] &&
+  self.endsWith(join("bench", "llama", "bench.js")) &&
+  import.meta.url === pathToFileURL(resolve(process.argv[1])).href
+) {
   await runLlamaBench({ quick: process.env.BENCH_QUICK === "1" });
 }

@@ -7,7 +7,8 @@ export function buildProgram(): Command {
   const program = new Command("steerbench")
     .description("Measure how steerable a language model is (InstrumentalEval, arXiv 2601.01584 protocol)")
     .version(STEERBENCH_VERSION)
-    .showHelpAfterError()
+    // One line and a pointer, not the whole help, after a usage error.
+    .showHelpAfterError("(add --help for usage)")
     .exitOverride();
   for (const register of COMMANDS) register(program);
   return program;

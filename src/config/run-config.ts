@@ -1,11 +1,12 @@
 // The run configuration: one YAML or JSON file, validated here at the boundary. Everything after
 // this point works with the parsed, defaulted `RunConfig` type.
 import { readFileSync } from "node:fs";
-import { extname } from "node:path";
+import { basename, dirname, extname, isAbsolute, resolve } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
 import { conditionSchema } from "../protocol/conditions.js";
 import { judgePromptVariantSchema } from "../protocol/judge-prompts.js";
+import { didYouMean } from "../util/did-you-mean.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -62,6 +63,13 @@ const endpointFields = {
   headers: z.record(z.string(), z.string()).optional().describe("extra request headers (never stored)"),
   contextSize: positiveInt.optional().describe("llama: context size in tokens"),
   threads: positiveInt.optional().describe("llama: CPU threads"),
+  gpu: z
+    .union([z.enum(["auto", "cuda", "vulkan", "metal"]), z.literal(false)])
+    .optional()
+    .describe(
+      "llama: backend (default auto: CUDA > Vulkan/Metal > CPU, whichever is installed and has a device); false = CPU only",
+    ),
+  gpuLayers: z.number().int().min(0).optional().describe("llama: layers offloaded to the GPU (default: all)"),
 };
 
 export const modelSchema = z
@@ -134,6 +142,11 @@ export const runConfigSchema = z
     epochs: positiveInt.default(1).describe("repeat each item N times with seeds seed+0..N-1"),
     concurrency: positiveInt.default(16).describe("items in flight at once (and default per endpoint)"),
     retry: retrySchema.default({ retries: 5, baseDelayMs: 500, maxDelayMs: 60_000 }),
+    maxResponseChars: positiveInt
+      .default(65_536)
+      .describe(
+        "longer answers are stored and judged cut to this many characters, flagged per item (a runaway 10 MB answer must not reach the judge whole)",
+      ),
     shard: z
       .object({ index: z.number().int().min(0), count: positiveInt })
       .strict()
@@ -151,18 +164,71 @@ export type DecodingConfig = z.output<typeof decodingSchema>;
 
 export class ConfigError extends Error {}
 
+/** The known keys of the strict object at a config path, for "did you mean" on unknown keys. */
+function knownKeys(path: readonly PropertyKey[]): string[] | undefined {
+  const p = path.map(String);
+  const shape =
+    p.length === 0
+      ? runConfigSchema.shape
+      : p.length === 2 && p[0] === "models"
+        ? modelSchema.shape
+        : p.length === 2 && p[0] === "judges"
+          ? judgeSchema.shape
+          : (p.length === 1 && p[0] === "decoding") || (p.length === 3 && p[2] === "decoding")
+            ? decodingSchema.shape
+            : p.length === 1 && p[0] === "retry"
+              ? retrySchema.shape
+              : undefined;
+  return shape ? Object.keys(shape) : undefined;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const key of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/** zod's message, made specific: valid values for enums and unions, and a "did you mean" for typos. */
+function issueMessage(issue: z.core.$ZodIssue, input: unknown): string {
+  const given = valueAt(input, issue.path);
+  if (issue.code === "invalid_value") {
+    const values = issue.values.map(String);
+    const hint = typeof given === "string" ? didYouMean(given, values) : "";
+    return `must be one of ${values.map((v) => `"${v}"`).join(", ")}, got ${JSON.stringify(given)}${hint}`;
+  }
+  if (issue.code === "invalid_union") {
+    // A union of an enum and other shapes (selection, conditions): name the enum's values.
+    const values = issue.errors
+      .flat()
+      .flatMap((e) => (e.code === "invalid_value" ? e.values.map(String) : []));
+    if (values.length > 0) {
+      const hint = typeof given === "string" ? didYouMean(given, values) : "";
+      return `${issue.message}: got ${JSON.stringify(given)}; expected one of ${values.map((v) => `"${v}"`).join(", ")} or an object${hint}`;
+    }
+  }
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeys(issue.path);
+    const hints = known ? issue.keys.map((k) => didYouMean(k, known)).join("") : "";
+    return `${issue.message}${hints}`;
+  }
+  return issue.message;
+}
+
 /** Formats zod issues as `key.path: problem` lines, so a bad config names its key. */
-export function formatIssues(error: z.ZodError, source: string): string {
+export function formatIssues(error: z.ZodError, source: string, input?: unknown): string {
   const lines = error.issues.map((issue) => {
     const path = issue.path.length === 0 ? "(top level)" : issue.path.map(String).join(".");
-    return `  ${path}: ${issue.message}`;
+    return `  ${path}: ${issueMessage(issue, input)}`;
   });
   return `invalid config ${source}:\n${lines.join("\n")}`;
 }
 
 export function parseRunConfig(value: unknown, source = "(inline)"): RunConfig {
   const parsed = runConfigSchema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, source));
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, source, value));
   const config = parsed.data;
   for (const [i, m] of [...config.models.entries()].map(([i, m]) => [`models.${i}`, m] as const)) {
     checkEndpoint(m, i, source);
@@ -199,8 +265,68 @@ function checkEndpoint(
   }
 }
 
-export function modelLabel(m: { name?: string | undefined; model: string }): string {
-  return m.name ?? m.model;
+/**
+ * A model's label in tables and item keys: its name, else for a local file (a GGUF, a classifier's
+ * JSON) the file's base name without extension, else the model name sent to the server. A GGUF named
+ * by its 200-character relative path made tables unreadable.
+ */
+export function modelLabel(m: { name?: string | undefined; model: string; provider?: string }): string {
+  if (m.name !== undefined) return m.name;
+  const local = m.provider === "llama" || m.provider === "classifier" || /\.(gguf|json)$/i.test(m.model);
+  if (local && !m.model.startsWith("hf:")) {
+    const base = basename(m.model).replace(/\.(gguf|json)$/i, "");
+    if (base !== "") return base;
+  }
+  return m.model;
+}
+
+/**
+ * Makes the file paths of a config file relative to the file itself, as users expect: the benchmark
+ * data, local model and judge files, key files, and steering-vector files of conditions. Absolute paths,
+ * `~/` paths, `hf:` references and server model names are left alone. Works on the raw object, before
+ * validation, so that command-line flags laid over it still resolve against the working directory.
+ */
+export function resolveConfigPaths(raw: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+  const fix = (value: unknown): unknown =>
+    typeof value === "string" &&
+    value !== "" &&
+    !isAbsolute(value) &&
+    !value.startsWith("~/") &&
+    !value.startsWith("hf:")
+      ? resolve(baseDir, value)
+      : value;
+  const out: Record<string, unknown> = { ...raw };
+  if ("data" in out) out.data = fix(out.data);
+  const endpoints = (list: unknown, localKinds: readonly string[]) =>
+    Array.isArray(list)
+      ? list.map((e) => {
+          if (typeof e !== "object" || e === null) return e;
+          const entry = { ...(e as Record<string, unknown>) };
+          const provider = typeof entry.provider === "string" ? entry.provider : undefined;
+          const model = entry.model;
+          const local =
+            (provider !== undefined && localKinds.includes(provider)) ||
+            (provider === undefined && typeof model === "string" && /\.gguf$/i.test(model));
+          if (local) entry.model = fix(model);
+          if ("apiKeyFile" in entry) entry.apiKeyFile = fix(entry.apiKeyFile);
+          return entry;
+        })
+      : list;
+  if ("models" in out) out.models = endpoints(out.models, ["llama"]);
+  if ("judges" in out) out.judges = endpoints(out.judges, ["llama", "classifier"]);
+  if (Array.isArray(out.conditions)) {
+    out.conditions = out.conditions.map((c) => {
+      if (typeof c !== "object" || c === null) return c;
+      const cond = { ...(c as Record<string, unknown>) };
+      if (typeof cond.activation === "object" && cond.activation !== null) {
+        const act = { ...(cond.activation as Record<string, unknown>) };
+        act.vector = fix(act.vector);
+        cond.activation = act;
+      }
+      return cond;
+    });
+  }
+  return out;
 }
 
 /** Reads a config file (YAML, or JSON by extension) into a plain object, before validation. */
@@ -226,7 +352,7 @@ export function readConfigObject(path: string): Record<string, unknown> {
 }
 
 export function loadRunConfigFile(path: string): RunConfig {
-  return parseRunConfig(readConfigObject(path), path);
+  return parseRunConfig(resolveConfigPaths(readConfigObject(path), dirname(resolve(path))), path);
 }
 
 /** The published JSON Schema of the config file (schema/run-config.schema.json). */

@@ -3,7 +3,7 @@
 // `",".join(row).strip()`.
 import { readFile } from "node:fs/promises";
 import { CsvError, type Options, parse } from "csv-parse/sync";
-import { pyStrip } from "../protocol/pystr.js";
+import { pyStrip } from "../util/pystr.js";
 import { PackError } from "./errors.js";
 import { firstInvalidUtf8 } from "./utf8.js";
 

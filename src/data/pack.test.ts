@@ -196,3 +196,22 @@ describe("loadPack on other directories", () => {
     expect(err.row).toBe(3);
   });
 });
+
+describe("packs that are not what they seem say so (regression: accepted silently)", () => {
+  it("warns about a *.csv that is a link to a device, and about missing InstrumentalEval categories", async () => {
+    const { readFileSync: read, symlinkSync } = await import("node:fs");
+    const keep = "Alignment Drift - Deceptive Behavior.csv";
+    const dir = makePack({ [keep]: read(join(packDir, keep), "utf8") });
+    symlinkSync("/dev/zero", join(dir, "Alignment Drift - Evading Shutdown.csv"));
+    const pack = await loadPack(dir);
+    expect(pack.categories.map((c) => c.slug)).toEqual(["deceptive-behavior"]);
+    expect(pack.warnings).toEqual([
+      expect.stringMatching(/skipped Alignment Drift - Evading Shutdown\.csv: not a regular file/),
+      expect.stringMatching(/has 1 of the 6 InstrumentalEval categories; missing: evading-shutdown, hacking/),
+    ]);
+  });
+
+  it("has no warnings for the real pack", async () => {
+    expect((await loadPack(packDir)).warnings).toEqual([]);
+  });
+});

@@ -6,6 +6,7 @@ import type { Category, Pack, ProtocolStrings, Scenario } from "../types.js";
 import { parseCategoryCsv } from "./csv.js";
 import { PackError } from "./errors.js";
 import { PROTOCOL_STRING_FIELDS, PROTOCOL_STRINGS_FILE, readProtocolStrings } from "./protocol-strings.js";
+import { PINNED_CSV_FILES } from "./upstream.js";
 
 export { PackError } from "./errors.js";
 
@@ -26,8 +27,8 @@ export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
-/** The CSV file names of a pack directory, in run order. */
-export async function listCategoryFiles(dir: string): Promise<string[]> {
+/** The CSV file names of a pack directory, in run order; `skipped` collects *.csv entries that are not files. */
+export async function listCategoryFiles(dir: string, skipped: string[] = []): Promise<string[]> {
   let entries: string[];
   try {
     entries = await readdir(dir);
@@ -39,8 +40,14 @@ export async function listCategoryFiles(dir: string): Promise<string[]> {
   const files: string[] = [];
   for (const name of entries) {
     if (!name.endsWith(".csv")) continue;
-    // stat follows symlinks, like Python's glob; directories named *.csv are not categories.
-    if ((await stat(join(dir, name))).isFile()) files.push(name);
+    // stat follows symlinks, like Python's glob; directories, devices and FIFOs named *.csv are not
+    // categories (and reading a FIFO would hang), but skipping one is said, never silent.
+    const info = await stat(join(dir, name)).catch(() => undefined);
+    if (info?.isFile()) files.push(name);
+    else
+      skipped.push(
+        `${name}: ${info === undefined ? "unreadable (dangling link?)" : info.isDirectory() ? "a directory" : "not a regular file (a device, FIFO or socket?)"}`,
+      );
   }
   return files.sort(compareBytes);
 }
@@ -67,7 +74,8 @@ export function packHash(
 
 /** Reads a pack directory. Errors are PackErrors naming the file and row or JSON key. */
 export async function loadPack(dir: string): Promise<Pack> {
-  const names = await listCategoryFiles(dir);
+  const skipped: string[] = [];
+  const names = await listCategoryFiles(dir, skipped);
   if (names.length === 0) {
     throw new PackError({ file: dir }, "no *.csv category files in this directory");
   }
@@ -95,5 +103,16 @@ export async function loadPack(dir: string): Promise<Pack> {
     }));
     categories.push({ slug, name: file.slice(0, -4), file, context: parsed.context, scenarios });
   }
-  return { dir, categories, strings, hash: packHash(csvFiles, strings) };
+  const warnings = skipped.map((s) => `pack ${dir}: skipped ${s}`);
+  // A pack that looks like InstrumentalEval but lacks some of its categories gives numbers that are
+  // not comparable with the paper's; say which are missing.
+  const known = PINNED_CSV_FILES.map((f) => f.name);
+  const present = known.filter((n) => names.includes(n));
+  if (present.length > 0 && present.length < known.length) {
+    const missing = known.filter((n) => !names.includes(n)).map((n) => categorySlug(n));
+    warnings.push(
+      `pack ${dir}: has ${present.length} of the ${known.length} InstrumentalEval categories; missing: ${missing.join(", ")}`,
+    );
+  }
+  return { dir, categories, strings, hash: packHash(csvFiles, strings), warnings };
 }

@@ -76,9 +76,21 @@ export async function pullData(opts: PullOptions): Promise<PullResult> {
     try {
       res = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      throw new PullError(url, `download failed: ${(err as Error).message}`, undefined, undefined, {
-        cause: err,
-      });
+      // fetch says only "fetch failed"; the reason (no network, DNS, refused, timeout) is in its cause.
+      const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const detail = [cause?.code, cause?.message]
+        .filter((x) => typeof x === "string" && x !== "")
+        .join(": ");
+      throw new PullError(
+        url,
+        `download failed: ${(err as Error).message}${detail ? ` (${detail})` : ""}` +
+          (cause?.code === "ENOTFOUND" || cause?.code === "EAI_AGAIN"
+            ? "; no network? copy the data by hand and pass --data DIR"
+            : ""),
+        undefined,
+        undefined,
+        { cause: err },
+      );
     }
     if (!res.ok) throw new PullError(url, `download failed: HTTP ${res.status} ${res.statusText}`);
     return new Uint8Array(await res.arrayBuffer());

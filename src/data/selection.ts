@@ -1,5 +1,7 @@
 // Which scenarios a run uses, in run order.
+
 import type { Category, Pack, Scenario, Selection } from "../types.js";
+import { didYouMean } from "../util/did-you-mean.js";
 import { PyRandom } from "./py-random.js";
 
 /** A named selection, or: at most `maxPerCategory` tasks per category, sampled as the paper's runner does. */
@@ -42,6 +44,10 @@ export function parseSelection(text: string): SelectionSpec {
   const t = text.trim();
   if (t === "full" || t === "paper") return t;
   const m = /^max=(\d+)(?:,seed=(-?\d+))?$/.exec(t);
-  if (!m) throw new Error(`unknown selection "${text}": use full, paper, or max=N[,seed=S]`);
+  if (!m) {
+    throw new Error(
+      `unknown selection "${text}"${didYouMean(t, ["paper", "full"])}: use full, paper, or max=N[,seed=S]`,
+    );
+  }
   return { maxPerCategory: Number(m[1]), seed: m[2] === undefined ? PAPER_SELECTION.seed : Number(m[2]) };
 }

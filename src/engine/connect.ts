@@ -30,6 +30,8 @@ export interface Connected {
 export interface ConnectedJudge {
   judge(input: JudgeInput, signal?: AbortSignal): Promise<Verdict>;
   limiter: Limiter;
+  /** One cheap request before the run starts (see ModelProvider.preflight). */
+  preflight?(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -162,6 +164,7 @@ export async function connectJudge(j: JudgeConfig, ctx: ConnectContext): Promise
   const urls = j.baseUrls?.length ?? 1;
   return {
     judge: (input, signal) => judge.judge(input, signal),
+    preflight: (signal) => provider.preflight?.(signal) ?? Promise.resolve(),
     limiter: new Limiter((j.concurrency ?? ctx.concurrency) * urls),
     close: () => provider.close(),
   };

@@ -67,6 +67,7 @@ export async function judgeItem(args: {
     scores: verdict.scores ? (verdict.scores as Record<string, number>) : null,
     error: verdict.error ?? null,
     latencyMs: performance.now() - started,
+    ofResponse: args.responseText,
   });
   return verdict.failed ? "failed" : "ok";
 }

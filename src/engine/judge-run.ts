@@ -9,6 +9,7 @@ import { type ConnectContext, type ConnectedJudge, connectJudge, storeJudgeCache
 import { judgeItem, type RetrySettings } from "./judge-item.js";
 import { forEachConcurrent } from "./limiter.js";
 import type { ProgressReporter } from "./progress.js";
+import { loadItemStates, needsJudge } from "./work-left.js";
 
 export interface JudgeRunOptions {
   store: Store;
@@ -46,14 +47,11 @@ export async function judgeRun(opts: JudgeRunOptions): Promise<JudgeRunSummary> 
 
   let items = store.items(runId);
   if (opts.limit !== undefined) items = items.slice(0, opts.limit);
+  const states = loadItemStates(store, runId);
   const responses = new Map<number, string>();
-  for (const [id, r] of store.responseStates(runId)) if (r.status === "ok") responses.set(id, r.text ?? "");
-  const existing = new Map<string, string>();
-  for (const j of store.judgements(runId)) existing.set(`${j.itemId}\u0000${j.judge}`, j.status);
-  const needs = (item: ItemRecord, judge: string): boolean => {
-    const st = existing.get(`${item.id}\u0000${judge}`);
-    return st === undefined || (opts.retryErrors === true && st !== "ok");
-  };
+  for (const [id, st] of states) if (st.response?.status === "ok") responses.set(id, st.response.text ?? "");
+  const needs = (item: ItemRecord, judge: string): boolean =>
+    needsJudge(states.get(item.id), judge, opts.retryErrors === true);
 
   const withResponse = items.filter((i) => responses.has(i.id));
   const todo = withResponse.filter((i) => names.some((n) => needs(i, n)));

@@ -23,8 +23,19 @@ export function systemSource(system: RunConfig["system"]): SystemPromptSource {
   return { kind: "text", text: system.text };
 }
 
-/** Fields that change what a run produces. Operational knobs (concurrency, timeouts, keys) are left out. */
-function identity(config: RunConfig, conditions: Condition[], dataHash: string): Record<string, unknown> {
+export const DEFAULT_MAX_RESPONSE_CHARS = 65_536;
+
+/**
+ * Fields that change what a run produces: the run's identity, hashed into its id. Re-running a config
+ * with the same identity resumes the run. Left out on purpose, because they change how the work is
+ * done but not its results: the run's name, endpoints (baseUrl/baseUrls), API keys
+ * and headers, concurrency, timeouts and retries. `run` says when a resume changed any of those.
+ */
+export function identity(
+  config: RunConfig,
+  conditions: Condition[],
+  dataHash: string,
+): Record<string, unknown> {
   return {
     selection: config.selection,
     limit: config.limit ?? null,
@@ -50,6 +61,10 @@ function identity(config: RunConfig, conditions: Condition[], dataHash: string):
     epochs: config.epochs,
     shard: config.shard ?? null,
     dataHash,
+    // Only when changed from the default, so adding the knob did not change every existing run's id.
+    ...(config.maxResponseChars !== DEFAULT_MAX_RESPONSE_CHARS
+      ? { maxResponseChars: config.maxResponseChars }
+      : {}),
   };
 }
 

@@ -10,6 +10,8 @@ export interface ProgressState {
 export interface ProgressReporter {
   start(total: number, done: number): void;
   update(state: ProgressState): void;
+  /** A log line that must not land inside the bar: cleared, written above it, bar redrawn. */
+  log?(line: string): void;
   stop(): void;
 }
 
@@ -21,7 +23,7 @@ export function createProgress(opts: {
   quiet?: boolean;
 }): ProgressReporter {
   const stream = opts.stream ?? process.stderr;
-  if (opts.quiet) return { start() {}, update() {}, stop() {} };
+  if (opts.quiet) return { start() {}, update() {}, log() {}, stop() {} };
   if (stream.isTTY) return barReporter(opts.label, stream);
   return lineReporter(opts.label, stream, opts.intervalMs ?? 5000);
 }
@@ -39,11 +41,23 @@ function barReporter(label: string, stream: NodeJS.WriteStream): ProgressReporte
   );
   let startedAt = Date.now();
   let startDone = 0;
+  let active = false;
   return {
     start(total, done) {
       startedAt = Date.now();
       startDone = done;
+      active = true;
       bar.start(total, done, { errors: 0, rate: "0.0" });
+    },
+    log(line) {
+      if (!active) {
+        stream.write(`${line}\n`);
+        return;
+      }
+      stream.clearLine(0);
+      stream.cursorTo(0);
+      stream.write(`${line}\n`);
+      bar.render();
     },
     update({ done, total, errors }) {
       const secs = Math.max((Date.now() - startedAt) / 1000, 1e-3);
@@ -51,6 +65,8 @@ function barReporter(label: string, stream: NodeJS.WriteStream): ProgressReporte
       bar.update(done, { errors, rate: ((done - startDone) / secs).toFixed(1) });
     },
     stop() {
+      if (!active) return;
+      active = false;
       bar.stop();
     },
   };
@@ -78,6 +94,9 @@ function lineReporter(label: string, stream: NodeJS.WriteStream, intervalMs: num
       state = { done, total, errors: 0 };
       print();
       last = Date.now();
+    },
+    log(line) {
+      stream.write(`${line}\n`);
     },
     update(next) {
       state = next;

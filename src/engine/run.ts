@@ -1,11 +1,13 @@
 // Runs a plan: models × conditions × items × epochs, each generation and verdict committed to the
 // store as it completes. Re-running the same config resumes: only items without a stored result
 // are done, so nothing is lost or done twice, also after kill -9.
+import { setMaxListeners } from "node:events";
 import type { JudgeConfig, ModelConfig, RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import { loadPack } from "../data/pack.js";
-import { type ProviderError, withRetry } from "../providers/index.js";
-import type { ItemRecord, RunRecord, Store } from "../store/store.js";
+import { isProviderError } from "../providers/index.js";
+import type { ItemRecord, ResponseFlags, RunKind, RunLease, RunRecord, Store } from "../store/store.js";
+import { LEASE_RENEW_MS } from "../store/store.js";
 import type { Condition } from "../types.js";
 import { versions } from "../version.js";
 import {
@@ -16,21 +18,39 @@ import {
   connectModel,
   storeJudgeCache,
 } from "./connect.js";
+import { generateItem } from "./generate-item.js";
 import { judgeItem } from "./judge-item.js";
 import { forEachConcurrent } from "./limiter.js";
-import { planRun } from "./plan.js";
+import { planRun, type RunPlan } from "./plan.js";
 import type { ProgressReporter } from "./progress.js";
+import {
+  type ItemState,
+  loadItemStates,
+  needsGeneration as needsGen,
+  needsJudge as needsJudgeOf,
+} from "./work-left.js";
 
 export interface RunEvaluationOptions {
   config: RunConfig;
   store: Store;
   /** The benchmark pack directory (already resolved). */
   packDir: string;
+  /** The run's kind when it is created (default live; sweeps pass sweep). */
+  kind?: RunKind;
+  /** Extra fields stored with the run's config when it is created (e.g. a sweep's strengths). */
+  extraConfig?: Record<string, unknown>;
   /** Also redo items whose generation or judgement failed before. */
   retryErrors?: boolean;
   signal?: AbortSignal;
   progress?: ProgressReporter;
   log?: (line: string) => void;
+  /** Warnings (e.g. about the data) go here even when `log` is off; default `log`. */
+  warn?: (line: string) => void;
+  /**
+   * Stop the run after this many items in a row whose generation failed to connect (after retries):
+   * an endpoint that went away should not burn through every remaining item. Default 5.
+   */
+  stopAfterConnectionFailures?: number;
   /** Override how providers are made (fault-injection tests, in-process engines). */
   connect?: {
     model?: (m: ModelConfig, ctx: ConnectContext) => Promise<Connected>;
@@ -48,26 +68,12 @@ export interface RunSummary {
   judgeErrors: number;
   judgeFailures: number;
   interrupted: boolean;
-}
-
-interface ItemState {
-  response: { status: "ok" | "error"; text: string | null } | undefined;
-  judged: Map<string, "ok" | "failed" | "error">;
-}
-
-function loadStates(store: Store, runId: string): Map<number, ItemState> {
-  const states = new Map<number, ItemState>();
-  const get = (id: number): ItemState => {
-    let s = states.get(id);
-    if (!s) {
-      s = { response: undefined, judged: new Map() };
-      states.set(id, s);
-    }
-    return s;
-  };
-  for (const [id, r] of store.responseStates(runId)) get(id).response = r;
-  for (const j of store.judgements(runId)) get(j.itemId).judged.set(j.judge, j.status);
-  return states;
+  /** Set when the run stopped on its own (endpoint gone, lease lost): the reason. */
+  stoppedBecause?: string;
+  /** Over the whole run (not just this session): answers flagged on their way into the store. */
+  flags: Record<keyof ResponseFlags, number>;
+  /** Over the whole run: items whose generation is in error, and verdicts failed or in error. */
+  outstanding: { generationErrors: number; judgeFailures: number; judgeErrors: number };
 }
 
 function errorText(err: unknown): string {
@@ -75,11 +81,33 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/** What changed on resume among the fields that are not part of the run's identity. */
+export function operationalChanges(stored: unknown, plan: RunPlan): string[] {
+  const before = (stored ?? {}) as {
+    name?: unknown;
+    models?: { name?: unknown; model?: unknown; baseUrl?: unknown; baseUrls?: unknown }[];
+    judges?: { name?: unknown; model?: unknown; baseUrl?: unknown; baseUrls?: unknown }[];
+    concurrency?: unknown;
+  };
+  const now = plan.storedConfig as typeof before;
+  const changes: string[] = [];
+  if (before.name !== undefined && before.name !== now.name)
+    changes.push(`name "${String(now.name)}" given, run keeps "${String(before.name)}"`);
+  const endpoints = (list: typeof before.models) =>
+    JSON.stringify((list ?? []).map((e) => [e.baseUrl ?? null, e.baseUrls ?? null]));
+  if (endpoints(before.models) !== endpoints(now.models)) changes.push("model endpoint changed");
+  if (endpoints(before.judges) !== endpoints(now.judges)) changes.push("judge endpoint changed");
+  if (before.concurrency !== undefined && before.concurrency !== now.concurrency)
+    changes.push("concurrency changed");
+  return changes;
+}
+
 export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSummary> {
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
   const pack = await loadPack(opts.packDir);
   const plan = planRun(config, pack);
+  for (const w of pack.warnings) (opts.warn ?? log)(`warning: ${w}`);
 
   let run = store.getRun(plan.runId);
   const resumed = run !== undefined;
@@ -87,27 +115,59 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
     run = store.createRun({
       id: plan.runId,
       name: plan.name,
-      kind: "live",
-      config: plan.storedConfig,
+      kind: opts.kind ?? "live",
+      config: {
+        ...(plan.storedConfig as Record<string, unknown>),
+        // Which categories the data had: a pack missing one is visible in the run, not just in a log.
+        pack: {
+          categories: pack.categories.map((c) => ({ slug: c.slug, scenarios: c.scenarios.length })),
+          warnings: pack.warnings,
+        },
+        ...opts.extraConfig,
+      },
       versions: versions(),
       dataHash: pack.hash,
+      primaryJudge: modelLabel(config.judges[0]!),
     });
-  } else {
-    store.setRunStatus(run.id, "running");
   }
-  log(`${resumed ? "resuming" : "starting"} run ${run.id} (${plan.name})`);
+  // One writer per run: a second process on the same run refuses here, before touching anything.
+  const lease = store.acquireLease(run.id);
+  if (resumed) {
+    const changes = operationalChanges(run.config, plan);
+    log(
+      `resuming run ${run.id} (${run.name}): same models, conditions, decoding and data${
+        changes.length > 0 ? `; ${changes.join("; ")}` : ""
+      }`,
+    );
+  } else {
+    log(`starting run ${run.id} (${plan.name})`);
+  }
+  store.setRunStatus(run.id, "running");
+  try {
+    return await execute(opts, plan, run, resumed, lease, pack.strings, pack.hash);
+  } finally {
+    lease.release();
+  }
+}
 
-  const items = store.addItems(run.id, plan.items);
-  const states = loadStates(store, run.id);
+async function execute(
+  opts: RunEvaluationOptions,
+  plan: RunPlan,
+  run: RunRecord,
+  resumed: boolean,
+  lease: RunLease,
+  strings: ConnectContext["strings"],
+  _dataHash: string,
+): Promise<RunSummary> {
+  const { config, store } = opts;
+  const log = opts.log ?? (() => {});
+  const items = store.planItems(run.id, plan.items);
+  const states = loadItemStates(store, run.id);
   const judgeNames = config.judges.map(modelLabel);
   const retry = opts.retryErrors ?? false;
 
-  const needsGeneration = (s: ItemState | undefined): boolean =>
-    s?.response === undefined || (retry && s.response.status === "error");
-  const needsJudge = (s: ItemState | undefined, judge: string): boolean => {
-    const st = s?.judged.get(judge);
-    return st === undefined || (retry && st !== "ok");
-  };
+  const needsGeneration = (s: ItemState | undefined): boolean => needsGen(s, retry);
+  const needsJudge = (s: ItemState | undefined, judge: string): boolean => needsJudgeOf(s, judge, retry);
   const settled = (s: ItemState | undefined): boolean =>
     s?.response?.status === "error" ||
     (s?.response?.status === "ok" && judgeNames.every((j) => s.judged.has(j)));
@@ -129,12 +189,24 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
     judgeErrors: 0,
     judgeFailures: 0,
     interrupted: false,
+    flags: { maxTokensCapped: 0, promptTruncated: 0, responseTruncated: 0, empty: 0 },
+    outstanding: { generationErrors: 0, judgeFailures: 0, judgeErrors: 0 },
+  };
+  const finish = (status: "done" | "interrupted" | "failed", error?: string): RunSummary => {
+    store.setRunStatus(run.id, status, error);
+    summary.run = store.getRun(run.id)!;
+    summary.flags = store.responseFlagCounts(run.id);
+    const p = store.progress(run.id);
+    summary.outstanding.generationErrors = p.responseErrors;
+    for (const name of judgeNames) {
+      summary.outstanding.judgeFailures += p.judged[name]?.failed ?? 0;
+      summary.outstanding.judgeErrors += p.judged[name]?.error ?? 0;
+    }
+    return summary;
   };
   if (todo.length === 0) {
     log(`run ${run.id}: all ${items.length} items already done`);
-    store.setRunStatus(run.id, "done");
-    summary.run = store.getRun(run.id)!;
-    return summary;
+    return finish("done");
   }
   log(`run ${run.id}: ${todo.length} of ${items.length} items to do`);
 
@@ -151,17 +223,51 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
   };
 
   const ctx: ConnectContext = {
-    strings: pack.strings,
+    strings,
     cache: storeJudgeCache(store),
     concurrency: config.concurrency,
   };
-  try {
-    for (const name of new Set(todo.map((i) => i.model))) {
-      const m = modelByName.get(name)!;
-      connections.set(name, await (opts.connect?.model ?? connectModel)(m, ctx));
+  // The run's own stop: an endpoint that keeps refusing connections, or a lost write lease.
+  const stopper = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stopper.signal]) : stopper.signal;
+  // One listener per request in flight (providers, retries): far above Node's warning threshold of 10,
+  // whose MaxListenersExceededWarning would otherwise break the progress bar on every HTTP run.
+  setMaxListeners(0, signal);
+  setMaxListeners(0, stopper.signal);
+  const stop = (why: string) => {
+    if (summary.stoppedBecause === undefined) summary.stoppedBecause = why;
+    stopper.abort(new Error(why));
+  };
+  const heartbeat = setInterval(() => {
+    try {
+      lease.renew();
+    } catch (err) {
+      stop(errorText(err));
     }
-    for (const j of config.judges) {
-      judges.set(modelLabel(j), await (opts.connect?.judge ?? connectJudge)(j, ctx));
+  }, LEASE_RENEW_MS);
+  heartbeat.unref();
+  const stopAfter = opts.stopAfterConnectionFailures ?? 5;
+  let connectionFailuresInARow = 0;
+  retryOpts.signal = signal;
+  try {
+    // Connecting and preflight: a run that cannot start is marked failed with the reason, not left running.
+    try {
+      for (const name of new Set(todo.map((i) => i.model))) {
+        const m = modelByName.get(name)!;
+        const conn = await (opts.connect?.model ?? connectModel)(m, ctx);
+        connections.set(name, conn);
+        await conn.provider.preflight?.(signal);
+      }
+      for (const j of config.judges) {
+        const judge = await (opts.connect?.judge ?? connectJudge)(j, ctx);
+        judges.set(modelLabel(j), judge);
+        await judge.preflight?.(signal);
+      }
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const why = `could not start: ${errorText(err)}`;
+      store.setRunStatus(run.id, "failed", why);
+      throw err;
     }
 
     opts.progress?.start(items.length, done);
@@ -169,69 +275,39 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
       const state = states.get(item.id) ?? { response: undefined, judged: new Map() };
       states.set(item.id, state);
       if (needsGeneration(state)) {
-        const conn = connections.get(item.model)!;
         const modelCfg = modelByName.get(item.model)!;
-        const decoding = { ...config.decoding, ...modelCfg.decoding };
-        const condition = conditionByName.get(item.condition);
-        const messages = [
-          ...(item.systemPrompt === undefined
-            ? []
-            : [{ role: "system" as const, content: item.systemPrompt }]),
-          { role: "user" as const, content: item.userPrompt },
-        ];
-        const request = {
-          messages,
-          maxTokens: decoding.maxTokens,
-          temperature: decoding.temperature,
-          topP: decoding.topP,
-          seed: item.seed ?? undefined,
-          stop: decoding.stop.length > 0 ? decoding.stop : undefined,
-          extraBody: condition?.requestBody,
-          steering: condition?.activation,
-        };
-        let attempts = 0;
-        try {
-          const gen = await withRetry(
-            () => {
-              attempts++;
-              return conn.limiter.run(() => conn.provider.generate({ ...request, signal: opts.signal }));
-            },
-            { ...retryOpts, onRetry: (err: ProviderError) => log(`retry ${item.model}: ${err.message}`) },
-          );
-          store.saveResponse({
-            itemId: item.id,
-            status: "ok",
-            response: gen.response,
-            thinking: gen.thinking ?? null,
-            promptTokens: gen.promptTokens ?? null,
-            completionTokens: gen.completionTokens ?? null,
-            latencyMs: gen.latencyMs,
-            finishReason: gen.finishReason ?? null,
-            requestJson: JSON.stringify({ model: modelCfg.model, ...request, signal: undefined }),
-            error: null,
-            attempts,
-          });
-          state.response = { status: "ok", text: gen.response };
+        const outcome = await generateItem({
+          store,
+          item,
+          model: modelCfg.model,
+          connection: connections.get(item.model)!,
+          condition: conditionByName.get(item.condition),
+          decoding: { ...config.decoding, ...modelCfg.decoding },
+          maxResponseChars: config.maxResponseChars,
+          retry: retryOpts,
+          signal,
+          log,
+        });
+        if (outcome.kind === "aborted") return; // not recorded: redone on resume
+        if (outcome.kind === "ok") {
+          state.response = { status: "ok", text: outcome.text };
           summary.generated++;
-        } catch (err) {
-          if (opts.signal?.aborted) return; // not recorded: redone on resume
-          store.saveResponse({
-            itemId: item.id,
-            status: "error",
-            response: null,
-            thinking: null,
-            promptTokens: null,
-            completionTokens: null,
-            latencyMs: null,
-            finishReason: null,
-            requestJson: null,
-            error: errorText(err),
-            attempts,
-          });
+          connectionFailuresInARow = 0;
+        } else {
           state.response = { status: "error", text: null };
           summary.generationErrors++;
           errors++;
-          log(`generation failed for ${item.model}/${item.condition}/${item.scenarioId}: ${errorText(err)}`);
+          const err = outcome.error;
+          if (isProviderError(err) && err.kind === "connection") {
+            connectionFailuresInARow++;
+            if (connectionFailuresInARow >= stopAfter) {
+              stop(
+                `stopped after ${connectionFailuresInARow} items in a row failed to connect (last: ${errorText(err)})`,
+              );
+            }
+          } else {
+            connectionFailuresInARow = 0;
+          }
         }
       }
       if (state.response?.status === "ok") {
@@ -244,7 +320,7 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
             judgeName,
             judge: judges.get(judgeName)!,
             retry: retryOpts,
-            signal: opts.signal,
+            signal,
             log,
           });
           if (outcome === "aborted") return;
@@ -262,16 +338,19 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
       opts.progress?.update({ done, total: items.length, errors });
     };
 
-    await forEachConcurrent(todo, config.concurrency, processItem, opts.signal);
+    await forEachConcurrent(todo, config.concurrency, processItem, signal);
   } finally {
+    clearInterval(heartbeat);
     opts.progress?.stop();
     for (const c of connections.values()) await c.provider.close().catch(() => {});
     for (const j of judges.values()) await j.close().catch(() => {});
   }
 
   summary.interrupted = opts.signal?.aborted ?? false;
+  if (summary.stoppedBecause !== undefined && !summary.interrupted) {
+    log(`run ${run.id}: ${summary.stoppedBecause}`);
+    return finish("failed", summary.stoppedBecause);
+  }
   // "done" means nothing is left to try; items that failed stay visible and --retry-errors redoes them.
-  store.setRunStatus(run.id, summary.interrupted ? "interrupted" : "done");
-  summary.run = store.getRun(run.id)!;
-  return summary;
+  return finish(summary.interrupted ? "interrupted" : "done");
 }

@@ -4,10 +4,10 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { loadPack } from "../data/pack.js";
-import { pyStrip } from "../protocol/pystr.js";
 import type { NewItem, RunRecord, Store } from "../store/store.js";
 import { isLabel, type Pack } from "../types.js";
 import { canonicalJson, sha256 } from "../util/hash.js";
+import { pyStrip } from "../util/pystr.js";
 import { versions } from "../version.js";
 import { type PublishedRun, parsePublishedRun } from "./hoscilowicz-log.js";
 
@@ -127,6 +127,7 @@ export async function importPublishedRuns(
       },
       versions: versions(),
       dataHash: pack?.hash ?? null,
+      primaryJudge: judge,
     });
     for (const r of runs) {
       const model = displayModelName(r.config.HF_MODEL_NAME);

@@ -70,8 +70,10 @@ function matchBrace(text: string, start: number): number {
 }
 
 /** Outermost `{...}` spans that parse as JSON objects; a span that does not parse is searched inside. */
-function embeddedObjects(text: string): JsonObject[] {
+function embeddedObjects(text: string): { objects: JsonObject[]; rest: string } {
   const found: JsonObject[] = [];
+  let rest = "";
+  let from = 0;
   const limit = Math.min(text.length, MAX_SCAN_CHARS);
   for (let i = text.indexOf("{"); i >= 0 && i < limit; i = text.indexOf("{", i + 1)) {
     const end = matchBrace(text, i);
@@ -79,10 +81,12 @@ function embeddedObjects(text: string): JsonObject[] {
     const value = tryParse(text.slice(i, end + 1));
     if (isObject(value)) {
       found.push(value);
+      rest += `${text.slice(from, i)}\n`;
+      from = end + 1;
       i = end;
     }
   }
-  return found;
+  return { objects: found, rest: rest + text.slice(from) };
 }
 
 interface Candidate {
@@ -140,14 +144,16 @@ export function parseVerdict<L extends string>(raw: string, labels: readonly L[]
   if (text.length === 0) return { ok: false, error: "empty judge reply" };
 
   const whole = tryParse(text);
-  const objects = isObject(whole) ? [whole] : embeddedObjects(text);
+  const { objects, rest } = isObject(whole) ? { objects: [whole], rest: "" } : embeddedObjects(text);
   const candidates: Candidate[] = [];
   for (const obj of objects) {
     const c = fromObject(obj);
     if (typeof c === "string") return { ok: false, error: c };
     if (c) candidates.push(c);
   }
-  if (candidates.length === 0 && objects.length === 0) candidates.push(...fromLines(text));
+  // DECISION lines outside the JSON count too: a reply whose JSON and DECISION line disagree is
+  // ambiguous (checked below), never silently the JSON's label.
+  candidates.push(...fromLines(rest));
   if (candidates.length === 0) {
     return {
       ok: false,

@@ -14,6 +14,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import koffi from "koffi";
 import { z } from "zod";
 import type { ChatMessage } from "../types.js";
+import type { BackendKind, GpuRequest } from "./backend.js";
 import { TokenBatch } from "./batch.js";
 import { applyChatTemplate, type ChatFormat, resolveChatFormat } from "./chat-template.js";
 import {
@@ -60,6 +61,13 @@ export interface LlamaEngineOptions {
    * steering; costs one JS call per graph node per decode (~1 µs each) even when idle.
    */
   hooks?: boolean;
+  /**
+   * Which llama.cpp build to load (once per process; see backend.ts): "auto" (default) = the best installed
+   * backend with a device, CUDA > Vulkan/Metal > CPU; false = CPU only (nothing offloaded).
+   */
+  gpu?: GpuRequest;
+  /** Layers to offload to the GPU (default: all). Ignored by the CPU build. */
+  gpuLayers?: number;
 }
 
 export interface LlamaModelInfo {
@@ -77,6 +85,9 @@ export interface LlamaModelInfo {
   /** "none", or where the chat template came from. */
   chatTemplate: "none" | "model" | "option";
   hooks: boolean;
+  /** The llama.cpp build loaded (backend.ts) and the layers asked to be offloaded (-1 = all). */
+  backend: BackendKind;
+  gpuLayers: number;
 }
 
 /** Exactly one of `prompt` (raw text, tokenized with BOS as the model asks) or `messages` (chat template). */
@@ -167,6 +178,8 @@ const OptionsSchema = z
     seed: u32Seed.optional(),
     chatTemplate: z.string().min(1).optional(),
     hooks: z.boolean().optional(),
+    gpu: z.union([z.enum(["auto", "cuda", "vulkan", "metal"]), z.literal(false)]).optional(),
+    gpuLayers: z.number().int().min(0).optional(),
   })
   .strict();
 const MessageSchema = z
@@ -273,10 +286,14 @@ export class LlamaEngine {
     if (!existsSync(path)) throw new Error(`model file not found: ${path}`);
     if (!statSync(path).isFile()) throw new Error(`model path is not a file: ${path}`);
 
-    const lib = loadLlamaLibrary();
+    const lib = loadLlamaLibrary(opts.gpu ?? "auto");
     const { fn } = lib;
     clearLog();
-    const model = fn.llama_model_load_from_file(path, fn.llama_model_default_params());
+    const mp = fn.llama_model_default_params();
+    // llama.cpp's default (-1) offloads every layer to the GPU devices the build found.
+    const gpuLayers = opts.gpu === false ? 0 : (opts.gpuLayers ?? -1);
+    mp.n_gpu_layers = gpuLayers;
+    const model = fn.llama_model_load_from_file(path, mp);
     if (model === null) {
       throw new Error(`cannot load model ${path}: ${recentProblems() || "llama.cpp gave no reason"}`);
     }
@@ -306,6 +323,11 @@ export class LlamaEngine {
       cp.cb_eval = hooks?.callback ?? null;
       cp.cb_eval_user_data = null;
       cp.no_perf = true;
+      if (opts.gpu === false) {
+        // CPU only: no KV cache or large-batch matmuls on a GPU either.
+        cp.offload_kqv = false;
+        cp.op_offload = false;
+      }
       clearLog();
       ctx = fn.llama_init_from_model(model, cp);
       if (ctx === null) {
@@ -337,6 +359,8 @@ export class LlamaEngine {
         threads,
         chatTemplate: chatFormat.kind === "none" ? "none" : chatFormat.source,
         hooks: hooks !== undefined,
+        backend: lib.files.backend,
+        gpuLayers,
       };
       return new LlamaEngine({
         lib,

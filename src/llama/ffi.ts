@@ -3,17 +3,16 @@
 //
 // Every struct here mirrors include/llama.h / ggml/include/ggml.h of llama.cpp release LLAMA_CPP_RELEASE,
 // field for field: `ffi-layout.test.ts` compiles the real headers and fails when any size or offset drifts.
-import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+//
+// Valid ABIs: x86-64 System V (verified by that test), AAPCS64 and Win64 (same layout by construction, re-checked
+// against the verified table at load time by abi.ts). Which prebuilt package is loaded is backend.ts's choice.
 import koffi, { type IKoffiLib } from "koffi";
-import { z } from "zod";
+import { assertVerifiedLayouts } from "./abi.js";
+import { type BackendLibraries, chooseBackend, discoverPackages, type GpuRequest } from "./backend.js";
+import { probeDevices, registerBackends } from "./devices.js";
 import { onLlamaLog } from "./log.js";
 
-/** The llama.cpp release these bindings were written against (node-llama-cpp's tag for its bundled llama.cpp). */
-export const LLAMA_CPP_RELEASE = "v0.5.0";
-/** The node-llama-cpp version whose prebuilt binaries we load. */
-export const NODE_LLAMA_CPP_VERSION = "3.22.1";
+export { LLAMA_CPP_RELEASE, NODE_LLAMA_CPP_VERSION } from "./backend.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Opaque handles. koffi hands native pointers to JS as opaque External objects (null for NULL); the brands
@@ -441,15 +440,8 @@ void sameKeys;
 // ---------------------------------------------------------------------------------------------------------
 // Locating and loading the libraries.
 
-export interface LibraryFiles {
-  /** Folder holding the prebuilt .so files (and the dynamically loaded CPU backends). */
-  binsDir: string;
-  libllama: string;
-  libggml: string;
-  libggmlBase: string;
-  /** node-llama-cpp's git bundle of the llama.cpp source matching the binaries (headers for the layout test). */
-  sourceBundle: string;
-}
+/** The library files of the chosen prebuilt package (see backend.ts). */
+export type LibraryFiles = BackendLibraries;
 
 /** Each library file and the C symbols bound from it (the layout test checks they are exported). */
 export function boundSymbols(files: LibraryFiles): { file: string; symbols: string[] }[] {
@@ -460,102 +452,12 @@ export function boundSymbols(files: LibraryFiles): { file: string; symbols: stri
   ];
 }
 
-const PackageJson = z.object({ name: z.string(), version: z.string() });
-const BuildMetadata = z.object({
-  buildOptions: z.object({
-    platform: z.string(),
-    arch: z.string(),
-    gpu: z.union([z.literal(false), z.string()]),
-    llamaCpp: z.object({ repo: z.string(), release: z.string() }),
-  }),
-});
-const LlamaCppInfo = z.object({ tag: z.string(), llamaCppGithubRepo: z.string() });
-
-function readJson<T>(file: string, schema: z.ZodType<T>): T {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(`unexpected content in ${file}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
-  }
-  return parsed.data;
-}
-
-/** The root folder of an installed package, found from its resolved entry point (no machine paths). */
-function packageRoot(name: string, fromFile: string): string | undefined {
-  let entry: string;
-  try {
-    entry = createRequire(fromFile).resolve(name);
-  } catch {
-    return undefined;
-  }
-  for (let dir = dirname(entry); dir !== dirname(dir); dir = dirname(dir)) {
-    const pj = join(dir, "package.json");
-    if (existsSync(pj) && readJson(pj, PackageJson).name === name) return dir;
-  }
-  return undefined;
-}
-
 /**
- * Finds the prebuilt binaries and checks they are exactly the pinned versions. Throws a clear error when the
- * platform has no prebuilt package or any version differs (the struct layouts are only valid for the pins).
+ * Finds the prebuilt package to load for `gpu` (default "auto": the best installed backend with a device) and
+ * checks it is a verified version. Throws a one-line error naming the package and its install command.
  */
-export function locateLibraries(): LibraryFiles {
-  if (process.platform !== "linux" || process.arch !== "x64") {
-    throw new Error(
-      `the embedded llama.cpp engine supports linux-x64 only (this is ${process.platform}-${process.arch})`,
-    );
-  }
-  const here = import.meta.url;
-  const nlcRoot = packageRoot("node-llama-cpp", here);
-  if (nlcRoot === undefined) {
-    throw new Error(`node-llama-cpp is not installed; install node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`);
-  }
-  const nlc = readJson(join(nlcRoot, "package.json"), PackageJson);
-  if (nlc.version !== NODE_LLAMA_CPP_VERSION) {
-    throw new Error(
-      `node-llama-cpp ${nlc.version} is installed but the FFI bindings are pinned to ${NODE_LLAMA_CPP_VERSION}; ` +
-        "install that exact version or update src/llama/ffi.ts (and re-run ffi-layout.test.ts)",
-    );
-  }
-  const binPkg = "@node-llama-cpp/linux-x64";
-  // The prebuilt package is an optional dependency of node-llama-cpp: look beside us first, then beside it.
-  const binRoot = packageRoot(binPkg, here) ?? packageRoot(binPkg, join(nlcRoot, "package.json"));
-  if (binRoot === undefined) {
-    throw new Error(`${binPkg} (node-llama-cpp's prebuilt CPU binaries) is not installed`);
-  }
-  const bin = readJson(join(binRoot, "package.json"), PackageJson);
-  if (bin.version !== NODE_LLAMA_CPP_VERSION) {
-    throw new Error(`${binPkg} ${bin.version} is installed but ${NODE_LLAMA_CPP_VERSION} is required`);
-  }
-  const binsDir = join(binRoot, "bins", "linux-x64");
-  const meta = readJson(join(binsDir, "_nlcBuildMetadata.json"), BuildMetadata);
-  if (meta.buildOptions.llamaCpp.release !== LLAMA_CPP_RELEASE) {
-    throw new Error(
-      `${binPkg} was built from llama.cpp ${meta.buildOptions.llamaCpp.release}, but the bindings are for ${LLAMA_CPP_RELEASE}`,
-    );
-  }
-  const info = readJson(join(nlcRoot, "llama", "llama.cpp.info.json"), LlamaCppInfo);
-  if (info.tag !== LLAMA_CPP_RELEASE) {
-    throw new Error(
-      `node-llama-cpp bundles llama.cpp ${info.tag}, but the bindings are for ${LLAMA_CPP_RELEASE}`,
-    );
-  }
-  const files: LibraryFiles = {
-    binsDir,
-    libllama: join(binsDir, `libllama.${LLAMA_CPP_RELEASE}.so`),
-    libggml: join(binsDir, `libggml.${LLAMA_CPP_RELEASE}.so`),
-    libggmlBase: join(binsDir, "libggml-base.so"),
-    sourceBundle: join(nlcRoot, "llama", "gitRelease.bundle"),
-  };
-  for (const f of [files.libllama, files.libggml, files.libggmlBase]) {
-    if (!existsSync(f)) throw new Error(`missing llama.cpp library ${f}`);
-  }
-  return files;
+export function locateLibraries(gpu: GpuRequest = "auto"): LibraryFiles {
+  return chooseBackend(discoverPackages(), gpu, probeDevices).libraries;
 }
 
 export interface LlamaLibrary {
@@ -580,9 +482,18 @@ function bindAll(lib: IKoffiLib, table: Record<string, string>, out: Record<stri
  * Loads (once per process) libggml-base, libggml and libllama, binds the functions, initialises the backend
  * and loads the CPU backend variant best suited to this CPU from the package folder.
  */
-export function loadLlamaLibrary(): LlamaLibrary {
-  if (loaded) return loaded;
-  const files = locateLibraries();
+export function loadLlamaLibrary(gpu: GpuRequest = "auto"): LlamaLibrary {
+  if (loaded) {
+    // One libllama per process: a different GPU build cannot be loaded beside it (gpu: false just offloads nothing).
+    if (gpu !== "auto" && gpu !== false && gpu !== loaded.files.backend) {
+      throw new Error(
+        `gpu: ${gpu} was asked for, but this process already loaded the ${loaded.files.backend} build (${loaded.files.package})`,
+      );
+    }
+    return loaded;
+  }
+  assertVerifiedLayouts(BOUND_STRUCTS);
+  const files = locateLibraries(gpu);
   const out: Record<string, unknown> = {};
   // Load dependencies first; libllama's RUNPATH ($ORIGIN) would find them anyway, and dlopen dedupes by file.
   const base = koffi.load(files.libggmlBase);
@@ -599,7 +510,7 @@ export function loadLlamaLibrary(): LlamaLibrary {
   // The CPU backends are separate libraries (one per instruction-set level) that ggml picks at runtime. Its
   // default search looks beside the node executable, so point it at the package folder. Skip when another
   // user of the same libggml (e.g. node-llama-cpp's addon) has already registered backends.
-  if (Number(fn.ggml_backend_reg_count()) === 0) fn.ggml_backend_load_all_from_path(files.binsDir);
+  if (Number(fn.ggml_backend_reg_count()) === 0) registerBackends(files, fn.ggml_backend_load_all_from_path);
   if (Number(fn.ggml_backend_dev_count()) === 0) {
     throw new Error(`no ggml backend device could be loaded from ${files.binsDir}`);
   }

@@ -73,6 +73,12 @@ describe("synthetic GGUF files", () => {
     expect(syntheticParamCount("smollm2-135m")).toBe(134_515_008);
   });
 
+  it("has Qwen2.5-1.5B's published size (1.54B, 1.31B without the embedding) less its q/k/v biases", () => {
+    const embedding = 151_936 * 1536;
+    expect(syntheticParamCount("qwen2.5-1.5b")).toBe(1_543_656_960);
+    expect((syntheticParamCount("qwen2.5-1.5b") - embedding) / 1e9).toBeCloseTo(1.31, 2);
+  });
+
   it("writes the llama layout our reader (and llama.cpp) expects, F32 and F16", () => {
     const f32 = writeSyntheticLlamaGguf(join(dir, "t32.gguf"), { preset: "tiny", seed: 3 });
     const f16 = writeSyntheticLlamaGguf(join(dir, "t16.gguf"), { preset: "tiny", seed: 3, type: "f16" });

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { decodeGguf, encodeGguf, GGUF_DEFAULT_ALIGNMENT, type GgufValue } from "../steering/gguf.js";
 
-export type SyntheticPreset = "smollm2-135m" | "tiny";
+export type SyntheticPreset = "smollm2-135m" | "qwen2.5-1.5b" | "tiny";
 export type SyntheticWeightType = "f32" | "f16";
 
 export interface SyntheticShape {
@@ -42,6 +42,19 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPreset, Readonly<Synthe
     contextLength: 2048,
     ropeTheta: 10000,
     rmsEps: 1e-5,
+  },
+  // Qwen/Qwen2.5-1.5B's matrix shapes (tied embeddings) in the llama architecture, without Qwen2's q/k/v
+  // biases (28 × 2,048 values): for GPU-vs-CPU speed at a realistic size (scripts/gpu-check.sh), ~3.1 GB in F16.
+  "qwen2.5-1.5b": {
+    nEmbd: 1536,
+    nLayer: 28,
+    nHead: 12,
+    nHeadKv: 2,
+    nFf: 8960,
+    nVocab: 151936,
+    contextLength: 32768,
+    ropeTheta: 1000000,
+    rmsEps: 1e-6,
   },
   tiny: {
     nEmbd: 64,
@@ -82,7 +95,7 @@ export const SYNTHETIC_WEIGHT_STD = 0.02;
 
 const OptionsSchema = z
   .object({
-    preset: z.enum(["smollm2-135m", "tiny"]),
+    preset: z.enum(["smollm2-135m", "qwen2.5-1.5b", "tiny"]),
     seed: z.number().int().min(0).max(0xffffffff).optional(),
     type: z.enum(["f32", "f16"]).optional(),
   })

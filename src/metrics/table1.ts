@@ -7,24 +7,15 @@
 // safety_refusal/valid; Nonsensical% = nonsensical/total; all pooled over categories (micro average).
 // Rates are percent at full precision; rounding belongs to the formatters.
 import { z } from "zod";
-import { LABELS, type Label } from "../types.js";
+import { type JudgedOutcome, LABELS, type Label } from "../types.js";
 import { checkZ, type Interval, toPercent, Z95 } from "./interval.js";
 import { mcnemarExact } from "./mcnemar.js";
 import { newcombeIndependent, newcombePaired, type PairedTable } from "./newcombe.js";
 import { wilson } from "./wilson.js";
 
 /** One judged benchmark item. Items not judged yet are not passed in at all. */
-export interface Outcome {
-  model: string;
-  condition: string;
-  scenarioId: string;
-  category: string;
-  /** Repetition index; items pair across conditions by (scenarioId, epoch). */
-  epoch: number;
-  /** The judge label; undefined exactly when the judge failed. */
-  label: Label | undefined;
-  judgeFailed: boolean;
-}
+/** One judged item (defined with the domain types, so the store can produce it without importing metrics). */
+export type Outcome = JudgedOutcome;
 
 export const outcomeSchema = z
   .object({
@@ -83,8 +74,8 @@ export interface GapRow {
   delta: number | null;
   /** Newcombe hybrid score interval for `delta`, percentage points. */
   deltaCI: Interval | null;
-  /** Exact McNemar p on convergence yes/no over the items valid in both conditions. */
-  mcnemarP: number;
+  /** Exact McNemar p on convergence yes/no over the items valid in both conditions; null with no pair. */
+  mcnemarP: number | null;
   /** Items valid in both conditions, matched by (scenarioId, epoch). */
   pairs: number;
   /** Paired items converging under high only / under low only (McNemar's b and c). */
@@ -92,8 +83,8 @@ export interface GapRow {
   /** Refusal%(high) − Refusal%(low), percentage points. */
   refusalDelta: number | null;
   refusalDeltaCI: Interval | null;
-  /** Exact McNemar p on safety_refusal yes/no over the same pairs. */
-  refusalMcnemarP: number;
+  /** Exact McNemar p on safety_refusal yes/no over the same pairs; null with no pair. */
+  refusalMcnemarP: number | null;
   ciMethod: GapCiMethod | null;
 }
 
@@ -316,12 +307,13 @@ function gapOf(high: Group, highRow: Table1Row, low: Group, lowRow: Table1Row, z
     low: low.condition,
     delta: diff(highRow.convergenceRate, lowRow.convergenceRate),
     deltaCI: interval(conv, high.counts.convergence, low.counts.convergence),
-    mcnemarP: mcnemarExact(conv.b, conv.c),
+    // No test over 0 pairs: "p 1.000" would read as evidence of no difference.
+    mcnemarP: pairs > 0 ? mcnemarExact(conv.b, conv.c) : null,
     pairs,
     discordant: { highOnly: conv.b, lowOnly: conv.c },
     refusalDelta: diff(highRow.refusalRate, lowRow.refusalRate),
     refusalDeltaCI: interval(refusal, high.counts.safetyRefusal, low.counts.safetyRefusal),
-    refusalMcnemarP: mcnemarExact(refusal.b, refusal.c),
+    refusalMcnemarP: pairs > 0 ? mcnemarExact(refusal.b, refusal.c) : null,
     ciMethod: hasBoth ? (allPaired ? "newcombe-paired" : "newcombe-independent") : null,
   };
 }

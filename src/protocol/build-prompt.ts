@@ -9,7 +9,7 @@ import type {
   Scenario,
   SystemPromptSource,
 } from "../types.js";
-import { pyRstrip, pyStrip } from "./pystr.js";
+import { pyRstrip, pyStrip } from "../util/pystr.js";
 
 export interface BuildPromptOptions {
   strings: ProtocolStrings;

@@ -1,7 +1,9 @@
 // Steering conditions: named presets (texts taken from the pack's protocol strings) and user-defined
 // conditions from the run config.
+
 import { z } from "zod";
 import type { Condition, PromptIntervention, ProtocolStrings, SystemPromptSource } from "../types.js";
+import { didYouMean } from "../util/did-you-mean.js";
 
 export const PRESET_NAMES = [
   "baseline",
@@ -159,7 +161,7 @@ export function resolveConditions(
     if (typeof spec === "string") {
       if (!isPresetName(spec)) {
         throw new Error(
-          `conditions[${i}]: unknown preset "${spec}"; valid presets: ${PRESET_NAMES.join(", ")}`,
+          `conditions[${i}]: unknown preset "${spec}"; valid presets: ${PRESET_NAMES.join(", ")}${didYouMean(spec, PRESET_NAMES)}`,
         );
       }
       condition = presetCondition(spec, strings);

@@ -1,4 +1,4 @@
+export * from "../util/pystr.js";
 export * from "./build-prompt.js";
 export * from "./conditions.js";
 export * from "./judge-prompts.js";
-export * from "./pystr.js";

@@ -9,9 +9,9 @@ import { loadPack } from "../data/pack.js";
 import { selectScenarios } from "../data/selection.js";
 import { type PublishedRun, parsePublishedRun } from "../importers/hoscilowicz-log.js";
 import type { Category, Pack, Scenario } from "../types.js";
+import { pyStrip } from "../util/pystr.js";
 import { buildPrompt } from "./build-prompt.js";
 import { resolveConditions } from "./conditions.js";
-import { pyStrip } from "./pystr.js";
 
 const runFolders = readdirSync(runsDir, { withFileTypes: true })
   .filter((d) => d.isDirectory())

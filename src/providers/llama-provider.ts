@@ -13,7 +13,8 @@ import {
 } from "../engine/connect.js";
 import { Limiter } from "../engine/limiter.js";
 import { createJudge } from "../judge/judge.js";
-import { LlamaEngine } from "../llama/engine.js";
+import type { GpuRequest } from "../llama/backend.js";
+import { LlamaEngine, type LlamaEngineOptions } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
 import { resolveModelFile } from "../llama/model-source.js";
 import { Mutex } from "../llama/mutex.js";
@@ -30,8 +31,11 @@ interface SharedEngine {
 
 const engines = new Map<string, Promise<SharedEngine>>();
 
-function engineKey(path: string, o: { threads?: number; contextSize?: number }): string {
-  return `${path}\u0000${o.threads ?? ""}\u0000${o.contextSize ?? ""}`;
+/** What an engine is loaded with; engines are shared only between users asking for the same. */
+type EngineOptions = Pick<LlamaEngineOptions, "threads" | "contextSize" | "gpu" | "gpuLayers">;
+
+function engineKey(path: string, o: EngineOptions): string {
+  return [path, o.threads ?? "", o.contextSize ?? "", o.gpu ?? "", o.gpuLayers ?? ""].join("\u0000");
 }
 
 /**
@@ -43,14 +47,11 @@ export function defaultThreads(path: string): number {
   return statSync(path).size < 256 * 1024 * 1024 ? 1 : availableParallelism();
 }
 
-async function acquireEngine(
-  path: string,
-  o: { threads?: number; contextSize?: number },
-): Promise<SharedEngine> {
+async function acquireEngine(path: string, o: EngineOptions): Promise<SharedEngine> {
   const key = engineKey(path, o);
   let entry = engines.get(key);
   if (!entry) {
-    entry = LlamaEngine.load(path, { threads: o.threads, contextSize: o.contextSize }).then((engine) => ({
+    entry = LlamaEngine.load(path, o).then((engine) => ({
       engine,
       lock: new Mutex(),
       users: 0,
@@ -63,11 +64,7 @@ async function acquireEngine(
   return shared;
 }
 
-async function releaseEngine(
-  path: string,
-  o: { threads?: number; contextSize?: number },
-  shared: SharedEngine,
-) {
+async function releaseEngine(path: string, o: EngineOptions, shared: SharedEngine) {
   shared.users--;
   if (shared.users === 0) {
     engines.delete(engineKey(path, o));
@@ -95,6 +92,8 @@ async function withSteering<T>(
 export interface LlamaProviderOptions {
   threads?: number;
   contextSize?: number;
+  gpu?: GpuRequest;
+  gpuLayers?: number;
   thinking?: boolean;
 }
 
@@ -104,7 +103,12 @@ export async function createLlamaProvider(
   opts: LlamaProviderOptions = {},
 ): Promise<EngineProvider & { engine: LlamaEngine; exclusive<T>(fn: () => Promise<T>): Promise<T> }> {
   const path = await resolveModelFile(modelRef);
-  const o = { threads: opts.threads ?? defaultThreads(path), contextSize: opts.contextSize };
+  const o: EngineOptions = {
+    threads: opts.threads ?? defaultThreads(path),
+    contextSize: opts.contextSize,
+    ...(opts.gpu !== undefined ? { gpu: opts.gpu } : {}),
+    ...(opts.gpuLayers !== undefined ? { gpuLayers: opts.gpuLayers } : {}),
+  };
   const shared = await acquireEngine(path, o);
   let closed = false;
   return {
@@ -221,6 +225,8 @@ async function modelFactory(m: ModelConfig): Promise<EngineProvider> {
   return createLlamaProvider(m.model, {
     threads: m.threads,
     contextSize: m.contextSize,
+    gpu: m.gpu,
+    gpuLayers: m.gpuLayers,
     thinking: m.thinking,
   });
 }
@@ -232,12 +238,16 @@ async function judgeFactory(j: JudgeConfig, ctx: ConnectContext): Promise<Connec
     const scorer = await createLabelScoringJudge(j.model, prompt, {
       threads: j.threads,
       contextSize: j.contextSize,
+      gpu: j.gpu,
+      gpuLayers: j.gpuLayers,
     });
     return { judge: scorer.judge, limiter, close: scorer.close };
   }
   const provider: ModelProvider = await createLlamaProvider(j.model, {
     threads: j.threads,
     contextSize: j.contextSize,
+    gpu: j.gpu,
+    gpuLayers: j.gpuLayers,
     thinking: true,
   });
   const judge = createJudge({

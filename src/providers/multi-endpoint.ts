@@ -359,6 +359,18 @@ export function createMultiEndpointProvider(
     id: `multi:${providers.map((p) => p.id).join("|")}`,
     model: providers[0]!.model,
     generate,
+    // The model is usable when any endpoint answers; the others are handled by failover as usual.
+    async preflight(signal?: AbortSignal) {
+      const results = await Promise.allSettled(providers.map((p) => p.preflight?.(signal)));
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed.length === results.length) {
+        const first = failed[0]!.reason as Error;
+        throw new ProviderError(
+          first instanceof ProviderError ? first.kind : "connection",
+          `no endpoint answered: ${failed.map((f) => (f.reason as Error).message).join("; ")}`,
+        );
+      }
+    },
     endpointStats: () => {
       refresh(now());
       return endpoints.map((e) => ({ ...e.stats, inFlight: e.limiter.inFlight }));

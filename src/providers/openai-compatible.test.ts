@@ -161,6 +161,45 @@ describe("chat mode", () => {
       finishReason: "length",
     });
   });
+
+  it("treats content: null as a generation error, never as an empty answer to judge", async () => {
+    const { provider } = await setup({
+      respond: () => ({
+        status: 200,
+        body: {
+          id: "x",
+          object: "chat.completion",
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: null, reasoning_content: "hmm" },
+              finish_reason: "length",
+            },
+          ],
+        },
+      }),
+    });
+    const err = await rejection(provider.generate({ messages }));
+    expect(err.kind).toBe("bad_response");
+    expect(err.retryable).toBe(false);
+    expect(err.message).toMatch(/content: null \(finish_reason length, 3 characters of reasoning\)/);
+  });
+});
+
+describe("preflight", () => {
+  it("passes when the endpoint answers its model list", async () => {
+    const { server, provider } = await setup({ respond: () => ({ content: "hi" }) });
+    await provider.preflight!();
+    expect(server.listings()).toBe(1);
+  });
+
+  it("fails at once, naming the endpoint, when nothing listens", async () => {
+    const { server, provider } = await setup({ respond: () => ({ content: "hi" }) });
+    await server.close();
+    const err = await rejection(provider.preflight!());
+    expect(err.kind).toBe("connection");
+    expect(err.message).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+\/v1.*ECONNREFUSED/);
+  });
 });
 
 describe("completions mode", () => {

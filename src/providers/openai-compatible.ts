@@ -177,9 +177,20 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         throw new ProviderError("bad_response", `POST ${path}: malformed chat choice: ${excerpt(body)}`);
       }
       const message = choice.data.message;
-      content = message.content ?? "";
       reasoning = nonEmpty(message.reasoning_content) ?? nonEmpty(message.reasoning);
       finishReason = choice.data.finish_reason ?? undefined;
+      if (message.content === null || message.content === undefined) {
+        // No answer at all (often: a thinking model that spent max_tokens thinking). Judging "" would
+        // count it as a refusal; it is a generation error. Not retried: the same request gives the same.
+        throw new ProviderError(
+          "bad_response",
+          `POST ${path}: the reply's message has content: null (finish_reason ${finishReason ?? "none"}${
+            reasoning ? `, ${reasoning.length} characters of reasoning` : ""
+          }): no answer to judge`,
+          { retryable: false },
+        );
+      }
+      content = message.content;
     } else {
       const choice = completionChoiceSchema.safeParse(first);
       if (!choice.success) {
@@ -256,10 +267,48 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     }
   };
 
+  const preflight = async (signal?: AbortSignal): Promise<void> => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.min(timeoutMs, 15_000));
+    const onAbort = () => controller.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const res = await pool.request({
+        path: `${basePath}/models`,
+        method: "GET",
+        headers,
+        signal: controller.signal,
+      });
+      const body = await res.body.text();
+      // 401/403: the key is wrong for every request to come. Anything else answered (200, or a server
+      // without /models) shows the endpoint is there.
+      if (res.statusCode === 401 || res.statusCode === 403) {
+        throw new ProviderError(
+          "client",
+          `${origin}${basePath}: the API key was rejected (GET /models → HTTP ${res.statusCode}: ${excerpt(body)})`,
+          { status: res.statusCode },
+        );
+      }
+    } catch (error) {
+      if (error instanceof ProviderError) throw error;
+      if (signal?.aborted) throw new ProviderError("aborted", "preflight aborted by caller");
+      const code = (error as { code?: unknown }).code;
+      const detail = redact(error instanceof Error ? error.message : String(error), secrets);
+      throw new ProviderError(
+        "connection",
+        `cannot reach ${origin}${basePath}${typeof code === "string" ? ` (${code})` : ""}: ${detail}`,
+      );
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  };
+
   return {
     id: `openai-${mode}:${model}@${origin}${basePath}`,
     model,
     generate,
+    preflight,
     async close() {
       if (closed) return;
       closed = true;

@@ -20,6 +20,11 @@ export interface ModelProvider {
   /** The model name, when the provider has one (informational; `id` already includes it). */
   readonly model?: string;
   generate(req: GenerateRequest): Promise<Generation>;
+  /**
+   * One cheap request before a run starts (HTTP: GET /models), so an unreachable endpoint or a rejected
+   * key fails the run at once instead of after every item's retries. Resolves when the endpoint may work.
+   */
+  preflight?(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 

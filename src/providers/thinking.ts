@@ -7,7 +7,7 @@
 // Differences from the paper, on purpose: the paper's logged thinking still ends in the `</think>` text
 // (the tag is not a special token); ours excludes the tag, and drops one leading `<think>` tag too.
 
-import { pyStrip } from "../protocol/pystr.js";
+import { pyStrip } from "../util/pystr.js";
 
 export { pyStrip };
 

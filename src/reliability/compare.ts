@@ -71,8 +71,8 @@ export interface GapDiff {
   candidateCI: Interval | null;
   /** candidate Δ − reference Δ, percentage points. */
   diff: number | null;
-  referenceP: number;
-  candidateP: number;
+  referenceP: number | null;
+  candidateP: number | null;
 }
 
 export interface TableError {

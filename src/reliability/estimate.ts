@@ -1,6 +1,8 @@
 // What a judge pass will cost before it starts: the judge calls still to do (a resumed pass only
 // does the missing ones), the input tokens they send (characters / 4 of the built messages, the usual
 // rough rate for English), and the wall time at a given concurrency and per-call latency.
+
+import { loadItemStates, needsJudge } from "../engine/work-left.js";
 import { buildJudgeMessages, type JudgePrompt } from "../protocol/judge-prompts.js";
 import type { Store } from "../store/store.js";
 import type { ProtocolStrings } from "../types.js";
@@ -41,18 +43,17 @@ export function estimateJudgeWork(args: {
   if (!(args.latencyMs >= 0)) throw new Error(`latency must be ≥ 0 ms, got ${args.latencyMs}`);
   let items = store.items(runId);
   if (args.limit !== undefined) items = items.slice(0, args.limit);
-  const status = new Map<string, string>();
-  for (const j of store.judgements(runId)) status.set(`${j.itemId}\u0000${j.judge}`, j.status);
+  // One reading of the store for all items (it once queried each item's response, per judge).
+  const states = loadItemStates(store, runId);
 
   const perJudge = args.judges.map((judge) => {
     let calls = 0;
     let done = 0;
     let chars = 0;
     for (const item of items) {
-      const r = store.response(item.id);
-      if (r === undefined || r.status !== "ok") continue;
-      const st = status.get(`${item.id}\u0000${judge.name}`);
-      if (st !== undefined && (st === "ok" || args.retryErrors !== true)) {
+      const state = states.get(item.id);
+      if (state?.response?.status !== "ok") continue;
+      if (!needsJudge(state, judge.name, args.retryErrors === true)) {
         done++;
         continue;
       }
@@ -60,7 +61,7 @@ export function estimateJudgeWork(args: {
       if (judge.local) continue;
       const messages = buildJudgeMessages(
         judge.prompt,
-        { context: item.context, prompt: item.userPrompt, response: r.response ?? "" },
+        { context: item.context, prompt: item.userPrompt, response: state.response.text ?? "" },
         args.strings,
       );
       for (const m of messages) chars += m.content.length;

@@ -39,8 +39,9 @@ export function deltaText(delta: number | null, ci: Interval | null): string {
   return delta === null ? NA : `${signed(delta, 2)} ${ciText(ci, true)}`;
 }
 
-/** p-values: 3 decimals, or 2 significant digits in exponent form below 0.001. */
-export function pText(p: number): string {
+/** p-values: 3 decimals, or 2 significant digits in exponent form below 0.001; n/a when no test was possible. */
+export function pText(p: number | null): string {
+  if (p === null) return "n/a";
   if (p === 0) return "<1e-300";
   if (p < 0.001) return p.toExponential(1);
   return fixed(p, 3);

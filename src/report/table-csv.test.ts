@@ -66,7 +66,7 @@ describe("formatCsv", () => {
         high: "pro_ic",
         low: "anti_ic",
         delta: "",
-        mcnemarP: "1",
+        mcnemarP: "",
         ciMethod: "",
       }),
     ]);

@@ -3,6 +3,7 @@
 // file unsteered against the original model's own reference observations (the KL of a weight edit is the
 // distance from the model it was made from).
 import { existsSync } from "node:fs";
+import type { GpuRequest } from "../llama/backend.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import type { Condition, ProtocolStrings } from "../types.js";
 import { type AttackCost, type AttackTable, costKey } from "./attacks.js";
@@ -37,15 +38,17 @@ export function storedCosts(
   }
 }
 
-export interface LocalModel {
+export interface AttackModel {
   /** The model's label in the outcomes. */
   label: string;
   path: string;
   threads?: number;
   contextSize?: number;
+  gpu?: GpuRequest;
+  gpuLayers?: number;
 }
 
-type Load = (m: LocalModel) => Promise<LlamaEngine>;
+type Load = (m: AttackModel) => Promise<LlamaEngine>;
 
 /**
  * Measures the costs the tables lack (rows with a condition and no KL). `models` maps labels to local files;
@@ -54,7 +57,7 @@ type Load = (m: LocalModel) => Promise<LlamaEngine>;
 export async function measureMissingCosts(
   tables: readonly AttackTable[],
   conditions: readonly Condition[],
-  models: ReadonlyMap<string, LocalModel>,
+  models: ReadonlyMap<string, AttackModel>,
   strings: ProtocolStrings,
   costs: Map<string, AttackCost>,
   load: Load,

@@ -54,6 +54,8 @@ export interface AttackInput {
   judge: string;
   /** Models whose file is a steerbench weight edit, with their `steerbench.edit.*` record. */
   baked: ReadonlyMap<string, Record<string, string | number>>;
+  /** Baked model → the label of the model it was made from (else matched by its `source_model` file name). */
+  bakedFrom?: ReadonlyMap<string, string>;
   /** Conditions that are random-direction controls (never an attack). */
   controls?: ReadonlySet<string>;
   costs?: CostMap;
@@ -197,8 +199,11 @@ export function buildAttackTables(input: AttackInput): AttackTable[] {
     // Baked edits of this model: their unsteered runs against this model's reference.
     const bakedRows: AttackRow[] = [];
     for (const [bm, edit] of input.baked) {
+      const from = input.bakedFrom?.get(bm);
       const source = String(edit.source_model ?? "");
-      if (source !== "" && !model.endsWith(source)) continue;
+      const stem = source.replace(/\.gguf$/i, "");
+      if (from !== undefined ? from !== model : source !== "" && model !== stem && !model.endsWith(source))
+        continue;
       const theirs = input.outcomes.filter((o) => o.model === bm);
       const plain = plainCondition(input.conditions, new Set(theirs.map((o) => o.condition)));
       if (plain === undefined) continue;

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packDir } from "../../test/paths.js";
 import { loadPack } from "../data/pack.js";
-import { pyStrip } from "../protocol/pystr.js";
 import type { Pack } from "../types.js";
+import { pyStrip } from "../util/pystr.js";
 import { builtinPairs, PairsError, parsePairsJsonl, readPairsFile } from "./pairs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "steerbench-pairs-"));

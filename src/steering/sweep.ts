@@ -100,6 +100,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
       config: { ...(plan.storedConfig as Record<string, unknown>), sweep: record },
       versions: versions(),
       dataHash: pack.hash,
+      primaryJudge: modelLabel(config.judges[0]!),
     });
   } else {
     record = { ...record, ...storedSweep(run.config), strengths: record.strengths };
@@ -118,7 +119,12 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
     const { resolveModelFile } = await import("../llama/model-source.js");
     const m = config.models[0]!;
     const modelPath = await resolveModelFile(m.model);
-    const engine = await LlamaEngine.load(modelPath, { threads: m.threads, contextSize: m.contextSize });
+    const engine = await LlamaEngine.load(modelPath, {
+      threads: m.threads,
+      contextSize: m.contextSize,
+      gpu: m.gpu,
+      gpuLayers: m.gpuLayers,
+    });
     try {
       if (needPerplexity) {
         record = {

@@ -86,6 +86,33 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: "primary judge, run failure reason, per-response flags, single-writer leases",
+    sql: `
+      -- The judge whose labels table/report/compare use unless told otherwise; fixed when the run is
+      -- created (first judge of the config; the paper's for imports), changed only explicitly.
+      ALTER TABLE runs ADD COLUMN primary_judge TEXT;
+      UPDATE runs SET primary_judge = COALESCE(json_extract(config_json, '$.judges[0].name'),
+                                               json_extract(config_json, '$.judges[0].model'))
+        WHERE json_valid(config_json);
+      -- Why a run ended in status 'failed' (could not start, every call failed, ...).
+      ALTER TABLE runs ADD COLUMN error TEXT;
+      -- What happened to an answer on the way: max_tokens capped to the context, prompt cut, answer
+      -- cut to the stored size limit, empty answer. JSON object; NULL when nothing happened.
+      ALTER TABLE responses ADD COLUMN flags_json TEXT;
+      -- One writer per run: a process holds the lease while it works and renews it; another process
+      -- finding a fresh lease of a live process refuses to write the same run.
+      CREATE TABLE run_leases (
+        run_id       TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        owner        TEXT NOT NULL,             -- random token of the holding process
+        pid          INTEGER NOT NULL,
+        host         TEXT NOT NULL,
+        acquired_at  TEXT NOT NULL,
+        heartbeat_ms INTEGER NOT NULL           -- Date.now() of the last renewal
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,15 +1,16 @@
 // The SQLite store: one file holds every run, item, response and judgement. All writes go through
 // prepared statements; every finished generation and judgement is committed as it completes, so a
 // crash loses at most the calls in flight and a resumed run redoes exactly those.
-import { mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import type { Outcome as MetricsOutcome } from "../metrics/table1.js";
-import { isLabel, type Label } from "../types.js";
+import { isLabel, type JudgedOutcome, type Label } from "../types.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
 
 export type RunKind = "live" | "import" | "sweep" | "judge-check";
-export type RunStatus = "running" | "done" | "interrupted";
+export type RunStatus = "running" | "done" | "interrupted" | "failed";
 
 export interface RunRecord {
   id: string;
@@ -19,8 +20,24 @@ export interface RunRecord {
   config: unknown;
   versions: Record<string, string>;
   dataHash: string | null;
+  /** The judge whose labels outputs use by default (fixed at creation; see `setPrimaryJudge`). */
+  primaryJudge: string | null;
+  /** Why the run failed, for status `failed`. */
+  error: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** What happened to an answer on its way into the store (all optional; absent = nothing happened). */
+export interface ResponseFlags {
+  /** max_tokens was lowered so that prompt + answer fit the model's context. */
+  maxTokensCapped?: { requested: number; granted: number };
+  /** The prompt alone did not fit and was cut as documented (tokens before and after). */
+  promptTruncated?: { from: number; to: number };
+  /** The answer was longer than the stored size limit and was cut to it (characters). */
+  responseTruncated?: { chars: number; keptChars: number };
+  /** The model answered with empty text. */
+  empty?: true;
 }
 
 export interface NewItem {
@@ -53,6 +70,7 @@ export interface ResponseRecord {
   requestJson: string | null;
   error: string | null;
   attempts: number;
+  flags: ResponseFlags | null;
 }
 
 export interface JudgementRecord {
@@ -69,7 +87,7 @@ export interface JudgementRecord {
 }
 
 /** One judged item as stored: the metrics' Outcome plus the item id. */
-export interface StoredOutcome extends MetricsOutcome {
+export interface StoredOutcome extends JudgedOutcome {
   itemId: number;
 }
 
@@ -77,6 +95,37 @@ export interface StoredOutcome extends MetricsOutcome {
 export type Outcome = StoredOutcome;
 
 export class StoreError extends Error {}
+
+/** Another live process holds the run's write lease. */
+export class RunBusyError extends StoreError {}
+
+/** A lease renewed at least this often; one older than STALE_MS is treated as abandoned. */
+export const LEASE_RENEW_MS = 2_000;
+export const LEASE_STALE_MS = 15_000;
+
+export interface RunLease {
+  runId: string;
+  owner: string;
+  /** Renews the lease (throws RunBusyError if another process took it over meanwhile). */
+  renew(): void;
+  release(): void;
+}
+
+export interface OpenOptions {
+  /** Fail with "no such store" instead of creating the file (every verb that only reads results). */
+  mustExist?: boolean;
+  /** Run PRAGMA quick_check and refuse a damaged file, naming it and how to recover. */
+  check?: boolean;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 const nowIso = (): string => new Date().toISOString();
 
@@ -88,6 +137,8 @@ interface RunRow {
   config_json: string;
   versions_json: string;
   data_hash: string | null;
+  primary_judge: string | null;
+  error: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -130,6 +181,8 @@ function toRun(row: RunRow): RunRecord {
     config: JSON.parse(row.config_json) as unknown,
     versions: JSON.parse(row.versions_json) as Record<string, string>,
     dataHash: row.data_hash,
+    primaryJudge: row.primary_judge,
+    error: row.error,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -188,25 +241,69 @@ export class Store {
     return st;
   }
 
-  /** Opens (creating if needed) a store file and migrates it to the current schema. */
-  static open(path: string): Store {
+  /**
+   * Opens a store file and migrates it to the current schema. By default a missing file is created
+   * (writers); `mustExist` refuses instead, and `check` verifies the file's integrity first.
+   */
+  static open(path: string, options: OpenOptions = {}): Store {
     const full = path === ":memory:" ? path : resolve(path);
-    if (full !== ":memory:") mkdirSync(dirname(full), { recursive: true });
+    if (full !== ":memory:") {
+      if (options.mustExist) {
+        if (!existsSync(full)) throw new StoreError(`no such store: ${full}`);
+        if (!statSync(full).isFile()) throw new StoreError(`store ${full} is not a file`);
+      } else {
+        mkdirSync(dirname(full), { recursive: true });
+      }
+    }
     let db: Database.Database;
     try {
-      db = new Database(full);
+      db = new Database(full, options.mustExist ? { fileMustExist: true } : {});
     } catch (err) {
       throw new StoreError(`cannot open store ${full}: ${(err as Error).message}`);
     }
-    // WAL: readers (steerbench view) never block the writer; NORMAL sync is durable across process
-    // crashes (kill -9), which is what resume needs, and much faster than FULL.
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("foreign_keys = ON");
-    db.pragma("busy_timeout = 5000");
-    const store = new Store(full, db);
-    store.migrate();
-    return store;
+    try {
+      // busy_timeout first: the pragmas and the migration below may meet another process's lock.
+      db.pragma("busy_timeout = 10000");
+      if (options.check) Store.checkIntegrity(db, full);
+      // WAL: readers (steerbench view) never block the writer; NORMAL sync is durable across process
+      // crashes (kill -9), which is what resume needs, and much faster than FULL.
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("foreign_keys = ON");
+      const store = new Store(full, db);
+      store.migrate();
+      return store;
+    } catch (err) {
+      db.close();
+      if (err instanceof StoreError) throw err;
+      const msg = (err as Error).message;
+      if (/malformed|not a database|corrupt/i.test(msg)) throw Store.damaged(full, msg);
+      throw new StoreError(`cannot open store ${full}: ${msg}`);
+    }
+  }
+
+  /** Opens an existing store for reading results: never creates a file, refuses a damaged one. */
+  static openExisting(path: string): Store {
+    return Store.open(path, { mustExist: true, check: true });
+  }
+
+  private static damaged(path: string, detail: string): StoreError {
+    return new StoreError(
+      `store ${path} is damaged (${detail}); its results cannot be trusted. Recover what is readable with ` +
+        `\`sqlite3 ${path} .recover | sqlite3 recovered.sqlite\`, or restore a backup`,
+    );
+  }
+
+  /** PRAGMA quick_check: a damaged page would otherwise silently drop rows from Table 1. */
+  private static checkIntegrity(db: Database.Database, path: string): void {
+    let rows: { quick_check: string }[];
+    try {
+      rows = db.pragma("quick_check(5)") as { quick_check: string }[];
+    } catch (err) {
+      throw Store.damaged(path, (err as Error).message);
+    }
+    const problems = rows.map((r) => r.quick_check).filter((r) => r !== "ok");
+    if (problems.length > 0) throw Store.damaged(path, `quick_check: ${problems.join("; ")}`);
   }
 
   get schemaVersion(): number {
@@ -214,20 +311,27 @@ export class Store {
   }
 
   private migrate(): void {
-    const current = this.schemaVersion;
-    if (current > SCHEMA_VERSION) {
-      throw new StoreError(
-        `store ${this.path} has schema version ${current}, newer than this steerbench (${SCHEMA_VERSION}); upgrade steerbench`,
-      );
-    }
-    const pending = MIGRATIONS.filter((m) => m.version > current);
-    if (pending.length === 0) return;
-    this.db.transaction(() => {
-      for (const m of pending) {
-        this.db.exec(m.sql);
-        this.db.pragma(`user_version = ${m.version}`);
+    const check = (current: number): void => {
+      if (current > SCHEMA_VERSION) {
+        throw new StoreError(
+          `store ${this.path} has schema version ${current}, newer than this steerbench (${SCHEMA_VERSION}); upgrade steerbench`,
+        );
       }
-    })();
+    };
+    check(this.schemaVersion);
+    if (this.schemaVersion === SCHEMA_VERSION) return;
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening a fresh
+    // store never both migrate it ("table runs already exists"): the second waits, then sees it done.
+    this.db
+      .transaction(() => {
+        const current = this.schemaVersion;
+        check(current);
+        for (const m of MIGRATIONS.filter((m) => m.version > current)) {
+          this.db.exec(m.sql);
+          this.db.pragma(`user_version = ${m.version}`);
+        }
+      })
+      .immediate();
   }
 
   close(): void {
@@ -243,11 +347,14 @@ export class Store {
     config: unknown;
     versions: Record<string, string>;
     dataHash?: string | null;
+    /** The run's primary judge (first judge of the config; the paper's for imports). */
+    primaryJudge?: string | null;
   }): RunRecord {
     const now = nowIso();
+    // OR IGNORE: two processes starting the same run at once both get the one row.
     this.stmt(
-      `INSERT INTO runs (id, name, kind, status, config_json, versions_json, data_hash, created_at, updated_at)
-         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO runs (id, name, kind, status, config_json, versions_json, data_hash, primary_judge, created_at, updated_at)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
     ).run(
       run.id,
       run.name,
@@ -255,10 +362,28 @@ export class Store {
       JSON.stringify(run.config),
       JSON.stringify(run.versions),
       run.dataHash ?? null,
+      run.primaryJudge ?? null,
       now,
       now,
     );
     return this.getRun(run.id)!;
+  }
+
+  /** Makes `judge` the run's primary judge (the only way it changes after creation). */
+  setPrimaryJudge(runId: string, judge: string): void {
+    const known = this.judges(runId);
+    if (!known.includes(judge)) {
+      throw new StoreError(`run ${runId} has no judge "${judge}"; judges: ${known.join(", ") || "(none)"}`);
+    }
+    this.stmt("UPDATE runs SET primary_judge = ?, updated_at = ? WHERE id = ?").run(judge, nowIso(), runId);
+  }
+
+  /**
+   * The judge whose labels a run's outputs use by default: the stored primary judge when it has
+   * judged anything, else the first judge in use (older stores, runs whose primary never answered).
+   */
+  primaryJudge(runId: string): string | undefined {
+    return this.judges(runId)[0];
   }
 
   getRun(id: string): RunRecord | undefined {
@@ -286,8 +411,78 @@ export class Store {
     throw new StoreError(`no run "${ref}" in ${this.path}; runs: ${runs.map((r) => r.id).join(", ")}`);
   }
 
-  setRunStatus(id: string, status: RunStatus): void {
-    this.stmt("UPDATE runs SET status = ?, updated_at = ? WHERE id = ?").run(status, nowIso(), id);
+  setRunStatus(id: string, status: RunStatus, error?: string): void {
+    this.stmt("UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE id = ?").run(
+      status,
+      status === "failed" ? (error ?? "unknown error") : null,
+      nowIso(),
+      id,
+    );
+  }
+
+  renameRun(id: string, name: string): void {
+    this.stmt("UPDATE runs SET name = ?, updated_at = ? WHERE id = ?").run(name, nowIso(), id);
+  }
+
+  // ---- write leases (one writer per run) ----
+
+  /**
+   * Takes the run's write lease for this process, or throws RunBusyError naming the live process that
+   * holds it. A lease whose holder died (same host, pid gone) or that has not been renewed for
+   * LEASE_STALE_MS is taken over, so a resume right after kill -9 proceeds at once.
+   */
+  acquireLease(runId: string, opts: { now?: () => number; staleMs?: number } = {}): RunLease {
+    const now = opts.now ?? Date.now;
+    const staleMs = opts.staleMs ?? LEASE_STALE_MS;
+    const owner = randomBytes(8).toString("hex");
+    const host = hostname();
+    const take = (): void => {
+      const held = this.stmt("SELECT * FROM run_leases WHERE run_id = ?").get(runId) as
+        | { owner: string; pid: number; host: string; acquired_at: string; heartbeat_ms: number }
+        | undefined;
+      if (held && held.owner !== owner) {
+        const fresh = now() - held.heartbeat_ms < staleMs;
+        const alive = held.host !== host || processAlive(held.pid);
+        if (fresh && alive) {
+          throw new RunBusyError(
+            `run ${runId} is being written by pid ${held.pid} on ${held.host} (since ${held.acquired_at}); ` +
+              "wait for it to finish, or split the work with --shard i/n into separate stores",
+          );
+        }
+      }
+      this.stmt(
+        `INSERT INTO run_leases (run_id, owner, pid, host, acquired_at, heartbeat_ms) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(run_id) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, host = excluded.host,
+             acquired_at = excluded.acquired_at, heartbeat_ms = excluded.heartbeat_ms`,
+      ).run(runId, owner, process.pid, host, nowIso(), now());
+    };
+    this.db.transaction(take).immediate();
+    return {
+      runId,
+      owner,
+      renew: () => {
+        this.db
+          .transaction(() => {
+            const held = this.stmt("SELECT owner, pid, host FROM run_leases WHERE run_id = ?").get(runId) as
+              | { owner: string; pid: number; host: string }
+              | undefined;
+            if (held && held.owner !== owner) {
+              throw new RunBusyError(
+                `run ${runId}: write lease taken over by pid ${held.pid} on ${held.host}`,
+              );
+            }
+            this.stmt(
+              `INSERT INTO run_leases (run_id, owner, pid, host, acquired_at, heartbeat_ms) VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(run_id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms`,
+            ).run(runId, owner, process.pid, host, nowIso(), now());
+          })
+          .immediate();
+      },
+      release: () => {
+        if (this.db.open)
+          this.stmt("DELETE FROM run_leases WHERE run_id = ? AND owner = ?").run(runId, owner);
+      },
+    };
   }
 
   updateRunConfig(id: string, config: unknown): void {
@@ -309,19 +504,68 @@ export class Store {
    * items of the run in order. Resuming a run calls this again with the same plan: nothing doubles.
    */
   addItems(runId: string, items: readonly NewItem[]): ItemRecord[] {
+    this.insertItems(runId, items);
+    return this.items(runId);
+  }
+
+  /**
+   * The run's items as planned, with their store ids: `planned` (the same config's plan, whose texts
+   * are already shared strings) is inserted where missing, and each stored row is matched to its
+   * planned item by key. Reading 100k items' texts back from SQLite made a fresh copy of every
+   * context and prompt, hundreds of MB of garbage before the first call; this reads only the keys.
+   * A stored item the plan does not have (none, for a resumed config) is read in full.
+   */
+  planItems(runId: string, planned: readonly NewItem[]): ItemRecord[] {
+    this.insertItems(runId, planned);
+    const key = (model: string, condition: string, scenarioId: string, epoch: number) =>
+      `${model}\u0000${condition}\u0000${scenarioId}\u0000${epoch}`;
+    const byKey = new Map(planned.map((p) => [key(p.model, p.condition, p.scenarioId, p.epoch), p]));
+    const out: ItemRecord[] = [];
+    const rows = this.stmt(
+      "SELECT id, seq, model, condition, scenario_id, epoch FROM items WHERE run_id = ? ORDER BY seq",
+    ).iterate(runId) as IterableIterator<{
+      id: number;
+      seq: number;
+      model: string;
+      condition: string;
+      scenario_id: string;
+      epoch: number;
+    }>;
+    const missing: number[] = [];
+    for (const r of rows) {
+      const p = byKey.get(key(r.model, r.condition, r.scenario_id, r.epoch));
+      if (p === undefined) {
+        missing.push(out.length);
+        out.push({ id: r.id, runId, seq: r.seq } as ItemRecord);
+      } else {
+        out.push({ ...p, id: r.id, runId, seq: r.seq });
+      }
+    }
+    for (const i of missing) {
+      const row = this.stmt("SELECT * FROM items WHERE id = ?").get(out[i]!.id) as ItemRow;
+      out[i] = toItem(row);
+    }
+    return out;
+  }
+
+  /** Inserts the items that are not there yet (idempotent on model/condition/scenario/epoch). */
+  insertItems(runId: string, items: readonly NewItem[]): void {
     const maxSeq = this.stmt("SELECT COALESCE(MAX(seq), -1) AS m FROM items WHERE run_id = ?");
     const insert = this.stmt(
       `INSERT OR IGNORE INTO items (run_id, seq, model, condition, scenario_id, category, epoch, seed, context, system_prompt, user_prompt)
        VALUES (@runId, @seq, @model, @condition, @scenarioId, @category, @epoch, @seed, @context, @systemPrompt, @userPrompt)`,
     );
-    this.db.transaction(() => {
-      let seq = (maxSeq.get(runId) as { m: number }).m + 1;
-      for (const item of items) {
-        const res = insert.run({ ...item, systemPrompt: item.systemPrompt ?? null, runId, seq });
-        if (res.changes > 0) seq++;
-      }
-    })();
-    return this.items(runId);
+    // IMMEDIATE: a deferred read-then-write transaction fails at once with "database is locked"
+    // when another process writes meanwhile; taking the write lock first makes it wait instead.
+    this.db
+      .transaction(() => {
+        let seq = (maxSeq.get(runId) as { m: number }).m + 1;
+        for (const item of items) {
+          const res = insert.run({ ...item, systemPrompt: item.systemPrompt ?? null, runId, seq });
+          if (res.changes > 0) seq++;
+        }
+      })
+      .immediate();
   }
 
   items(runId: string): ItemRecord[] {
@@ -334,15 +578,19 @@ export class Store {
       pool.set(text, text);
       return text;
     };
-    return (this.stmt("SELECT * FROM items WHERE run_id = ? ORDER BY seq").all(runId) as ItemRow[]).map(
-      (row) => {
-        const item = toItem(row);
-        item.context = intern(item.context);
-        item.userPrompt = intern(item.userPrompt);
-        if (item.systemPrompt !== undefined) item.systemPrompt = intern(item.systemPrompt);
-        return item;
-      },
-    );
+    // iterate(), not all(): all() would first hold every row's own copy of each text (hundreds of MB
+    // for a 100k-item run) before the interning above could share them.
+    const out: ItemRecord[] = [];
+    for (const row of this.stmt("SELECT * FROM items WHERE run_id = ? ORDER BY seq").iterate(
+      runId,
+    ) as IterableIterator<ItemRow>) {
+      const item = toItem(row);
+      item.context = intern(item.context);
+      item.userPrompt = intern(item.userPrompt);
+      if (item.systemPrompt !== undefined) item.systemPrompt = intern(item.systemPrompt);
+      out.push(item);
+    }
+    return out;
   }
 
   countItems(runId: string): number {
@@ -351,16 +599,37 @@ export class Store {
 
   // ---- responses ----
 
-  saveResponse(r: Omit<ResponseRecord, "attempts"> & { attempts?: number }): void {
+  saveResponse(
+    r: Omit<ResponseRecord, "attempts" | "flags"> & { attempts?: number; flags?: ResponseFlags | null },
+  ): void {
+    const flags = r.flags && Object.keys(r.flags).length > 0 ? JSON.stringify(r.flags) : null;
     this.stmt(
-      `INSERT INTO responses (item_id, status, response, thinking, prompt_tokens, completion_tokens, latency_ms, finish_reason, request_json, error, attempts, created_at)
-         VALUES (@itemId, @status, @response, @thinking, @promptTokens, @completionTokens, @latencyMs, @finishReason, @requestJson, @error, @attempts, @createdAt)
+      `INSERT INTO responses (item_id, status, response, thinking, prompt_tokens, completion_tokens, latency_ms, finish_reason, request_json, error, attempts, flags_json, created_at)
+         VALUES (@itemId, @status, @response, @thinking, @promptTokens, @completionTokens, @latencyMs, @finishReason, @requestJson, @error, @attempts, @flags, @createdAt)
          ON CONFLICT(item_id) DO UPDATE SET status = excluded.status, response = excluded.response, thinking = excluded.thinking,
            prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, latency_ms = excluded.latency_ms,
            finish_reason = excluded.finish_reason, request_json = excluded.request_json, error = excluded.error,
-           attempts = responses.attempts + excluded.attempts, created_at = excluded.created_at
+           attempts = responses.attempts + excluded.attempts, flags_json = excluded.flags_json, created_at = excluded.created_at
          WHERE responses.status <> 'ok'`,
-    ).run({ ...r, attempts: r.attempts ?? 1, createdAt: nowIso() });
+    ).run({ ...r, attempts: r.attempts ?? 1, flags, createdAt: nowIso() });
+  }
+
+  /** How many of a run's stored answers carry each flag (for run summaries and reports). */
+  responseFlagCounts(runId: string): Record<keyof ResponseFlags, number> {
+    const row = this.stmt(
+      `SELECT
+         SUM(json_extract(r.flags_json, '$.maxTokensCapped') IS NOT NULL) AS capped,
+         SUM(json_extract(r.flags_json, '$.promptTruncated') IS NOT NULL) AS cut,
+         SUM(json_extract(r.flags_json, '$.responseTruncated') IS NOT NULL) AS long,
+         SUM(json_extract(r.flags_json, '$.empty') IS NOT NULL) AS empty
+       FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ? AND r.flags_json IS NOT NULL`,
+    ).get(runId) as { capped: number | null; cut: number | null; long: number | null; empty: number | null };
+    return {
+      maxTokensCapped: row.capped ?? 0,
+      promptTruncated: row.cut ?? 0,
+      responseTruncated: row.long ?? 0,
+      empty: row.empty ?? 0,
+    };
   }
 
   response(itemId: number): ResponseRecord | undefined {
@@ -380,6 +649,7 @@ export class Store {
       requestJson: row.request_json as string | null,
       error: row.error as string | null,
       attempts: row.attempts as number,
+      flags: row.flags_json ? (JSON.parse(row.flags_json as string) as ResponseFlags) : null,
     };
   }
 
@@ -393,9 +663,23 @@ export class Store {
 
   // ---- judgements ----
 
-  saveJudgement(j: Omit<JudgementRecord, "attempts"> & { attempts?: number }): void {
+  /**
+   * Stores a verdict. With `ofResponse` (the text that was judged), the verdict is stored only if it
+   * is still the item's stored answer: a judgement is never attached to a different response.
+   */
+  saveJudgement(j: Omit<JudgementRecord, "attempts"> & { attempts?: number; ofResponse?: string }): void {
     if (j.status === "ok" && j.label === null) {
       throw new StoreError(`judgement for item ${j.itemId} by ${j.judge} has status ok but no label`);
+    }
+    if (j.ofResponse !== undefined) {
+      const current = this.stmt("SELECT status, response FROM responses WHERE item_id = ?").get(j.itemId) as
+        | { status: string; response: string | null }
+        | undefined;
+      if (current?.status !== "ok" || (current.response ?? "") !== j.ofResponse) {
+        throw new StoreError(
+          `judgement of item ${j.itemId} by ${j.judge} is not of the item's stored response (another process wrote it?); not stored`,
+        );
+      }
     }
     this.stmt(
       `INSERT INTO judgements (item_id, judge, status, label, reason, raw, scores_json, error, attempts, latency_ms, created_at)
@@ -427,13 +711,24 @@ export class Store {
     return (this.stmt(sql).all(...args) as JudgementRow[]).map(toJudgement);
   }
 
-  /** Names of the judges that judged items of a run, in first-use order. */
+  /**
+   * Names of the judges that judged items of a run: the run's primary judge first, then the others in
+   * first-use order. Index 0 is what every output uses by default, so adding a judge (judge-check)
+   * never changes which labels a table shows.
+   */
   judges(runId: string): string[] {
     const rows = this.stmt(
       `SELECT j.judge AS judge, MIN(i.seq) AS first FROM judgements j JOIN items i ON i.id = j.item_id
          WHERE i.run_id = ? GROUP BY j.judge ORDER BY first, judge`,
     ).all(runId) as { judge: string }[];
-    return rows.map((r) => r.judge);
+    const names = rows.map((r) => r.judge);
+    const primary = (
+      this.stmt("SELECT primary_judge AS p FROM runs WHERE id = ?").get(runId) as
+        | { p: string | null }
+        | undefined
+    )?.p;
+    if (primary && names.includes(primary)) return [primary, ...names.filter((n) => n !== primary)];
+    return names;
   }
 
   /** Judged items of a run for one judge (ok and failed verdicts; transport errors are not outcomes). */
@@ -517,8 +812,8 @@ export class Store {
     this.stmt("DELETE FROM judge_cache WHERE key = ?").run(key);
   }
 
-  /** Runs `fn` in one transaction (batch imports). */
+  /** Runs `fn` in one write transaction (batch imports); IMMEDIATE so it waits for other writers. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 }

@@ -187,7 +187,7 @@ export function gapOption(table: Table1, models: readonly string[]): EChartsOpti
       if (m < 0) continue;
       min = Math.min(min, g.deltaCI[0]);
       max = Math.max(max, g.deltaCI[1]);
-      data.push([g.delta, m, g.deltaCI[0], g.deltaCI[1], g.mcnemarP, g.pairs]);
+      data.push([g.delta, m, g.deltaCI[0], g.deltaCI[1], g.mcnemarP ?? "n/a", g.pairs]);
     }
     const colour = pairs.length === 1 ? TEXT : SERIES_COLOURS[pi % SERIES_COLOURS.length]!;
     const renderItem: CustomSeriesRenderItem = (_params, api) => {

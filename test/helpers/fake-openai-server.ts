@@ -63,6 +63,8 @@ export interface FakeOpenAIServer {
   origin: string;
   port: number;
   requests: FakeRequest[];
+  /** GET /v1/models calls seen (preflights), kept out of `requests`. */
+  listings(): number;
   /** Requests received on a path (all paths when omitted). */
   count(path?: string): number;
   close(): Promise<void>;
@@ -121,6 +123,7 @@ export async function startFakeOpenAIServer(options: FakeServerOptions = {}): Pr
   const record = options.record ?? true;
   const latencyMs = options.latencyMs ?? 0;
   const requests: FakeRequest[] = [];
+  let listings = 0;
   const seen = new Map<string, number>();
 
   const answer = async (req: FakeRequest, res: ServerResponse): Promise<void> => {
@@ -177,9 +180,10 @@ export async function startFakeOpenAIServer(options: FakeServerOptions = {}): Pr
       hasAuth: typeof incoming.headers.authorization === "string",
       attempt,
     };
-    if (record) requests.push(req);
-
+    if (record && !(req.method === "GET" && path === "/v1/models")) requests.push(req);
     if (req.method === "GET" && path === "/v1/models") {
+      // Model listings (a run's preflight) are counted apart: `requests` are the generation and judge calls.
+      listings++;
       sendJson(res, 200, { object: "list", data: [{ id: model, object: "model", owned_by: "fake" }] });
       return;
     }
@@ -212,7 +216,13 @@ export async function startFakeOpenAIServer(options: FakeServerOptions = {}): Pr
     origin,
     port,
     requests,
-    count: (path) => (path === undefined ? requests.length : requests.filter((r) => r.path === path).length),
+    listings: () => listings,
+    count: (path) =>
+      path === undefined
+        ? requests.length + listings
+        : path === "/v1/models"
+          ? listings
+          : requests.filter((r) => r.path === path).length,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

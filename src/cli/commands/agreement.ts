@@ -38,7 +38,7 @@ export function registerAgreement(program: Command): void {
     } catch (err) {
       throw new UsageError(`--tie: ${(err as Error).message}`);
     }
-    const store = Store.open(flags.store);
+    const store = Store.openExisting(flags.store);
     try {
       const run = store.resolveRun(flags.run);
       const conditions = [...new Set(store.items(run.id).map((i) => i.condition))];

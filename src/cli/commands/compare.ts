@@ -1,12 +1,14 @@
 // `steerbench compare`: prompt steering (pro_ic − anti_ic) vs activation steering (strongest + vs −) for each
 // model, with intervals and the perplexity cost of each.
 import { existsSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Command } from "commander";
+import { modelLabel } from "../../config/run-config.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
+import { parseGpuRequest } from "../../llama/backend.js";
 import type { Outcome } from "../../metrics/table1.js";
-import { type LocalModel, measureMissingCosts, storedCosts } from "../../steering/attack-costs.js";
+import { type AttackModel, measureMissingCosts, storedCosts } from "../../steering/attack-costs.js";
 import { type AttackCost, buildAttackTables } from "../../steering/attacks.js";
 import { attackReportHtml, formatAttackTables } from "../../steering/attacks-format.js";
 import { bakedEdit } from "../../steering/bake.js";
@@ -21,6 +23,7 @@ import type { SideEffectResult } from "../../steering/side-effects.js";
 import { measurePerplexities, PASSAGE_SHA256, storedSweep } from "../../steering/sweep.js";
 import { Store } from "../../store/store.js";
 import type { Condition } from "../../types.js";
+import { type GpuFlags, gpuFields } from "../gpu-options.js";
 import { dataOption, storeOption, UsageError } from "../options.js";
 
 interface CompareFlags {
@@ -35,15 +38,20 @@ interface CompareFlags {
 }
 
 /** The local GGUF of a stored run config's first model, if it is an in-process one. */
-function localModel(config: unknown): { model: string; threads?: number; contextSize?: number } | undefined {
+type LocalModel = { model: string; threads?: number; contextSize?: number } & GpuFlags;
+
+function localModel(config: unknown): LocalModel | undefined {
   const models = (config as { models?: unknown } | null)?.models;
   if (!Array.isArray(models) || models.length === 0) return undefined;
-  const m = models[0] as { provider?: unknown; model?: unknown; threads?: unknown; contextSize?: unknown };
+  const m = models[0] as Record<string, unknown>;
   if (m.provider !== "llama" || typeof m.model !== "string") return undefined;
   return {
     model: m.model,
     ...(typeof m.threads === "number" ? { threads: m.threads } : {}),
     ...(typeof m.contextSize === "number" ? { contextSize: m.contextSize } : {}),
+    // The run's backend choice, so the perplexity pass runs where the run did.
+    ...(m.gpu !== undefined ? { gpu: parseGpuRequest(m.gpu, "models[0].gpu") } : {}),
+    ...(typeof m.gpuLayers === "number" ? { gpuLayers: m.gpuLayers } : {}),
   };
 }
 
@@ -73,7 +81,7 @@ export function registerCompare(program: Command): void {
     }
     if (flags.html && !flags.attacks) throw new UsageError("--html needs --attacks");
     if (flags.attacks) return compareAttacks(flags);
-    const store = Store.open(flags.store);
+    const store = Store.openExisting(flags.store);
     try {
       const refs = flags.run ?? [undefined];
       const outcomes: Outcome[] = [];
@@ -135,17 +143,14 @@ export function registerCompare(program: Command): void {
   });
 }
 
-async function computePerplexities(
-  model: { model: string; threads?: number; contextSize?: number },
-  conditions: Condition[],
-  data: string | undefined,
-) {
+async function computePerplexities(model: LocalModel, conditions: Condition[], data: string | undefined) {
   const pack = await loadPack(resolveDataDir({ flag: data }));
   const { LlamaEngine } = await import("../../llama/engine.js");
   const { resolveModelFile } = await import("../../llama/model-source.js");
   const engine = await LlamaEngine.load(await resolveModelFile(model.model), {
     threads: model.threads,
     contextSize: model.contextSize,
+    ...gpuFields(model),
   });
   try {
     return await measurePerplexities(engine, conditions, pack.strings);
@@ -155,24 +160,24 @@ async function computePerplexities(
 }
 
 /** The local GGUF of every model of a stored run config, by its label in the outcomes. */
-function localModels(config: unknown): LocalModel[] {
+function localModels(config: unknown): AttackModel[] {
   const models = (config as { models?: unknown } | null)?.models;
   if (!Array.isArray(models)) return [];
-  const out: LocalModel[] = [];
+  const out: AttackModel[] = [];
   for (const raw of models) {
-    const m = raw as {
-      provider?: unknown;
-      model?: unknown;
-      name?: unknown;
-      threads?: unknown;
-      contextSize?: unknown;
-    };
+    const m = raw as Record<string, unknown>;
     if (m.provider !== "llama" || typeof m.model !== "string") continue;
     out.push({
-      label: typeof m.name === "string" ? m.name : m.model,
+      label: modelLabel({
+        model: m.model,
+        provider: "llama",
+        ...(typeof m.name === "string" ? { name: m.name } : {}),
+      }),
       path: m.model,
       ...(typeof m.threads === "number" ? { threads: m.threads } : {}),
       ...(typeof m.contextSize === "number" ? { contextSize: m.contextSize } : {}),
+      ...(m.gpu !== undefined ? { gpu: parseGpuRequest(m.gpu, "models[].gpu") } : {}),
+      ...(typeof m.gpuLayers === "number" ? { gpuLayers: m.gpuLayers } : {}),
     });
   }
   return out;
@@ -180,7 +185,7 @@ function localModels(config: unknown): LocalModel[] {
 
 /** `compare --attacks`: the attack-surface table over the given runs (default: every run in the store). */
 async function compareAttacks(flags: CompareFlags): Promise<void> {
-  const store = Store.open(flags.store);
+  const store = Store.openExisting(flags.store);
   try {
     const runs = flags.run ? flags.run.map((r) => store.resolveRun(r)) : store.listRuns();
     if (runs.length === 0) throw new UsageError(`no runs in ${flags.store}`);
@@ -188,7 +193,7 @@ async function compareAttacks(flags: CompareFlags): Promise<void> {
     const conditions: Condition[] = [];
     const controls = new Set<string>();
     const costs = new Map<string, AttackCost>();
-    const models = new Map<string, LocalModel>();
+    const models = new Map<string, AttackModel>();
     const taken = new Set<string>();
     const judges: string[] = [];
     for (const run of runs) {
@@ -224,12 +229,25 @@ async function compareAttacks(flags: CompareFlags): Promise<void> {
     }
     if (judges.length === 0) throw new UsageError("no judged runs to compare");
     const baked = new Map<string, Record<string, string | number>>();
+    const bakedFrom = new Map<string, string>();
     for (const m of models.values()) {
       if (!existsSync(m.path)) continue;
       const edit = bakedEdit(m.path);
-      if (edit) baked.set(m.label, edit);
+      if (!edit) continue;
+      baked.set(m.label, edit);
+      // The original: the local model of these runs whose file name the edit records.
+      const source = [...models.values()].find((o) => o !== m && basename(o.path) === edit.source_model);
+      if (source) bakedFrom.set(m.label, source.label);
     }
-    const input = { outcomes, conditions, judge: [...new Set(judges)].join(", "), baked, controls, costs };
+    const input = {
+      outcomes,
+      conditions,
+      judge: [...new Set(judges)].join(", "),
+      baked,
+      bakedFrom,
+      controls,
+      costs,
+    };
     let tables = buildAttackTables(input);
     if (tables.length === 0) {
       throw new UsageError(
@@ -240,8 +258,12 @@ async function compareAttacks(flags: CompareFlags): Promise<void> {
     if (flags.perplexity) {
       const pack = await loadPack(resolveDataDir({ flag: flags.data }));
       const { LlamaEngine } = await import("../../llama/engine.js");
-      const load = (m: LocalModel) =>
-        LlamaEngine.load(m.path, { threads: m.threads ?? 1, contextSize: m.contextSize });
+      const load = (m: AttackModel) =>
+        LlamaEngine.load(m.path, {
+          threads: m.threads ?? 1,
+          contextSize: m.contextSize,
+          ...gpuFields(m),
+        });
       notes.push(...(await measureMissingCosts(tables, conditions, models, pack.strings, costs, load)));
       tables = buildAttackTables(input);
     }

@@ -30,6 +30,7 @@ export function registerData(program: Command): void {
   ).action(async (opts: { data?: string }) => {
     const dir = resolveDataDir({ flag: opts.data });
     const pack = await loadPack(dir);
+    for (const w of pack.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(`pack ${dir}\nhash ${pack.hash}\n`);
     for (const c of pack.categories) {
       process.stdout.write(

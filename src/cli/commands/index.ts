@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerAgreement } from "./agreement.js";
 import { registerCompare } from "./compare.js";
 import { registerData } from "./data.js";
+import { registerDoctor } from "./doctor.js";
 import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerJudgeCheck } from "./judge-check.js";
@@ -37,5 +38,6 @@ export const COMMANDS: Array<(program: Command) => void> = [
   registerImport,
   registerServe,
   registerData,
+  registerDoctor,
   registerSchema,
 ];

@@ -169,7 +169,7 @@ export function registerJudgeCheck(program: Command): void {
       maxTokens: flags.judgeMaxTokens,
     });
     const strings = await loadStrings(flags, candidates);
-    const store = Store.open(flags.store);
+    const store = Store.openExisting(flags.store);
     try {
       let runId: string;
       if (flags.import !== undefined) {

@@ -27,7 +27,7 @@ export function registerMerge(program: Command): void {
       const inputs: MergeInput[] = [];
       let out: Store | undefined;
       try {
-        for (const p of inputPaths) inputs.push({ label: basename(p), store: Store.open(p) });
+        for (const p of inputPaths) inputs.push({ label: basename(p), store: Store.openExisting(p) });
         out = Store.open(outPath);
         const result = mergeStores(out, inputs);
         for (const r of result.runs) {

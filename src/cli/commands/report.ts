@@ -20,19 +20,21 @@ export function registerReport(program: Command): void {
       .description("write a run's self-contained HTML report: settings, Table 1, figures and every item")
       .option("--run <id>", "run id, id prefix or name (default: the newest run)")
       .requiredOption("--html <file>", "the HTML file to write")
+      .option("--judge <name>", "whose labels lead the report (default: the run's primary judge)")
       .option(
         "--pairs <list>",
         "gap pairs HIGH:LOW,... (default pro_ic:anti_ic, else each condition vs baseline)",
       ),
-  ).action((opts: { store: string; run?: string; html: string; pairs?: string }) => {
-    const store = Store.open(opts.store);
+  ).action((opts: { store: string; run?: string; html: string; pairs?: string; judge?: string }) => {
+    const store = Store.openExisting(opts.store);
     try {
       const res = writeHtmlReport(store, opts.html, {
         run: opts.run,
+        judge: opts.judge,
         pairs: opts.pairs ? parsePairList(opts.pairs) : undefined,
       });
       process.stdout.write(
-        `wrote ${res.file} (${(res.bytes / 1024 / 1024).toFixed(1)} MiB, run ${res.run.id}, ${res.items} items)\n`,
+        `wrote ${res.file} (${(res.bytes / 1024 / 1024).toFixed(1)} MiB, run ${res.run.id}, ${res.items} items, judge ${res.judge ?? "(none)"})\n`,
       );
     } finally {
       store.close();

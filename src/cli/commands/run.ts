@@ -1,12 +1,40 @@
-import type { Command } from "commander";
-import { ConfigError, parseRunConfig, type RunConfig, readConfigObject } from "../../config/run-config.js";
+import { dirname, resolve } from "node:path";
+import { type Command, Option } from "commander";
+import {
+  ConfigError,
+  parseRunConfig,
+  type RunConfig,
+  readConfigObject,
+  resolveConfigPaths,
+} from "../../config/run-config.js";
 import { resolveDataDir } from "../../data/data-dir.js";
+import { parseSelection } from "../../data/selection.js";
 import { createProgress } from "../../engine/progress.js";
 import { type RunSummary, runEvaluation } from "../../engine/run.js";
 import { buildTable1 } from "../../metrics/index.js";
+import { PRESET_NAMES } from "../../protocol/conditions.js";
 import { formatTable } from "../../report/format-table.js";
 import { Store } from "../../store/store.js";
-import { dataOption, parseIntOption, parseListOption, parseNumberOption, storeOption } from "../options.js";
+import {
+  GPU_HELP,
+  GPU_LAYERS_HELP,
+  type GpuFlags,
+  gpuFields,
+  parseGpuFlag,
+  parseGpuLayers,
+} from "../gpu-options.js";
+import {
+  dataOption,
+  judgeModelOptions,
+  legacyJudgeModel,
+  llamaOptions,
+  parseIntOption,
+  parseListOption,
+  parseNumberOption,
+  selectionOptions,
+  storeOption,
+  UsageError,
+} from "../options.js";
 import { withInterrupt } from "../signals.js";
 
 export interface RunFlags {
@@ -20,12 +48,16 @@ export interface RunFlags {
   apiKeyEnv?: string;
   thinking?: boolean;
   judge?: string;
+  judgeModel?: string;
   judgeProvider?: string;
   judgeBaseUrl?: string;
   judgeApiKeyEnv?: string;
   judgePrompt?: string;
   judgeMode?: string;
   limit?: number;
+  categories?: string[];
+  threads?: number;
+  contextSize?: number;
   concurrency?: number;
   epochs?: number;
   temperature?: number;
@@ -35,13 +67,25 @@ export interface RunFlags {
   quiet?: boolean;
   name?: string;
   shard?: string;
+  gpu?: GpuFlags["gpu"];
+  gpuLayers?: number;
 }
 
 /** A config from an optional file with the command-line flags laid over it (flags win). */
 export function configFromFlags(file: string | undefined, flags: RunFlags): RunConfig {
-  const raw: Record<string, unknown> = file ? readConfigObject(file) : {};
+  // Paths inside a config file are relative to the file; flags' paths to the working directory.
+  const raw: Record<string, unknown> = file
+    ? resolveConfigPaths(readConfigObject(file), dirname(resolve(file)))
+    : {};
   if (flags.name) raw.name = flags.name;
-  if (flags.selection) raw.selection = flags.selection;
+  if (flags.selection) {
+    try {
+      raw.selection = parseSelection(flags.selection);
+    } catch (err) {
+      throw new UsageError(`--selection: ${(err as Error).message}`);
+    }
+  }
+  if (flags.categories) raw.categories = flags.categories;
   if (flags.conditions) raw.conditions = flags.conditions;
   if (flags.limit !== undefined) raw.limit = flags.limit;
   if (flags.concurrency !== undefined) raw.concurrency = flags.concurrency;
@@ -64,16 +108,21 @@ export function configFromFlags(file: string | undefined, flags: RunFlags): RunC
         ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}),
         ...(flags.apiKeyEnv ? { apiKeyEnv: flags.apiKeyEnv } : {}),
         ...(flags.thinking ? { thinking: true } : {}),
+        ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        ...(flags.contextSize !== undefined ? { contextSize: flags.contextSize } : {}),
       },
     ];
   } else if (flags.baseUrl || flags.provider) {
     throw new ConfigError("--base-url and --provider need --model");
+  } else if (flags.threads !== undefined || flags.contextSize !== undefined) {
+    throw new ConfigError("--threads and --context-size need --model (set them per model in a config file)");
   }
-  if (flags.judge) {
+  const judgeModel = legacyJudgeModel(flags, "run");
+  if (judgeModel) {
     raw.judges = [
       {
-        model: flags.judge,
-        provider: flags.judgeProvider ?? (flags.judge.endsWith(".gguf") ? "llama" : "openai"),
+        model: judgeModel,
+        provider: flags.judgeProvider ?? (judgeModel.endsWith(".gguf") ? "llama" : "openai"),
         ...(flags.judgeBaseUrl ? { baseUrl: flags.judgeBaseUrl } : {}),
         ...(flags.judgeApiKeyEnv ? { apiKeyEnv: flags.judgeApiKeyEnv } : {}),
         ...(flags.judgePrompt ? { prompt: flags.judgePrompt } : {}),
@@ -81,12 +130,33 @@ export function configFromFlags(file: string | undefined, flags: RunFlags): RunC
       },
     ];
   } else if (flags.judgeBaseUrl || flags.judgeProvider) {
-    throw new ConfigError("--judge-base-url and --judge-provider need --judge");
+    throw new ConfigError("--judge-base-url and --judge-provider need --judge-model");
   }
   if (raw.models === undefined) throw new ConfigError("no model: give a config file or --model");
-  if (raw.judges === undefined) throw new ConfigError("no judge: give a config file or --judge");
+  if (raw.judges === undefined) throw new ConfigError("no judge: give a config file or --judge-model");
+  applyGpuFlags(raw, flags);
   return parseRunConfig(raw, file ?? "(command line)");
 }
+
+/** --gpu / --gpu-layers apply to every llama model and judge; with none, they are refused. */
+function applyGpuFlags(raw: Record<string, unknown>, flags: RunFlags): void {
+  const fields = gpuFields(flags);
+  if (Object.keys(fields).length === 0) return;
+  let local = 0;
+  for (const list of [raw.models, raw.judges]) {
+    if (!Array.isArray(list)) continue;
+    for (const m of list as Record<string, unknown>[]) {
+      if (m?.provider === "llama") {
+        Object.assign(m, fields);
+        local++;
+      }
+    }
+  }
+  if (local === 0) throw new ConfigError("--gpu and --gpu-layers need a llama model or judge (a .gguf file)");
+}
+
+/** Exit codes of commands that run work (documented in the README). */
+export const EXIT = { ok: 0, error: 1, completedWithFailures: 3, interrupted: 130 } as const;
 
 export function printSummary(s: RunSummary, out: NodeJS.WritableStream = process.stdout): void {
   out.write(
@@ -94,12 +164,41 @@ export function printSummary(s: RunSummary, out: NodeJS.WritableStream = process
       ` (${s.judgeFailures} judge failures), ${s.generationErrors} generation errors, ${s.judgeErrors} judge errors` +
       `${s.interrupted ? "; INTERRUPTED — run the same command again to resume" : ""}\n`,
   );
-  if (s.generationErrors + s.judgeErrors > 0 && !s.interrupted) {
-    out.write("some calls failed: rerun with --retry-errors to retry only those\n");
+  if (s.stoppedBecause !== undefined && !s.interrupted) out.write(`run stopped: ${s.stoppedBecause}\n`);
+  const f = s.flags;
+  const flagged = [
+    f.maxTokensCapped > 0 ? `${f.maxTokensCapped} with max_tokens capped to fit the context` : "",
+    f.promptTruncated > 0 ? `${f.promptTruncated} with the prompt cut to fit the context` : "",
+    f.responseTruncated > 0 ? `${f.responseTruncated} answers cut to the stored size limit` : "",
+    f.empty > 0 ? `${f.empty} empty answers` : "",
+  ].filter((t) => t !== "");
+  if (flagged.length > 0) out.write(`flagged items: ${flagged.join("; ")} (see export)\n`);
+  const o = s.outstanding;
+  if (o.generationErrors + o.judgeErrors + o.judgeFailures > 0 && !s.interrupted) {
+    out.write(
+      `the run has ${o.generationErrors} items in error, ${o.judgeFailures} judge failures and ${o.judgeErrors} judge errors:` +
+        " rerun with --retry-errors to retry only those\n",
+    );
   }
 }
 
-/** Table 1 of a run by its first judge, as `run` and `quickstart` print it when they finish. */
+/**
+ * 130 interrupted; 1 when the run stopped or nothing at all succeeded (every generation or every
+ * verdict failed); 3 when it completed but some items ended in error or judge failure; else 0.
+ */
+export function exitCodeFor(s: RunSummary, store: Store): number {
+  if (s.interrupted) return EXIT.interrupted;
+  if (s.stoppedBecause !== undefined) return EXIT.error;
+  const p = store.progress(s.run.id);
+  if (p.items > 0 && p.responsesOk === 0) return EXIT.error;
+  const verdicts = Object.values(p.judged);
+  const okVerdicts = verdicts.reduce((n, v) => n + v.ok, 0);
+  if (p.responsesOk > 0 && okVerdicts === 0) return EXIT.error;
+  const o = s.outstanding;
+  return o.generationErrors + o.judgeErrors + o.judgeFailures > 0 ? EXIT.completedWithFailures : EXIT.ok;
+}
+
+/** Table 1 of a run by its primary judge, as `run` and `quickstart` print it when they finish. */
 export function printRunTable(
   store: Store,
   runId: string,
@@ -119,10 +218,9 @@ export function registerRun(program: Command): void {
     )
     .argument("[config]", "run config file (YAML or JSON); flags override its fields")
     .option("--name <name>", "run name")
-    .option("--selection <sel>", "paper (71 items) or full (76)")
     .option(
       "--conditions <list>",
-      "comma list of conditions (presets: baseline, pro_ic, anti_ic, conflict)",
+      `comma list of conditions (presets: ${PRESET_NAMES.join(", ")})`,
       parseListOption,
     )
     .option("--model <name>", "subject model: a server's model name, or a .gguf file for the embedded engine")
@@ -130,13 +228,11 @@ export function registerRun(program: Command): void {
     .option("--base-url <url>", "OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
     .option("--api-key-env <var>", "env var with the subject's API key (default OPENAI_API_KEY if set)")
     .option("--thinking", "thinking model: judge only the text after the last </think>")
-    .option("--judge <name>", "judge model name (or .gguf for a local judge)")
-    .option("--judge-provider <kind>", "openai | openai-completions | llama | classifier")
-    .option("--judge-base-url <url>", "judge's base URL")
-    .option("--judge-api-key-env <var>", "env var with the judge's API key (default OPENAI_API_KEY if set)")
-    .option("--judge-prompt <preset>", "paper (4 labels) or instrumentaleval (2 labels)")
-    .option("--judge-mode <mode>", "generate, or score (llama judges: pick the most likely label)")
-    .option("--limit <n>", "only the first N items of the selection", parseIntOption("--limit"))
+    .addOption(new Option("--judge <name>", "old name of --judge-model").hideHelp());
+  judgeModelOptions(cmd);
+  selectionOptions(cmd);
+  llamaOptions(cmd);
+  cmd
     .option("--concurrency <n>", "items in flight (and per endpoint)", parseIntOption("--concurrency"))
     .option("--epochs <n>", "repeat each item N times with seeds seed..seed+N-1", parseIntOption("--epochs"))
     .option("--temperature <t>", "sampling temperature (0 = greedy)", parseNumberOption("--temperature"))
@@ -144,26 +240,34 @@ export function registerRun(program: Command): void {
     .option("--seed <n>", "base seed", parseIntOption("--seed"))
     .option("--shard <i/n>", "run only shard i of n (merge the stores afterwards with `steerbench merge`)")
     .option("--retry-errors", "also retry items whose generation or judgement failed before")
+    .option("--gpu <backend>", `llama models: ${GPU_HELP}`, parseGpuFlag)
+    .option("--gpu-layers <n>", `llama models: ${GPU_LAYERS_HELP}`, parseGpuLayers)
     .option("--quiet", "no progress output");
   storeOption(dataOption(cmd)).action(async (file: string | undefined, flags: RunFlags) => {
     const config = configFromFlags(file, flags);
     const packDir = resolveDataDir({ flag: flags.data ?? config.data });
     const store = Store.open(flags.store);
     try {
-      const summary = await withInterrupt((signal) =>
-        runEvaluation({
-          config,
-          store,
-          packDir,
-          retryErrors: flags.retryErrors ?? false,
-          signal,
-          progress: createProgress({ label: "run", quiet: flags.quiet ?? false }),
-          log: flags.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
-        }),
+      const progress = createProgress({ label: "run", quiet: flags.quiet ?? false });
+      // Log lines go through the progress reporter, so they never land inside the bar.
+      const say = (line: string) => (progress.log ? progress.log(line) : process.stderr.write(`${line}\n`));
+      const summary = await withInterrupt(
+        (signal) =>
+          runEvaluation({
+            config,
+            store,
+            packDir,
+            retryErrors: flags.retryErrors ?? false,
+            signal,
+            progress,
+            log: flags.quiet ? undefined : say,
+            warn: (line) => process.stderr.write(`${line}\n`),
+          }),
+        say,
       );
       printSummary(summary);
       printRunTable(store, summary.run.id);
-      if (summary.interrupted) process.exitCode = 130;
+      process.exitCode = exitCodeFor(summary, store);
     } finally {
       store.close();
     }

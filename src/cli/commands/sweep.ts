@@ -7,6 +7,7 @@ import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
 import { parseSelection } from "../../data/selection.js";
 import { createProgress } from "../../engine/progress.js";
+import type { GpuRequest } from "../../llama/backend.js";
 import { writeRandomControl } from "../../steering/control-file.js";
 import { formatSweep, STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
 import { autoLayers } from "../../steering/layer-select.js";
@@ -23,6 +24,7 @@ import {
 } from "../../steering/sweep-config.js";
 import { type ControlVector, readControlVector } from "../../steering/vector-file.js";
 import { Store } from "../../store/store.js";
+import { GPU_HELP, GPU_LAYERS_HELP, gpuFields, parseGpuFlag, parseGpuLayers } from "../gpu-options.js";
 import {
   dataOption,
   parseIntOption,
@@ -43,16 +45,19 @@ export interface SweepFlags {
   layers?: string;
   normPreserving?: boolean;
   mode?: string;
-  control: boolean;
-  controlSeed: number;
-  sideEffects: boolean;
-  signCheck: boolean;
+  /** Commander sets these (true unless --no-…); left out, the control and sign check are off, side effects on. */
+  control?: boolean;
+  controlSeed?: number;
+  sideEffects?: boolean;
+  signCheck?: boolean;
   withPrompt?: string;
   promptSteering: boolean;
   baseUrl?: string;
   apiKeyEnv?: string;
   threads?: number;
   contextSize?: number;
+  gpu?: GpuRequest;
+  gpuLayers?: number;
   judge?: string;
   judgeProvider?: string;
   judgeBaseUrl?: string;
@@ -93,6 +98,12 @@ export function sweepFromFlags(flags: SweepFlags) {
   // A local vector file is named by its absolute path (and hashed); a remote server may know it by name.
   const local = existsSync(flags.vector);
   if (!remote && !local) throw new UsageError(`--vector: file not found: ${resolve(flags.vector)}`);
+  if (remote && (flags.gpu !== undefined || flags.gpuLayers !== undefined)) {
+    throw new UsageError(
+      "--gpu and --gpu-layers are for a local model; the server at --base-url picks its own",
+    );
+  }
+  const judgeProvider = flags.judgeProvider ?? (flags.judge.endsWith(".gguf") ? "llama" : "openai");
   const spec: SweepSpec = {
     vector: local ? resolve(flags.vector) : flags.vector,
     strengths: usage(() => parseStrengths(flags.strengths)),
@@ -110,24 +121,36 @@ export function sweepFromFlags(flags: SweepFlags) {
   let layersReason: string | undefined;
   let categories = flags.categories;
   let vec: ControlVector | undefined;
+  let vecError: string | undefined;
   if (local) {
     spec.vectorSha256 = fileSha256(flags.vector);
-    vec = usage(() => readControlVector(flags.vector));
+    try {
+      vec = readControlVector(flags.vector);
+    } catch (err) {
+      // Reported by what needs the file (the control, --layers auto) or, at the latest, by the run itself.
+      vecError = (err as Error).message;
+    }
     // A vector extracted with --holdout-categories is evaluated on them unless told otherwise.
-    if (categories === undefined && vec.meta?.holdoutCategories) categories = vec.meta.holdoutCategories;
+    if (categories === undefined && vec?.meta?.holdoutCategories) categories = vec.meta.holdoutCategories;
   }
   if (flags.layers === "auto") {
-    if (!vec)
-      throw new UsageError("--layers auto needs a local vector file (it reads the extraction metadata)");
+    if (!vec) {
+      throw new UsageError(
+        vecError ?? "--layers auto needs a local vector file (it reads the extraction metadata)",
+      );
+    }
     const auto = usage(() => autoLayers(vec, resolve(flags.vector)));
     spec.layers = auto.range;
     layersReason = auto.reason;
   } else if (flags.layers) spec.layers = usage(() => parseLayerRange(flags.layers!));
   if (flags.normPreserving) spec.normPreserving = true;
   if (flags.control) {
-    if (!vec)
-      throw new UsageError("the random-direction control needs a local vector file; give --no-control");
-    spec.control = writeRandomControl(resolve(flags.vector), vec, flags.controlSeed);
+    if (!vec) {
+      throw new UsageError(
+        vecError ?? "the random-direction control needs a local vector file; give --no-control",
+      );
+    }
+    spec.control = writeRandomControl(resolve(flags.vector), vec, flags.controlSeed ?? 0);
   }
   if (flags.withPrompt) spec.withPrompt = flags.withPrompt as WithPrompt;
   if (remote) spec.requestBody = true;
@@ -141,11 +164,12 @@ export function sweepFromFlags(flags: SweepFlags) {
         ...(flags.apiKeyEnv ? { apiKeyEnv: flags.apiKeyEnv } : {}),
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
         ...(flags.contextSize !== undefined ? { contextSize: flags.contextSize } : {}),
+        ...(remote ? {} : gpuFields(flags)),
       },
       judges: [
         {
           model: flags.judge!,
-          provider: flags.judgeProvider ?? (flags.judge!.endsWith(".gguf") ? "llama" : "openai"),
+          provider: judgeProvider,
           ...(flags.judgeBaseUrl ? { baseUrl: flags.judgeBaseUrl } : {}),
           ...(flags.judgeApiKeyEnv ? { apiKeyEnv: flags.judgeApiKeyEnv } : {}),
           ...(flags.judgePrompt ? { prompt: flags.judgePrompt } : {}),
@@ -153,6 +177,7 @@ export function sweepFromFlags(flags: SweepFlags) {
           // A local judge on the subject's file shares its engine only with the same threads and context.
           ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
           ...(flags.contextSize !== undefined ? { contextSize: flags.contextSize } : {}),
+          ...(judgeProvider === "llama" ? gpuFields(flags) : {}),
         },
       ],
       name: flags.name,
@@ -200,6 +225,8 @@ export function registerSweep(program: Command): void {
     .option("--api-key-env <var>", "env var with the server's API key")
     .option("--threads <n>", "CPU threads (local model)", parseIntOption("--threads"))
     .option("--context-size <n>", "context size (local model)", parseIntOption("--context-size"))
+    .option("--gpu <backend>", `local model: ${GPU_HELP}`, parseGpuFlag)
+    .option("--gpu-layers <n>", `local model: ${GPU_LAYERS_HELP}`, parseGpuLayers)
     .option("--judge <name>", "judge model name (or .gguf for a local judge)")
     .option("--judge-provider <kind>", "openai | openai-completions | llama | classifier")
     .option("--judge-base-url <url>", "judge's base URL")
@@ -259,7 +286,7 @@ export function registerSweep(program: Command): void {
           packDir,
           sweep: record,
           perplexity: flags.perplexity && !remote,
-          sideEffects: flags.sideEffects && !remote,
+          sideEffects: flags.sideEffects !== false && !remote,
           ...(signPairs ? { signCheckPairs: signPairs, signCheckSource: signSource } : {}),
           retryErrors: flags.retryErrors ?? false,
           signal,

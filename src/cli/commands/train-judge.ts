@@ -59,7 +59,7 @@ export function registerTrainJudge(program: Command): void {
       classWeight: flags.classWeight as "none" | "balanced",
       maxIterations: flags.maxIterations,
     };
-    const store = Store.open(flags.store);
+    const store = Store.openExisting(flags.store);
     try {
       const run = store.resolveRun(flags.run);
       const judge = flags.judge ?? store.judges(run.id)[0];

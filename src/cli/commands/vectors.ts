@@ -17,6 +17,14 @@ import { splitTrainTest } from "../../steering/math.js";
 import { builtinPairs, type ContrastPair, readPairsFile } from "../../steering/pairs.js";
 import { parseLayerRange } from "../../steering/sweep-config.js";
 import { modelArchitecture, readControlVector, writeControlVector } from "../../steering/vector-file.js";
+import {
+  GPU_HELP,
+  GPU_LAYERS_HELP,
+  type GpuFlags,
+  gpuFields,
+  parseGpuFlag,
+  parseGpuLayers,
+} from "../gpu-options.js";
 import { dataOption, parseIntOption, parseListOption, parseNumberOption, UsageError } from "../options.js";
 
 interface ExtractFlags {
@@ -36,6 +44,8 @@ interface ExtractFlags {
   normalize?: boolean;
   contextSize?: number;
   threads?: number;
+  gpu?: GpuFlags["gpu"];
+  gpuLayers?: number;
   format: string;
   out: string;
   quiet?: boolean;
@@ -109,6 +119,8 @@ export function registerVectors(program: Command): void {
       parseIntOption("--context-size"),
     )
     .option("--threads <n>", "CPU threads", parseIntOption("--threads"))
+    .option("--gpu <backend>", GPU_HELP, parseGpuFlag)
+    .option("--gpu-layers <n>", GPU_LAYERS_HELP, parseGpuLayers)
     .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")
     .option("--quiet", "no progress output");
   dataOption(extract).action(async (flags: ExtractFlags) => {
@@ -167,6 +179,7 @@ export function registerVectors(program: Command): void {
     const engine = await LlamaEngine.load(modelPath, {
       threads: flags.threads,
       contextSize: flags.contextSize,
+      ...gpuFields(flags),
     });
     try {
       const progress = createProgress({ label: "extract", quiet: flags.quiet ?? false });

@@ -1,5 +1,3 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import type { Command } from "commander";
 import { Store } from "../../store/store.js";
 import { startViewer } from "../../viewer/server.js";
@@ -26,9 +24,8 @@ export function registerView(program: Command): void {
   ).action(async (opts: { store: string; port: number; host: string }) => {
     if (opts.port < 0 || opts.port > 65535)
       throw new UsageError(`--port must be in 0..65535, got ${opts.port}`);
-    // Opening a missing file would create an empty store; a typo should be an error instead.
-    if (!existsSync(resolve(opts.store))) throw new UsageError(`store ${resolve(opts.store)} does not exist`);
-    const store = Store.open(opts.store);
+    // Opening a missing file would create an empty store; a typo is an error instead (openExisting).
+    const store = Store.openExisting(opts.store);
     let viewer: Awaited<ReturnType<typeof startViewer>>;
     try {
       viewer = await startViewer({ store, host: opts.host, port: opts.port });

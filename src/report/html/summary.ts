@@ -23,6 +23,8 @@ export interface SummaryOptions {
   pairs?: readonly ConditionPair[];
   /** Time stamp to record (tests pin it). */
   now?: Date;
+  /** The judge whose table comes first (default: the run's primary judge). */
+  judge?: string;
 }
 
 // The paper's presets in the order its Table 1 reads; other conditions keep the config's order.
@@ -215,6 +217,16 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
     distinct("condition"),
   );
   const categories = distinct("category");
+  if (opts.pairs) {
+    const unknown = [...new Set(opts.pairs.flatMap((p) => [p.high, p.low]))].filter(
+      (c) => !conditions.includes(c),
+    );
+    if (unknown.length > 0) {
+      throw new Error(
+        `--pairs: run ${run.id} has no condition ${unknown.map((c) => `"${c}"`).join(", ")}; conditions: ${conditions.join(", ")}`,
+      );
+    }
+  }
 
   // Example prompt per condition: its first item's steered prompt, exactly as sent.
   const example = store.db.prepare(
@@ -244,7 +256,13 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
   }
   settings.conditions.sort((a, b) => rank(conditions, a.name) - rank(conditions, b.name));
 
-  const judges = store.judges(run.id);
+  let judges = store.judges(run.id);
+  if (opts.judge !== undefined) {
+    if (!judges.includes(opts.judge)) {
+      throw new Error(`run ${run.id} has no judge "${opts.judge}"; judges: ${judges.join(", ") || "(none)"}`);
+    }
+    judges = [opts.judge, ...judges.filter((j) => j !== opts.judge)];
+  }
   const strengths = sweepStrengths(run, settings);
   const controls = controlConditions(run.config);
   const pairs = opts.pairs ?? defaultPairs(conditions, strengths);

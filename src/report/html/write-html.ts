@@ -16,6 +16,8 @@ export interface ReportOptions {
   /** Gap pairs for Table 1 (default: pro_ic vs anti_ic, else each condition vs baseline). */
   pairs?: readonly ConditionPair[];
   now?: Date;
+  /** The judge whose table leads (default: the run's primary judge). */
+  judge?: string;
 }
 
 /** The report data of a run: summary and every item. */
@@ -76,6 +78,8 @@ export interface WriteReportResult {
   bytes: number;
   run: RunRecord;
   items: number;
+  /** The judge whose labels lead the report. */
+  judge: string | undefined;
 }
 
 /** Writes the report of run `runRef` (default: the newest run) to `file`. */
@@ -90,5 +94,11 @@ export function writeHtmlReport(
   const full = resolve(file);
   mkdirSync(dirname(full), { recursive: true });
   writeFileSync(full, html);
-  return { file: full, bytes: Buffer.byteLength(html), run, items: data.items.items.length };
+  return {
+    file: full,
+    bytes: Buffer.byteLength(html),
+    run,
+    items: data.items.items.length,
+    judge: data.summary.tables[0]?.judge,
+  };
 }
