@@ -7,6 +7,7 @@ import {
   pairsAgainst,
   type Table1,
 } from "../../metrics/index.js";
+import { PAPER_ORDER } from "../../protocol/conditions.js";
 import type { RunRecord, Store } from "../../store/store.js";
 import { STEERBENCH_VERSION } from "../../version.js";
 import { runSettings } from "./settings.js";
@@ -28,15 +29,7 @@ export interface SummaryOptions {
 }
 
 // The paper's presets in the order its Table 1 reads; other conditions keep the config's order.
-const PRESET_ORDER = [
-  "baseline",
-  "pro_ic",
-  "anti_ic",
-  "conflict",
-  "agent_baseline",
-  "agent_pro_ic",
-  "agent_anti_ic",
-];
+const PRESET_ORDER: readonly string[] = PAPER_ORDER;
 
 function orderConditions(configured: readonly string[], seen: readonly string[]): string[] {
   const all = [...configured, ...seen.filter((c) => !configured.includes(c))];
