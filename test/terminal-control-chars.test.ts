@@ -90,7 +90,11 @@ describe("terminal output strips control characters from outside text", () => {
   });
 
   it("steering vector info", () => {
-    const vec = { nEmbd: 2, modelHint: name("hint"), directions: new Map([[1, Float32Array.from([0.6, 0.8])]]) };
+    const vec = {
+      nEmbd: 2,
+      modelHint: name("hint"),
+      directions: new Map([[1, Float32Array.from([0.6, 0.8])]]),
+    };
     expectClean(formatVectorInfo(name("file"), vec, "terminal"));
   });
 });

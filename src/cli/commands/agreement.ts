@@ -28,7 +28,7 @@ export function registerAgreement(program: Command): void {
       .option("--judges <list>", "comma list of judges (default: all judges of the run)", parseListOption)
       .option("--tie <rule>", "majority-vote ties: fail | first-judge | prefer:<label>", "fail")
       .option("--vs <condition>", "also compare every condition against this one (e.g. baseline)")
-      .option("--format <fmt>", VERB_FORMATS["agreement"].join(" | "), "terminal")
+      .option("--format <fmt>", VERB_FORMATS.agreement.join(" | "), "terminal")
       .option("--replicates <n>", "bootstrap replicates for Fleiss' κ", parseIntOption("--replicates"), 2000)
       .option("--seed <n>", "bootstrap seed", parseIntOption("--seed"), 1),
   ).action((flags: AgreementFlags) => {
