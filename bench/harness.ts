@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { Pool } from "undici";
 import { parseRunConfig } from "../src/config/run-config.js";
 import { loadPack } from "../src/data/pack.js";
@@ -259,13 +260,18 @@ async function storeThroughput(job: Extract<Job, { kind: "store" }>): Promise<St
     };
     const perCommit = timeRun("per-commit", false);
     const batched = timeRun("batched", true);
-    // The same two upserts per result as Store.saveResponse/saveJudgement, prepared once.
-    const insResponse = store.db.prepare(
+    // The same two upserts per result as Store.saveResponse/saveJudgement, prepared once, on a bare
+    // better-sqlite3 connection to the same file with the store's per-connection settings.
+    const bare = new Database(store.path);
+    bare.pragma("busy_timeout = 10000");
+    bare.pragma("synchronous = NORMAL");
+    bare.pragma("foreign_keys = ON");
+    const insResponse = bare.prepare(
       `INSERT INTO responses (item_id, status, response, thinking, prompt_tokens, completion_tokens, latency_ms, finish_reason, request_json, error, attempts, created_at)
        VALUES (?, 'ok', ?, NULL, 200, 12, 20, 'stop', ?, NULL, 1, ?)
        ON CONFLICT(item_id) DO UPDATE SET status = excluded.status, response = excluded.response WHERE responses.status <> 'ok'`,
     );
-    const insJudgement = store.db.prepare(
+    const insJudgement = bare.prepare(
       `INSERT INTO judgements (item_id, judge, status, label, reason, raw, scores_json, error, attempts, latency_ms, created_at)
        VALUES (?, 'judge', 'ok', 'no_convergence', 'scripted', ?, NULL, NULL, 1, 20, ?)
        ON CONFLICT(item_id, judge) DO UPDATE SET status = excluded.status, label = excluded.label WHERE judgements.status <> 'ok'`,
@@ -279,6 +285,7 @@ async function storeThroughput(job: Extract<Job, { kind: "store" }>): Promise<St
       insJudgement.run(it.id, raw, now);
     }
     const preparedOnce = ((2 * preparedItems.length) / (performance.now() - tp)) * 1000;
+    bare.close();
     let t0 = performance.now();
     const outcomes = store.outcomes("per-commit", "judge");
     const readOutcomes = (outcomes.length / (performance.now() - t0)) * 1000;

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseRunConfig } from "../src/config/run-config.js";
 import { loadPack } from "../src/data/pack.js";
@@ -239,11 +240,13 @@ describe("steerbench run (CLI process)", () => {
     const run = s.listRuns()[0]!;
     expect(s.listRuns()).toHaveLength(1);
     expect(s.progress(run.id)).toMatchObject({ items: 36, responsesOk: 36, judged: { [JUDGE]: { ok: 36 } } });
-    const dupes = s.db
+    const db = new Database(s.path, { readonly: true });
+    const dupes = db
       .prepare(
         "SELECT COUNT(*) AS n FROM (SELECT model, condition, scenario_id, epoch FROM items GROUP BY 1,2,3,4 HAVING COUNT(*) > 1)",
       )
       .get() as { n: number };
+    db.close();
     expect(dupes.n).toBe(0);
     // Same labels as an uninterrupted run would give (the scripted judge is deterministic).
     for (const j of s.judgements(run.id))

@@ -4,6 +4,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerMerge } from "../src/cli/commands/merge.js";
@@ -165,9 +166,10 @@ describe("steerbench merge of shards", () => {
       const raws = out.judgements(whole.runId).map((j) => j.raw ?? "");
       expect(raws.some((r) => r.startsWith("```json"))).toBe(true);
       // cached judge replies came along too: re-judging the merged run would make no call
-      expect(
-        (out.db.prepare("SELECT COUNT(*) AS n FROM judge_cache").get() as { n: number }).n,
-      ).toBeGreaterThan(0);
+      const db = new Database(outPath, { readonly: true });
+      const cached = (db.prepare("SELECT COUNT(*) AS n FROM judge_cache").get() as { n: number }).n;
+      db.close();
+      expect(cached).toBeGreaterThan(0);
     } finally {
       out.close();
       ref.close();
@@ -245,12 +247,17 @@ describe("steerbench merge of shards", () => {
     const run = s.getRun(shard1.runId)!;
     const config = { ...(run.config as Record<string, unknown>), dataHash: "0".repeat(64) };
     const newId = runIdOf(runIdentity(config, { index: 1, count: 2 }));
-    s.db.pragma("foreign_keys = OFF");
-    s.db
-      .prepare("UPDATE runs SET id = ?, config_json = ?, data_hash = ? WHERE id = ?")
-      .run(newId, JSON.stringify(config), "0".repeat(64), run.id);
-    s.db.prepare("UPDATE items SET run_id = ? WHERE run_id = ?").run(newId, run.id);
     s.close();
+    const db = new Database(path);
+    db.pragma("foreign_keys = OFF");
+    db.prepare("UPDATE runs SET id = ?, config_json = ?, data_hash = ? WHERE id = ?").run(
+      newId,
+      JSON.stringify(config),
+      "0".repeat(64),
+      run.id,
+    );
+    db.prepare("UPDATE items SET run_id = ? WHERE run_id = ?").run(newId, run.id);
+    db.close();
     expect(() => merge(join(dir, "x5.sqlite"), [shard0.path, path])).toThrow(/dataHash differs/);
   });
 

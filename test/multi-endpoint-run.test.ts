@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseRunConfig } from "../src/config/run-config.js";
 import { setMultiEndpointFactory } from "../src/engine/connect.js";
@@ -105,7 +106,8 @@ describe("a live run over several endpoints", () => {
 
     // The store: exactly one ok response and one ok verdict per item, with the right label.
     const runId = summary.run.id;
-    const count = (sql: string) => (store.db.prepare(sql).get(runId) as { n: number }).n;
+    const db = new Database(store.path, { readonly: true });
+    const count = (sql: string) => (db.prepare(sql).get(runId) as { n: number }).n;
     expect(count("SELECT COUNT(*) AS n FROM items WHERE run_id = ?")).toBe(213);
     expect(
       count(
@@ -130,6 +132,7 @@ describe("a live run over several endpoints", () => {
         "SELECT COALESCE(MAX(r.attempts), 0) AS n FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ?",
       ),
     ).toBe(1);
+    db.close();
     store.close();
 
     // Both pools (subject and judge) used all three servers, and the live ones carried the rest.

@@ -16,6 +16,9 @@ export const PRESET_NAMES = [
 ] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
+/** The presets in the order the paper's Table 1 reads them (reports sort preset-only runs so). */
+export const PAPER_ORDER: readonly PresetName[] = PRESET_NAMES;
+
 export function isPresetName(value: string): value is PresetName {
   return (PRESET_NAMES as readonly string[]).includes(value);
 }

@@ -1,19 +1,22 @@
 // Text output of the reliability reports: aligned plain-text tables for the terminal, GitHub
 // markdown, or JSON (the report objects as they are, for scripts).
 import type { Interval } from "../metrics/index.js";
+import { parseFormat, REPORT_FORMATS, type ReportFormat } from "../report/formats.js";
+import {
+  type MarkdownStyle,
+  renderTextTable,
+  stripControlKeepLines,
+  type TerminalStyle,
+} from "../report/render/text-table.js";
 import type { SplitEvaluation } from "./classifier/train.js";
 import type { JudgeComparison } from "./compare.js";
 import type { AgreementReport, ConfusionWithIntervals } from "./multi-judge.js";
 import type { SensitivityReport } from "./sensitivity.js";
 
-export const REPORT_FORMATS = ["terminal", "md", "json"] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
+export { REPORT_FORMATS, type ReportFormat };
 
 export function parseReportFormat(text: string): ReportFormat {
-  if (!(REPORT_FORMATS as readonly string[]).includes(text)) {
-    throw new Error(`--format must be one of ${REPORT_FORMATS.join(", ")}, got "${text}"`);
-  }
-  return text as ReportFormat;
+  return parseFormat(REPORT_FORMATS, text);
 }
 
 // ---- number formatting ----
@@ -39,7 +42,8 @@ const ciK = (ci: Interval | null): string =>
 
 // ---- tables ----
 
-export interface TextTable {
+/** A reliability table: columns aligned left ("l", text) or right ("r", numbers). */
+export interface ReliabilityTable {
   title: string;
   headers: string[];
   rows: string[][];
@@ -47,32 +51,28 @@ export interface TextTable {
   align?: ("l" | "r")[];
 }
 
-const escapeMd = (s: string): string => s.replace(/\|/g, "\\|");
+// Plain aligned columns for a terminal; Markdown with only what breaks a cell escaped (judge and model
+// names are shown as they are).
+const STYLE: { terminal: TerminalStyle; md: MarkdownStyle } = {
+  terminal: { layout: "columns" },
+  md: { text: "cells", rule: "compact" },
+};
 
-export function renderTable(t: TextTable, format: "terminal" | "md"): string {
+export function renderTable(t: ReliabilityTable, format: "terminal" | "md"): string {
   const align = t.align ?? t.headers.map((_, i) => (i === 0 ? "l" : "r"));
-  if (format === "md") {
-    const head = `| ${t.headers.map(escapeMd).join(" | ")} |`;
-    const rule = `|${align.map((a) => (a === "r" ? "---:" : ":---")).join("|")}|`;
-    const body = t.rows.map((r) => `| ${r.map(escapeMd).join(" | ")} |`);
-    return `**${t.title}**\n\n${[head, rule, ...body].join("\n")}\n`;
-  }
-  const widths = t.headers.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (align[i] === "r" ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  const rule = widths.map((w) => "-".repeat(w)).join("  ");
-  return `${t.title}\n${[line(t.headers), rule, ...t.rows.map(line)].join("\n")}\n`;
+  const table = { title: t.title, head: t.headers, numeric: align.map((a) => a === "r"), body: t.rows };
+  return `${renderTextTable(table, format, STYLE)}\n`;
 }
 
-function paragraph(text: string, _format: "terminal" | "md"): string {
-  return `${text}\n`;
+// Headings and paragraphs carry judge and model names too: no control characters for a terminal.
+function paragraph(text: string, format: "terminal" | "md"): string {
+  return `${format === "terminal" ? stripControlKeepLines(text) : text}\n`;
 }
 
 function heading(text: string, format: "terminal" | "md"): string {
-  return format === "md" ? `## ${text}\n` : `${text}\n${"=".repeat(Math.min(text.length, 100))}\n`;
+  if (format === "md") return `## ${text}\n`;
+  const clean = stripControlKeepLines(text);
+  return `${clean}\n${"=".repeat(Math.min(clean.length, 100))}\n`;
 }
 
 function confusionTable(
@@ -80,7 +80,7 @@ function confusionTable(
   c: ConfusionWithIntervals,
   rowName: string,
   colName: string,
-): TextTable {
+): ReliabilityTable {
   return {
     title,
     headers: [`${rowName} \\ ${colName}`, ...c.labels, "total"],

@@ -36,32 +36,26 @@ export async function exportRunJsonl(
     entry[j.judge] = { status: j.status, label: j.label, reason: j.reason, error: j.error };
     verdicts.set(j.itemId, entry);
   }
-  const rows = store.db
-    .prepare(
-      `SELECT i.*, r.status AS r_status, r.response, r.thinking, r.error AS r_error, r.prompt_tokens, r.completion_tokens, r.latency_ms
-       FROM items i LEFT JOIN responses r ON r.item_id = i.id WHERE i.run_id = ? ORDER BY i.seq`,
-    )
-    .iterate(runId) as IterableIterator<Record<string, unknown>>;
   let n = 0;
-  for (const row of rows) {
+  for (const row of store.iterateItemsWithResponses(runId)) {
     const item: ExportedItem = {
       run: runId,
-      model: row.model as string,
-      condition: row.condition as string,
-      scenario: row.scenario_id as string,
-      category: row.category as string,
-      epoch: row.epoch as number,
-      seed: row.seed as number | null,
-      system: row.system_prompt as string | null,
-      prompt: row.user_prompt as string,
-      response: (row.response as string | null) ?? null,
-      thinking: (row.thinking as string | null) ?? null,
-      responseStatus: (row.r_status as string | null) ?? null,
-      responseError: (row.r_error as string | null) ?? null,
-      promptTokens: (row.prompt_tokens as number | null) ?? null,
-      completionTokens: (row.completion_tokens as number | null) ?? null,
-      latencyMs: (row.latency_ms as number | null) ?? null,
-      judgements: verdicts.get(row.id as number) ?? {},
+      model: row.model,
+      condition: row.condition,
+      scenario: row.scenario_id,
+      category: row.category,
+      epoch: row.epoch,
+      seed: row.seed,
+      system: row.system_prompt,
+      prompt: row.user_prompt,
+      response: row.response ?? null,
+      thinking: row.thinking ?? null,
+      responseStatus: row.r_status ?? null,
+      responseError: row.r_error ?? null,
+      promptTokens: row.prompt_tokens ?? null,
+      completionTokens: row.completion_tokens ?? null,
+      latencyMs: row.latency_ms ?? null,
+      judgements: verdicts.get(row.id) ?? {},
     };
     if (!out.write(`${JSON.stringify(item)}\n`)) await new Promise((r) => out.once("drain", r));
     n++;

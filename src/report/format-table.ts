@@ -1,5 +1,6 @@
 // One entry point for every Table 1 output format.
 import type { Table1 } from "../metrics/table1.js";
+import { TABLE_FORMATS, type TableFormat } from "./formats.js";
 import type { HumanFormatOptions } from "./table-common.js";
 import { type CsvSection, formatCsv } from "./table-csv.js";
 import { formatJson } from "./table-json.js";
@@ -7,8 +8,7 @@ import { formatLatex } from "./table-latex.js";
 import { formatMarkdown } from "./table-md.js";
 import { formatTerminal } from "./table-terminal.js";
 
-export const TABLE_FORMATS = ["terminal", "md", "csv", "json", "latex"] as const;
-export type TableFormat = (typeof TABLE_FORMATS)[number];
+export { TABLE_FORMATS, type TableFormat };
 
 export interface FormatTableOptions extends HumanFormatOptions {
   /** Which table the CSV holds (CSV has one header per file). Default "rows". */

@@ -2,6 +2,7 @@
 // Rounding happens only here: point estimates to 2 decimals like the paper, CI bounds to 1.
 import type { Interval } from "../metrics/interval.js";
 import type { CategoryRow, GapRow, Table1, Table1Row } from "../metrics/table1.js";
+import type { TextTable } from "./render/text-table.js";
 
 export interface HumanFormatOptions {
   /** Also print the per-category (CIR) table. Default false. */
@@ -47,13 +48,8 @@ export function pText(p: number | null): string {
   return fixed(p, 3);
 }
 
-export interface TextTable {
-  title: string;
-  head: string[];
-  /** Which columns hold numbers (right-aligned). */
-  numeric: boolean[];
-  body: string[][];
-}
+// The table shape of every human format (defined with its renderer).
+export type { TextTable } from "./render/text-table.js";
 
 /** The human tables as plain strings, before any markup or escaping. */
 export function humanTables(table: Table1, options: HumanFormatOptions = {}): TextTable[] {

@@ -8,6 +8,7 @@
 // The merged run id is recomputed from the stored config the way planRun computes it. So that this can
 // never silently drift from planRun, every input run's own id is recomputed first and must match.
 import { canonicalJson, sha256 } from "../util/hash.js";
+import { connectionOf } from "./connection.js";
 import type { Store, ItemRow as StoreItemRow } from "./store.js";
 
 export class MergeError extends Error {}
@@ -143,7 +144,9 @@ function describeValue(v: unknown, path: string): string {
 }
 
 function readRuns(input: MergeInput): SourceRun[] {
-  const rows = input.store.db.prepare("SELECT * FROM runs ORDER BY created_at, id").all() as RunRow[];
+  const rows = connectionOf(input.store)
+    .prepare("SELECT * FROM runs ORDER BY created_at, id")
+    .all() as RunRow[];
   return rows.map((row) => {
     let config: unknown;
     try {
@@ -221,7 +224,7 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
   }
 
   const existing = new Set(
-    (out.db.prepare("SELECT id FROM runs").all() as { id: string }[]).map((r) => r.id),
+    (connectionOf(out).prepare("SELECT id FROM runs").all() as { id: string }[]).map((r) => r.id),
   );
   for (const id of groups.keys()) {
     if (existing.has(id)) throw new MergeError(`run ${id} is already in ${outPath}; merge into a new file`);
@@ -232,7 +235,7 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
     const items: Array<{ part: SourceRun; row: ItemRow }> = [];
     const seen = new Map<string, SourceRun>();
     for (const part of parts) {
-      const rows = part.input.store.db
+      const rows = connectionOf(part.input.store)
         .prepare("SELECT * FROM items WHERE run_id = ? ORDER BY seq")
         .all(part.row.id) as ItemRow[];
       for (const row of rows) {
@@ -252,19 +255,19 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
 
   const result: MergeResult = { runs: [], cachedReplies: 0 };
   out.transaction(() => {
-    const insertRun = out.db.prepare(
+    const insertRun = connectionOf(out).prepare(
       `INSERT INTO runs (id, name, kind, status, config_json, versions_json, data_hash, created_at, updated_at)
        VALUES (@id, @name, @kind, @status, @config_json, @versions_json, @data_hash, @created_at, @updated_at)`,
     );
-    const insertItem = out.db.prepare(
+    const insertItem = connectionOf(out).prepare(
       `INSERT INTO items (run_id, seq, model, condition, scenario_id, category, epoch, seed, context, system_prompt, user_prompt)
        VALUES (@runId, @seq, @model, @condition, @scenario_id, @category, @epoch, @seed, @context, @system_prompt, @user_prompt)`,
     );
-    const insertResponse = out.db.prepare(
+    const insertResponse = connectionOf(out).prepare(
       `INSERT INTO responses (item_id, status, response, thinking, prompt_tokens, completion_tokens, latency_ms, finish_reason, request_json, error, attempts, created_at)
        VALUES (@newId, @status, @response, @thinking, @prompt_tokens, @completion_tokens, @latency_ms, @finish_reason, @request_json, @error, @attempts, @created_at)`,
     );
-    const insertJudgement = out.db.prepare(
+    const insertJudgement = connectionOf(out).prepare(
       `INSERT INTO judgements (item_id, judge, status, label, reason, raw, scores_json, error, attempts, latency_ms, created_at)
        VALUES (@newId, @judge, @status, @label, @reason, @raw, @scores_json, @error, @attempts, @latency_ms, @created_at)`,
     );
@@ -305,7 +308,7 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
         }
       >();
       for (const part of plan.parts) {
-        const db = part.input.store.db;
+        const db = connectionOf(part.input.store);
         const resp = new Map<number, Record<string, unknown>>();
         for (const r of db
           .prepare("SELECT r.* FROM responses r JOIN items i ON i.id = r.item_id WHERE i.run_id = ?")
@@ -350,11 +353,11 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
     }
 
     // Cached judge replies are keyed by content: the same key always holds the same reply.
-    const insertCache = out.db.prepare(
+    const insertCache = connectionOf(out).prepare(
       "INSERT OR IGNORE INTO judge_cache (key, reply, created_at) VALUES (?, ?, ?)",
     );
     for (const input of inputs) {
-      for (const c of input.store.db
+      for (const c of connectionOf(input.store)
         .prepare("SELECT key, reply, created_at FROM judge_cache")
         .iterate() as Iterable<{
         key: string;

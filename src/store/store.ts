@@ -7,6 +7,25 @@ import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { isLabel, type JudgedOutcome, type Label } from "../types.js";
+import { bindConnection } from "./connection.js";
+import { type ExportRow, iterateItemsWithResponses } from "./queries/export.js";
+import {
+  type ItemVerdictRow,
+  type ItemWithResponseRow,
+  itemCountsByRun,
+  itemsWithVerdicts,
+  type RunWriteMarks,
+  runWriteMarks,
+} from "./queries/report-items.js";
+import {
+  type CellVerdictRow,
+  type CellWorkRow,
+  cellHealth,
+  type ExamplePromptRow,
+  examplePrompts,
+  type ItemGroupRow,
+  itemGroups,
+} from "./queries/report-summary.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
 
 export type RunKind = "live" | "import" | "sweep" | "judge-check";
@@ -222,7 +241,7 @@ function toJudgement(row: JudgementRow): JudgementRecord {
 
 export class Store {
   readonly path: string;
-  readonly db: Database.Database;
+  private readonly db: Database.Database;
 
   /** Prepared statements by SQL text: preparing was the harness's largest single cost per item. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -230,6 +249,7 @@ export class Store {
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.db = db;
+    bindConnection(this, db);
   }
 
   private stmt(sql: string): Database.Statement {
@@ -810,6 +830,57 @@ export class Store {
 
   deleteCachedReply(key: string): void {
     this.stmt("DELETE FROM judge_cache WHERE key = ?").run(key);
+  }
+
+  /**
+   * Runs `fn` in one read transaction: every read inside sees the same snapshot of the store (WAL),
+   * whatever other processes write meanwhile.
+   */
+  readSnapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  // ---- report and viewer reads (the SQL is in ./queries/) ----
+
+  /** A run's (model, condition, category) groups in the order their first items appear. */
+  itemGroups(runId: string): ItemGroupRow[] {
+    return itemGroups(this.db, runId);
+  }
+
+  /** Example prompt lookups of a run: a condition's first item, and its siblings' prompts. */
+  examplePrompts(runId: string): {
+    first(condition: string): ExamplePromptRow | undefined;
+    siblings(model: string, scenarioId: string, epoch: number): { user_prompt: string }[];
+  } {
+    return examplePrompts(this.db, runId);
+  }
+
+  /** Per (model, condition) counts of responses and of each judge's verdicts. */
+  cellHealth(runId: string): { work: CellWorkRow[]; verdicts: CellVerdictRow[] } {
+    return cellHealth(this.db, runId);
+  }
+
+  /** Items with responses in run order and their verdicts; with `since`, only those written since. */
+  itemsWithVerdicts(
+    runId: string,
+    since?: string,
+  ): { rows: ItemWithResponseRow[]; verdicts: ItemVerdictRow[] } {
+    return itemsWithVerdicts(this.db, runId, since);
+  }
+
+  /** Newest write times of a run and its item count. */
+  runWriteMarks(runId: string): RunWriteMarks {
+    return runWriteMarks(this.db, runId);
+  }
+
+  /** Item count of every run, by run id. */
+  itemCountsByRun(): Map<string, number> {
+    return itemCountsByRun(this.db);
+  }
+
+  /** A run's items with their responses, streamed in run order. */
+  iterateItemsWithResponses(runId: string): IterableIterator<ExportRow> {
+    return iterateItemsWithResponses(this.db, runId);
   }
 
   /** Runs `fn` in one write transaction (batch imports); IMMEDIATE so it waits for other writers. */

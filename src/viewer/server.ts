@@ -101,14 +101,7 @@ function hostName(header: string | undefined): string | undefined {
 }
 
 export function runList(store: Store): RunListEntry[] {
-  const counts = new Map(
-    (
-      store.db.prepare("SELECT run_id, COUNT(*) AS n FROM items GROUP BY run_id").all() as {
-        run_id: string;
-        n: number;
-      }[]
-    ).map((r) => [r.run_id, r.n]),
-  );
+  const counts = store.itemCountsByRun();
   return store.listRuns().map((r) => ({
     id: r.id,
     name: r.name,
@@ -128,7 +121,7 @@ export function runDelta(
   pairs?: readonly ConditionPair[],
 ): ReportDelta {
   // One read transaction: summary, cursor and items come from the same snapshot of the store.
-  return store.db.transaction((): ReportDelta => {
+  return store.readSnapshot((): ReportDelta => {
     const run = store.getRun(runId);
     if (!run) throw new HttpError(404, `no run "${runId}" in this store`);
     const cursor = runCursor(store, runId);
@@ -140,7 +133,7 @@ export function runDelta(
       ? loadItems(store, runId)
       : loadItems(store, runId, isoMinus(prev.time, CURSOR_MARGIN_MS));
     return { cursor, changed: true, full, summary, items };
-  })();
+  });
 }
 
 export async function startViewer(opts: ViewerOptions): Promise<ViewerServer> {

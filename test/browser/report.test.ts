@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { writeHtmlReport } from "../../src/report/html/index.js";
@@ -41,14 +42,16 @@ beforeAll(async () => {
   writeHtmlReport(store, file, { assets, run: runId });
   url = pathToFileURL(file).href;
 
-  // What the explorer should find, counted straight from the store with SQL.
-  const rows = store.db
+  // What the explorer should find, counted straight from the store's file with SQL.
+  const db = new Database(store.path, { readonly: true });
+  const rows = db
     .prepare(
       `SELECT i.scenario_id AS s, i.condition AS c, j.label AS l, r.response AS text FROM items i
        JOIN judgements j ON j.item_id = i.id AND j.judge = ? JOIN responses r ON r.item_id = i.id
        WHERE i.run_id = ? AND i.model = ?`,
     )
     .all(judge, runId, INSTRUCT_30B) as { s: string; c: string; l: string; text: string }[];
+  db.close();
   const byScenario = new Map<string, Set<string>>();
   for (const r of rows) byScenario.set(r.s, (byScenario.get(r.s) ?? new Set()).add(r.l));
   const unique = rows.find((r) => {

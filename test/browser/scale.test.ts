@@ -3,6 +3,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { writeHtmlReport } from "../../src/report/html/index.js";
 import { Store } from "../../src/store/store.js";
@@ -74,21 +75,25 @@ beforeAll(async () => {
     }
   }
   const items = store.addItems("run-scale", planned);
-  // Bulk inserts through prepared statements: filling the store is set-up, not what is tested here.
-  const response = store.db.prepare(
+  // Bulk inserts through prepared statements on a connection of the test's own: filling the store is
+  // set-up, not what is tested here.
+  const db = new Database(store.path);
+  db.pragma("busy_timeout = 10000");
+  const response = db.prepare(
     `INSERT INTO responses (item_id, status, response, prompt_tokens, completion_tokens, latency_ms, finish_reason, created_at)
      VALUES (?, 'ok', ?, 100, 200, 10, 'stop', ?)`,
   );
-  const verdict = store.db.prepare(
+  const verdict = db.prepare(
     "INSERT INTO judgements (item_id, judge, status, label, reason, raw, created_at) VALUES (?, 'j', 'ok', ?, 'a reason', '{}', ?)",
   );
   const now = new Date().toISOString();
-  store.transaction(() => {
+  db.transaction(() => {
     items.forEach((item, k) => {
       response.run(item.id, k === 12_345 ? `needle-in-the-haystack ${text(k)}` : text(k), now);
       verdict.run(item.id, LABELS[(k * 7) % 4]!, now);
     });
-  });
+  }).immediate();
+  db.close();
   store.setRunStatus("run-scale", "done");
   file = join(tmp.dir, "scale.html");
   writeHtmlReport(store, file, { assets });

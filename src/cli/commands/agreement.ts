@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { type ConditionPair, DEFAULT_PAIRS, pairsAgainst } from "../../metrics/index.js";
 import { formatAgreement, parseReportFormat } from "../../reliability/format.js";
 import { agreementReport, parseTieRule } from "../../reliability/multi-judge.js";
+import { VERB_FORMATS } from "../../report/formats.js";
 import { Store } from "../../store/store.js";
 import { parseIntOption, parseListOption, storeOption, UsageError } from "../options.js";
 
@@ -27,7 +28,7 @@ export function registerAgreement(program: Command): void {
       .option("--judges <list>", "comma list of judges (default: all judges of the run)", parseListOption)
       .option("--tie <rule>", "majority-vote ties: fail | first-judge | prefer:<label>", "fail")
       .option("--vs <condition>", "also compare every condition against this one (e.g. baseline)")
-      .option("--format <fmt>", "terminal | md | json", "terminal")
+      .option("--format <fmt>", VERB_FORMATS.agreement.join(" | "), "terminal")
       .option("--replicates <n>", "bootstrap replicates for Fleiss' κ", parseIntOption("--replicates"), 2000)
       .option("--seed <n>", "bootstrap seed", parseIntOption("--seed"), 1),
   ).action((flags: AgreementFlags) => {

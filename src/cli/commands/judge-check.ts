@@ -15,6 +15,7 @@ import {
   LOCAL_JUDGE_PROVIDERS,
   planCandidates,
 } from "../../reliability/judge-check.js";
+import { VERB_FORMATS } from "../../report/formats.js";
 import { Store } from "../../store/store.js";
 import type { ProtocolStrings } from "../../types.js";
 import { dataOption, parseIntOption, parseListOption, storeOption, UsageError } from "../options.js";
@@ -144,7 +145,7 @@ export function registerJudgeCheck(program: Command): void {
     )
     .option("--retry-errors", "also redo verdicts that failed or errored before")
     .option("--vs <condition>", "also compare every condition against this one (e.g. baseline)")
-    .option("--format <fmt>", "terminal | md | json", "terminal")
+    .option("--format <fmt>", VERB_FORMATS["judge-check"].join(" | "), "terminal")
     .option("--yes", "do not ask for confirmation on a terminal")
     .option("--quiet", "no progress output");
   storeOption(dataOption(cmd)).action(async (flags: JudgeCheckFlags) => {

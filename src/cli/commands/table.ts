@@ -9,6 +9,7 @@ import {
 import { compareProtocols } from "../../metrics/two-label.js";
 import { outcomesFor } from "../../reliability/multi-judge.js";
 import { formatTable, type TableFormat } from "../../report/format-table.js";
+import { VERB_FORMATS } from "../../report/formats.js";
 import type { CsvSection } from "../../report/table-csv.js";
 import {
   formatProtocolComparison,
@@ -18,7 +19,7 @@ import {
 import { Store } from "../../store/store.js";
 import { storeOption, UsageError } from "../options.js";
 
-const FORMATS = ["terminal", "md", "csv", "json", "latex"] as const;
+const FORMATS = VERB_FORMATS.table;
 const CSV_SECTIONS: readonly CsvSection[] = ["rows", "gaps", "categories"];
 
 /** Refuses pairs naming a condition the run does not have, instead of silently printing no gap. */

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { saveClassifier } from "../../reliability/classifier/model.js";
 import { crossEvaluate, trainFromStore } from "../../reliability/classifier/train.js";
 import { formatSplitEvaluations, parseReportFormat } from "../../reliability/format.js";
+import { VERB_FORMATS } from "../../report/formats.js";
 import { Store } from "../../store/store.js";
 import { parseIntOption, parseListOption, parseNumberOption, storeOption, UsageError } from "../options.js";
 
@@ -42,7 +43,7 @@ export function registerTrainJudge(program: Command): void {
         "L-BFGS iterations at most (default 50)",
         parseIntOption("--max-iterations"),
       )
-      .option("--format <fmt>", "evaluation report: terminal | md | json", "terminal"),
+      .option("--format <fmt>", `evaluation report: ${VERB_FORMATS["train-judge"].join(" | ")}`, "terminal"),
   ).action((flags: TrainJudgeFlags) => {
     const format = parseReportFormat(flags.format);
     if (flags.classWeight !== "none" && flags.classWeight !== "balanced") {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { packDir, runsDir } from "../../../test/paths.js";
 import { readProtocolStrings } from "../../data/protocol-strings.js";
@@ -267,7 +268,10 @@ describe("sweeps and deltas", () => {
       reason: null,
       error: "no label",
     });
-    store.db.prepare("DELETE FROM judgements WHERE judge = 'second-judge'").run();
+    // Clean-up on a connection of its own: the store keeps its SQL to itself.
+    const db = new Database(store.path);
+    db.prepare("DELETE FROM judgements WHERE judge = 'second-judge'").run();
+    db.close();
   });
 });
 

@@ -7,6 +7,7 @@ import {
   pairsAgainst,
   type Table1,
 } from "../../metrics/index.js";
+import { PAPER_ORDER } from "../../protocol/conditions.js";
 import type { RunRecord, Store } from "../../store/store.js";
 import { STEERBENCH_VERSION } from "../../version.js";
 import { runSettings } from "./settings.js";
@@ -28,15 +29,7 @@ export interface SummaryOptions {
 }
 
 // The paper's presets in the order its Table 1 reads; other conditions keep the config's order.
-const PRESET_ORDER = [
-  "baseline",
-  "pro_ic",
-  "anti_ic",
-  "conflict",
-  "agent_baseline",
-  "agent_pro_ic",
-  "agent_anti_ic",
-];
+const PRESET_ORDER: readonly string[] = PAPER_ORDER;
 
 function orderConditions(configured: readonly string[], seen: readonly string[]): string[] {
   const all = [...configured, ...seen.filter((c) => !configured.includes(c))];
@@ -112,13 +105,6 @@ function sweepPoints(table: Table1, strengths: Map<string, number>, controls: Se
   return points.sort((a, b) => (a.model === b.model ? a.strength - b.strength : 0));
 }
 
-interface ExampleRow {
-  model: string;
-  scenario_id: string;
-  epoch: number;
-  user_prompt: string;
-}
-
 /**
  * What `prompt` adds after the task, where the task is the shortest prompt of the same scenario under
  * any condition (the unsteered one in a run with a baseline). "" when `prompt` is that shortest one;
@@ -142,39 +128,7 @@ function rank(list: readonly string[], x: string): number {
 }
 
 function health(store: Store, runId: string, models: string[], conditions: string[]): HealthRow[] {
-  const work = store.db
-    .prepare(
-      `SELECT i.model, i.condition, COUNT(*) AS items,
-         COALESCE(SUM(r.status = 'ok'), 0) AS ok, COALESCE(SUM(r.status = 'error'), 0) AS err,
-         COALESCE(SUM(r.status IS NULL), 0) AS pending
-       FROM items i LEFT JOIN responses r ON r.item_id = i.id
-       WHERE i.run_id = ? GROUP BY i.model, i.condition`,
-    )
-    .all(runId) as {
-    model: string;
-    condition: string;
-    items: number;
-    ok: number;
-    err: number;
-    pending: number;
-  }[];
-  const verdicts = store.db
-    .prepare(
-      `SELECT i.model, i.condition, j.judge,
-         SUM(j.status = 'ok') AS ok, SUM(j.status = 'failed') AS failed, SUM(j.status = 'error') AS error,
-         SUM(j.status = 'ok' AND j.label = 'nonsensical') AS nonsensical
-       FROM judgements j JOIN items i ON i.id = j.item_id
-       WHERE i.run_id = ? GROUP BY i.model, i.condition, j.judge`,
-    )
-    .all(runId) as {
-    model: string;
-    condition: string;
-    judge: string;
-    ok: number;
-    failed: number;
-    error: number;
-    nonsensical: number;
-  }[];
+  const { work, verdicts } = store.cellHealth(runId);
   const rows = work.map(
     (w): HealthRow => ({
       model: w.model,
@@ -200,12 +154,7 @@ function health(store: Store, runId: string, models: string[], conditions: strin
 /** Builds the summary of one run from the store. */
 export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions = {}): ReportSummary {
   const settings = runSettings(run.config, run.versions);
-  const seen = store.db
-    .prepare(
-      `SELECT model, condition, category, MIN(seq) AS first FROM items WHERE run_id = ?
-       GROUP BY model, condition, category ORDER BY first`,
-    )
-    .all(run.id) as { model: string; condition: string; category: string }[];
+  const seen = store.itemGroups(run.id);
   const distinct = (key: "model" | "condition" | "category") => [...new Set(seen.map((r) => r[key]))];
 
   const configuredModels = settings.models.map((m) => m.name);
@@ -229,19 +178,14 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
   }
 
   // Example prompt per condition: its first item's steered prompt, exactly as sent.
-  const example = store.db.prepare(
-    "SELECT model, scenario_id, epoch, user_prompt FROM items WHERE run_id = ? AND condition = ? ORDER BY seq LIMIT 1",
-  );
-  const siblings = store.db.prepare(
-    "SELECT user_prompt FROM items WHERE run_id = ? AND model = ? AND scenario_id = ? AND epoch = ?",
-  );
+  const examples = store.examplePrompts(run.id);
   for (const name of conditions) {
     let info = settings.conditions.find((c) => c.name === name);
     if (!info) {
       info = { name };
       settings.conditions.push(info);
     }
-    const row = example.get(run.id, name) as ExampleRow | undefined;
+    const row = examples.first(name);
     if (!row) continue;
     info.examplePrompt = { scenarioId: row.scenario_id, text: row.user_prompt };
     const described =
@@ -249,7 +193,7 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
     if (described === undefined) {
       const appended = appendedText(
         row.user_prompt,
-        siblings.all(run.id, row.model, row.scenario_id, row.epoch) as { user_prompt: string }[],
+        examples.siblings(row.model, row.scenario_id, row.epoch),
       );
       if (appended !== undefined) info.appendedText = appended;
     }

@@ -1,5 +1,6 @@
 // Everything stored about each item of a run, in run order: the item, its response (if any) and
 // every judge's verdict. Exporters (Inspect logs) read runs through this one query pair.
+import { connectionOf } from "../connection.js";
 import type { Store } from "../store.js";
 
 export interface ItemDetail {
@@ -73,7 +74,8 @@ interface JudgementRow {
 
 /** Items of a run with their response and verdicts, in run order (two queries, joined in memory). */
 export function itemDetails(store: Store, runId: string): ItemDetail[] {
-  const rows = store.db
+  const db = connectionOf(store);
+  const rows = db
     .prepare(
       `SELECT i.id, i.seq, i.model, i.condition, i.scenario_id, i.category, i.epoch, i.seed, i.context,
               i.system_prompt, i.user_prompt, r.status AS r_status, r.response, r.thinking, r.prompt_tokens,
@@ -83,7 +85,7 @@ export function itemDetails(store: Store, runId: string): ItemDetail[] {
     )
     .all(runId) as Row[];
   const verdicts = new Map<number, ItemDetail["judgements"]>();
-  const jrows = store.db
+  const jrows = db
     .prepare(
       `SELECT j.item_id, j.judge, j.status, j.label, j.reason, j.raw, j.error, j.latency_ms
          FROM judgements j JOIN items i ON i.id = j.item_id WHERE i.run_id = ? ORDER BY i.seq, j.judge`,

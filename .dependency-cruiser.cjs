@@ -1,0 +1,56 @@
+// The layering of src/, enforced by `npm run lint` (dependency-cruiser): imports point down the
+// pipeline only, and nothing imports in a cycle. docs/ARCHITECTURE.md draws the same layers.
+// Type-only imports count too: a type is as much a dependency of the design as a value.
+
+/** Lowest first. A module may import its own layer (no cycles) and any layer below it. */
+const LAYERS = [
+  ["src/types\\.ts", "src/version\\.ts", "src/util/"],
+  ["src/data/"],
+  ["src/protocol/"],
+  ["src/config/"],
+  ["src/llama/"],
+  ["src/providers/"],
+  ["src/judge/"],
+  ["src/store/"],
+  ["src/metrics/"],
+  ["src/runner/", "src/engine/"],
+  ["src/report/", "src/importers/", "src/interop/", "src/reliability/", "src/steering/", "src/organism/"],
+  ["src/server/", "src/viewer/", "src/web/"],
+  ["src/cli/", "src/index\\.ts"],
+];
+
+const alt = (paths) => `^(${paths.join("|")})`;
+
+const upward = LAYERS.slice(0, -1).map((layer, i) => ({
+  name: `layer-${i}-imports-up`,
+  comment: `${layer.join(", ")} may not import a higher layer (${LAYERS.slice(i + 1).flat().join(", ")})`,
+  severity: "error",
+  from: { path: alt(layer), pathNot: "\\.test\\.ts$" },
+  to: { path: alt(LAYERS.slice(i + 1).flat()) },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      comment: "a cycle makes two modules one module with two names",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+    ...upward,
+    {
+      name: "only-tests-and-bench-see-test-helpers",
+      severity: "error",
+      from: { path: "^src/", pathNot: "\\.test\\.ts$" },
+      to: { path: "^(test|bench)/" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(dist|node_modules)/" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".js"] },
+  },
+};
