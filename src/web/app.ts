@@ -332,7 +332,7 @@ function Figures(props: { summary: ReportSummary; judge: string }) {
   );
 }
 
-export function ReportView(props: { data: Dataset; headerExtra?: ComponentChildren }) {
+export function ReportView(props: { data: Dataset; headerExtra?: ComponentChildren; kicker?: string }) {
   const { summary, items } = props.data;
   // A sweep's conditions get ordered colours by strength.
   useSweepColours(
@@ -360,7 +360,7 @@ export function ReportView(props: { data: Dataset; headerExtra?: ComponentChildr
       h(
         "div",
         { class: "sb-header-main" },
-        h("div", { class: "sb-kicker" }, "steerbench report"),
+        h("div", { class: "sb-kicker" }, props.kicker ?? "steerbench report"),
         h("h1", { "data-run-name": "" }, run.name),
         h(
           "div",

@@ -29,6 +29,73 @@ function gapCell(gap: GapRow | undefined, model: string) {
   );
 }
 
+/** Conditions shown side by side before Table 1 switches to one row per model × condition. */
+export const LONG_LAYOUT_AFTER = 4;
+
+function Table1Long(props: {
+  models: readonly string[];
+  conditions: readonly string[];
+  judge: string;
+  rowOf: (m: string, c: string) => Table1Row | undefined;
+}) {
+  const { models, conditions, rowOf } = props;
+  return h(
+    "div",
+    { class: "sb-table-wrap" },
+    h(
+      "table",
+      { class: "sb-table sb-table1 sb-table1-long", "data-table": "table1", "data-layout": "long" },
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          h("th", { class: "left" }, "Model"),
+          h("th", { class: "left" }, "Condition"),
+          h("th", { class: "num", title: "valid items (total − nonsensical) / total" }, "n valid"),
+          h("th", { class: "num" }, "Conv %"),
+          h("th", { class: "num" }, "Refusal %"),
+        ),
+      ),
+      h(
+        "tbody",
+        null,
+        models.flatMap((m) =>
+          conditions.map((c) => {
+            const row = rowOf(m, c);
+            return h(
+              "tr",
+              { key: `${m}-${c}`, "data-row-model": m, "data-row-condition": c },
+              h("th", { class: "left model", scope: "row" }, m),
+              h(
+                "td",
+                { class: "left", style: { borderLeft: `3px solid ${conditionColour(c, conditions)}` } },
+                c,
+              ),
+              h(
+                "td",
+                { class: "num sb-n", "data-model": m, "data-condition": c, "data-metric": "n" },
+                row ? `${row.valid}` : "–",
+                row ? h("span", { class: "sb-ci" }, `of ${row.total}`) : null,
+              ),
+              rateCell(row, "conv", m, c),
+              rateCell(row, "refusal", m, c),
+            );
+          }),
+        ),
+      ),
+    ),
+    h(
+      "p",
+      { class: "sb-note" },
+      `Judge: ${props.judge}. Conv % = convergence / valid and Refusal % = safety refusal / valid, pooled over categories; `,
+      "valid = judged − nonsensical; items whose judge failed are left out of every count. Brackets: 95% Wilson score intervals. ",
+      "The gaps Δ are in the gap table below.",
+    ),
+  );
+}
+
 /** The paper's Table 1, one row per model: n, Conv % and Refusal % per condition, then each Δ. */
 export function Table1View(props: {
   table: Table1;
@@ -39,6 +106,9 @@ export function Table1View(props: {
   const { table, models, conditions } = props;
   const rowOf = (m: string, c: string) => table.rows.find((r) => r.model === m && r.condition === c);
   const pairs = [...new Map(table.gaps.map((g) => [`${g.high}-${g.low}`, g])).values()];
+  // A sweep has many conditions (one per strength): one column group each made Table 1 2,200 px wide.
+  // Past a handful, one row per model × condition instead; the gaps then have their own table below.
+  if (conditions.length > LONG_LAYOUT_AFTER) return Table1Long({ ...props, rowOf });
   return h(
     "div",
     { class: "sb-table-wrap" },

@@ -142,5 +142,5 @@ export function ViewerApp() {
   if (data === null) {
     return h("div", { class: "sb-page" }, picker, h("p", { class: "sb-empty" }, error ? "" : "Loading…"));
   }
-  return h(ReportView, { key: data.summary.run.id, data, headerExtra: picker });
+  return h(ReportView, { key: data.summary.run.id, data, headerExtra: picker, kicker: "steerbench viewer (live)" });
 }
