@@ -1,51 +1,19 @@
 // Human and machine output of the steering verbs: the per-layer extraction table, vector file info, and the
 // sweep's steerability curve. Tables render like Table 1 (cli-table3 boxes / Markdown pipes), with the same
 // rounding helpers.
-import Table from "cli-table3";
-import { deltaText, fixed, NA, pText, rateText, type TextTable } from "../report/table-common.js";
-import { escapeMarkdown } from "../report/table-md.js";
+import { STEERING_FORMATS, type SteeringFormat } from "../report/formats.js";
+import { renderTextTables, type TextTable } from "../report/render/text-table.js";
+import { deltaText, fixed, NA, pText, rateText } from "../report/table-common.js";
 import type { SignCheck, Specificity } from "./controls.js";
 import type { Extraction } from "./extract.js";
 import type { SideEffectResult } from "./side-effects.js";
 import type { SweepAnalysis } from "./sweep-analysis.js";
 import type { ControlVector } from "./vector-file.js";
 
-export const STEERING_FORMATS = ["terminal", "md", "json"] as const;
-export type SteeringFormat = (typeof STEERING_FORMATS)[number];
+export { STEERING_FORMATS, type SteeringFormat };
 
-// Names come from files and configs: control characters must not reach the terminal.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-const clean = (s: string): string => s.replace(CONTROL, "\uFFFD");
-
-/** Renders text tables for a terminal or as Markdown, with an optional footnote. */
-export function renderTables(
-  tables: readonly TextTable[],
-  format: "terminal" | "md",
-  footnote?: string,
-): string {
-  const parts = tables.map((t) => {
-    if (format === "md") {
-      const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-      return [
-        `**${escapeMarkdown(t.title)}**`,
-        "",
-        line(t.head),
-        line(t.numeric.map((n) => (n ? "---:" : "---"))),
-        ...t.body.map((row) => line(row.map((cell, i) => (t.numeric[i] ? cell : escapeMarkdown(cell))))),
-      ].join("\n");
-    }
-    const out = new Table({
-      head: t.head,
-      colAligns: t.numeric.map((n) => (n ? "right" : "left")),
-      style: { head: [], border: [], compact: true },
-    });
-    for (const row of t.body) out.push(row.map(clean));
-    return `${clean(t.title)}\n${out.toString()}`;
-  });
-  const sep = format === "md" ? "\n\n" : "\n";
-  return `${parts.join("\n\n")}${footnote ? `${sep}${footnote}` : ""}\n`;
-}
+/** Renders text tables for a terminal or as Markdown, with an optional footnote (the one renderer). */
+export const renderTables = renderTextTables;
 
 const num = (x: number, digits: number): string => (Number.isFinite(x) ? fixed(x, digits) : NA);
 

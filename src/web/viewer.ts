@@ -142,5 +142,10 @@ export function ViewerApp() {
   if (data === null) {
     return h("div", { class: "sb-page" }, picker, h("p", { class: "sb-empty" }, error ? "" : "Loading…"));
   }
-  return h(ReportView, { key: data.summary.run.id, data, headerExtra: picker, kicker: "steerbench viewer (live)" });
+  return h(ReportView, {
+    key: data.summary.run.id,
+    data,
+    headerExtra: picker,
+    kicker: "steerbench viewer (live)",
+  });
 }
