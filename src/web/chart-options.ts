@@ -410,6 +410,7 @@ function sweepValue(p: SweepPoint, metric: SweepMetric): { rate: Num; ci: [numbe
 }
 
 const CONTROL_COLOUR = "#0072B2";
+const PPL_COLOUR = "#6e7781";
 
 /**
  * Conv/refusal/nonsensical % against steering strength for one model, with Wilson whiskers, and the sweep's
@@ -539,10 +540,37 @@ export function sweepOption(points: readonly SweepPoint[], model: string): EChar
       },
     });
   }
+  // The side-effect cost on the same strengths: perplexity of the neutral passage, on its own axis.
+  const pplName = "Perplexity (neutral passage)";
+  const ppl = mine.filter((p) => p.perplexity !== undefined).map((p) => [p.strength, p.perplexity!]);
+  if (ppl.length > 0) {
+    series.push({
+      type: "line",
+      name: pplName,
+      yAxisIndex: 1,
+      data: ppl,
+      symbol: "triangle",
+      symbolSize: 7,
+      lineStyle: { color: PPL_COLOUR, width: 1.5, type: "dotted" },
+      itemStyle: { color: PPL_COLOUR },
+      tooltip: {
+        formatter: (p: unknown) => {
+          const d = (p as { value: number[] }).value;
+          return tooltipNode(`${model} · perplexity`, [
+            ["strength", String(d[0])],
+            ["perplexity", d[1]!.toFixed(2)],
+          ]);
+        },
+      },
+    });
+  }
   const legend = [
     ...SWEEP_METRICS.map((m) => m.name),
     ...(control.some((p) => p.control) ? [controlName] : []),
+    ...(ppl.length > 0 ? [pplName] : []),
   ];
+  // Ticks at the swept strengths themselves (auto ticks showed −6/−3/0/3/6 for strengths −8…8).
+  const ticks = [...new Set(strengths)].sort((a, b) => a - b);
   return {
     ...base(),
     legend: { top: 0, left: "center", data: legend },
@@ -555,21 +583,33 @@ export function sweepOption(points: readonly SweepPoint[], model: string): EChar
       nameLocation: "middle",
       nameGap: 26,
       nameTextStyle: { color: MUTED },
-      splitLine: { lineStyle: { color: GRID_LINE } },
-      // The padded ends are no strengths: leave them unlabelled.
-      axisLabel: { color: MUTED, showMinLabel: false, showMaxLabel: false },
+      axisLabel: { color: MUTED, customValues: ticks },
+      axisTick: { customValues: ticks },
+      splitLine: { show: false },
       axisLine: { onZero: false, lineStyle: { color: "#8c959f" } },
     },
-    yAxis: {
-      type: "value",
-      min: 0,
-      max: 100,
-      axisLine: { onZero: false, show: true, lineStyle: { color: "#8c959f" } },
-      name: "% of items",
-      nameTextStyle: { color: MUTED },
-      splitLine: { lineStyle: { color: GRID_LINE } },
-      axisLabel: { color: MUTED },
-    },
+    yAxis: [
+      {
+        type: "value",
+        min: 0,
+        max: 100,
+        axisLine: { onZero: false, show: true, lineStyle: { color: "#8c959f" } },
+        name: "% of items",
+        nameTextStyle: { color: MUTED },
+        splitLine: { lineStyle: { color: GRID_LINE } },
+        axisLabel: { color: MUTED },
+      },
+      {
+        type: "value",
+        show: ppl.length > 0,
+        scale: true,
+        name: "perplexity",
+        nameTextStyle: { color: MUTED },
+        splitLine: { show: false },
+        axisLine: { show: true, lineStyle: { color: PPL_COLOUR } },
+        axisLabel: { color: MUTED },
+      },
+    ],
     series,
   };
 }

@@ -47,7 +47,30 @@ function orderConditions(configured: readonly string[], seen: readonly string[])
 export function defaultPairs(
   conditions: readonly string[],
   strengths: ReadonlyMap<string, number> = new Map(),
+  controls: ReadonlySet<string> = new Set(),
 ): ConditionPair[] {
+  // A sweep: its gap is the strongest positive strength against the strongest negative one (the
+  // vector's, not the control's), then each strength against 0.
+  const swept = [...strengths.entries()].filter(([c]) => conditions.includes(c) && !controls.has(c));
+  const top = swept.reduce<[string, number] | undefined>(
+    (a, b) => (a === undefined || b[1] > a[1] ? b : a),
+    undefined,
+  );
+  const bottom = swept.reduce<[string, number] | undefined>(
+    (a, b) => (a === undefined || b[1] < a[1] ? b : a),
+    undefined,
+  );
+  if (top !== undefined && bottom !== undefined && top[1] > 0 && bottom[1] < 0) {
+    const zero = swept.find(([, x]) => x === 0)?.[0];
+    const vsZero =
+      zero === undefined
+        ? []
+        : pairsAgainst(zero, conditions).filter((p) => strengths.has(p.high) && !controls.has(p.high));
+    return [
+      { high: top[0], low: bottom[0] },
+      ...vsZero.filter((p) => !(p.high === top[0] && p.low === bottom[0])),
+    ];
+  }
   if (conditions.includes("pro_ic") && conditions.includes("anti_ic")) return [...DEFAULT_PAIRS];
   const zero = [...strengths.entries()].find(([c, x]) => x === 0 && conditions.includes(c))?.[0];
   if (zero !== undefined) return pairsAgainst(zero, conditions);
@@ -82,7 +105,26 @@ export function controlConditions(config: unknown): Set<string> {
   return new Set(strengths !== null && typeof strengths === "object" ? Object.keys(strengths) : []);
 }
 
-function sweepPoints(table: Table1, strengths: Map<string, number>, controls: Set<string>): SweepPoint[] {
+/** Neutral-passage perplexity per condition, as a sweep stored it (empty when it measured none). */
+export function storedPerplexity(config: unknown): Map<string, number> {
+  const by = (
+    (config as { sweep?: unknown } | null)?.sweep as { perplexity?: { byCondition?: unknown } } | undefined
+  )?.perplexity?.byCondition;
+  const out = new Map<string, number>();
+  if (by === null || typeof by !== "object") return out;
+  for (const [name, r] of Object.entries(by as Record<string, unknown>)) {
+    const ppl = (r as { perplexity?: unknown } | null)?.perplexity;
+    if (typeof ppl === "number" && Number.isFinite(ppl)) out.set(name, ppl);
+  }
+  return out;
+}
+
+function sweepPoints(
+  table: Table1,
+  strengths: Map<string, number>,
+  controls: Set<string>,
+  perplexity: Map<string, number> = new Map(),
+): SweepPoint[] {
   const points: SweepPoint[] = [];
   for (const row of table.rows) {
     const strength = strengths.get(row.condition);
@@ -100,6 +142,7 @@ function sweepPoints(table: Table1, strengths: Map<string, number>, controls: Se
       refusalCI: row.refusalCI,
       nonsensicalRate: row.nonsensicalRate,
       nonsensicalCI: row.nonsensicalCI,
+      ...(perplexity.has(row.condition) ? { perplexity: perplexity.get(row.condition)! } : {}),
     });
   }
   return points.sort((a, b) => (a.model === b.model ? a.strength - b.strength : 0));
@@ -209,7 +252,8 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
   }
   const strengths = sweepStrengths(run, settings);
   const controls = controlConditions(run.config);
-  const pairs = opts.pairs ?? defaultPairs(conditions, strengths);
+  const pairs = opts.pairs ?? defaultPairs(conditions, strengths, controls);
+  const perplexity = storedPerplexity(run.config);
   const tables = judges.map((judge) => {
     const table = buildTable1(store.outcomes(run.id, judge), { pairs });
     table.rows.sort(
@@ -218,7 +262,7 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
         rank(conditions, a.condition) - rank(conditions, b.condition),
     );
     table.gaps.sort((a, b) => rank(models, a.model) - rank(models, b.model));
-    return { judge, table, sweep: sweepPoints(table, strengths, controls) };
+    return { judge, table, sweep: sweepPoints(table, strengths, controls, perplexity) };
   });
 
   const progress = store.progress(run.id);

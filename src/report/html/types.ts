@@ -105,6 +105,8 @@ export interface SweepPoint {
   nonsensicalCI: Interval | null;
   /** The sweep's random-direction control (same per-layer norm) rather than the vector. */
   control?: boolean;
+  /** Perplexity of the neutral passage under this condition (the sweep's side-effect cost), when measured. */
+  perplexity?: number;
 }
 
 export interface JudgeTable {
