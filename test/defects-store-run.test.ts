@@ -288,6 +288,37 @@ describe("a model file that is not a GGUF", () => {
   });
 });
 
+describe("a sweep's first start", () => {
+  it("says starting, not resuming: the run is created by runEvaluation with its kind and record", async () => {
+    const { parseRunConfig } = await import("../src/config/run-config.js");
+    const { runEvaluation } = await import("../src/engine/run.js");
+    const server = await scripted();
+    const store = Store.open(join(dir, "sweep-kind.sqlite"));
+    const config = parseRunConfig({
+      limit: 1,
+      conditions: ["baseline"],
+      models: [{ model: SUBJECT, baseUrl: server.baseUrl }],
+      judges: [{ model: JUDGE, baseUrl: server.baseUrl }],
+    });
+    const lines: string[] = [];
+    const opts = {
+      config,
+      store,
+      packDir,
+      kind: "sweep" as const,
+      extraConfig: { sweep: { strengths: { baseline: 0 } } },
+    };
+    const first = await runEvaluation({ ...opts, log: (l) => lines.push(l) });
+    expect(lines[0]).toMatch(/^starting run /);
+    expect(first.run.kind).toBe("sweep");
+    expect((first.run.config as { sweep?: unknown }).sweep).toEqual({ strengths: { baseline: 0 } });
+    lines.length = 0;
+    await runEvaluation({ ...opts, log: (l) => lines.push(l) });
+    expect(lines[0]).toMatch(/^resuming run /);
+    store.close();
+  });
+});
+
 describe("resume says what changed", () => {
   it("names an endpoint change when a config resumes the same run", async () => {
     const one = await scripted();

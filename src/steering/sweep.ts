@@ -13,7 +13,6 @@ import type { Outcome } from "../metrics/table1.js";
 import type { Store } from "../store/store.js";
 import type { Condition, ProtocolStrings } from "../types.js";
 import { sha256 } from "../util/hash.js";
-import { versions } from "../version.js";
 import { controlVectorSpec, loadControlVector, resolveVectorPath } from "./apply.js";
 import { type SignCheck, signCheck, signCheckLayer, specificity } from "./controls.js";
 import { fileSha256 } from "./file-hash.js";
@@ -90,21 +89,10 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
   const plan = planRun(config, pack);
   let record: SweepRecord = opts.sweep;
 
-  // Create the run ourselves as kind "sweep"; runEvaluation then resumes it like any run.
-  let run = store.getRun(plan.runId);
-  if (!run) {
-    run = store.createRun({
-      id: plan.runId,
-      name: plan.name,
-      kind: "sweep",
-      config: { ...(plan.storedConfig as Record<string, unknown>), sweep: record },
-      versions: versions(),
-      dataHash: pack.hash,
-      primaryJudge: modelLabel(config.judges[0]!),
-    });
-  } else {
-    record = { ...record, ...storedSweep(run.config), strengths: record.strengths };
-  }
+  const run = store.getRun(plan.runId);
+  // A first start creates the run inside runEvaluation (kind sweep, the record stored with it), so it
+  // says "starting", not "resuming"; a resume keeps what the stored record already measured.
+  if (run) record = { ...record, ...storedSweep(run.config), strengths: record.strengths };
 
   const local = config.models.every((m) => m.provider === "llama");
   const wantPerplexity = opts.perplexity ?? local;
@@ -158,12 +146,14 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
     } finally {
       await engine.dispose();
     }
-    store.updateRunConfig(run.id, { ...(run.config as Record<string, unknown>), sweep: record });
+    if (run) store.updateRunConfig(run.id, { ...(run.config as Record<string, unknown>), sweep: record });
   }
 
   const summary = await runEvaluation({
     config,
     store,
+    kind: "sweep",
+    extraConfig: { sweep: record },
     packDir: opts.packDir,
     retryErrors: opts.retryErrors,
     signal: opts.signal,
