@@ -33,7 +33,13 @@ import { EvalHooks } from "./hooks.js";
 import { clearLog, recentProblems } from "./log.js";
 import { createSampler } from "./sampler.js";
 import { abortError, Scheduler } from "./scheduler.js";
-import { CaptureSequence, type FinishReason, GenerateSequence, ScoreSequence } from "./sequences.js";
+import {
+  CaptureSequence,
+  type FinishReason,
+  GenerateSequence,
+  LogitsSequence,
+  ScoreSequence,
+} from "./sequences.js";
 import { type PreparedSteering, prepareSteering, type SequenceSteeringSpec } from "./steer-ops.js";
 import { StopMatcher } from "./stop.js";
 import { type TokenizeOptions, Vocab } from "./vocab.js";
@@ -687,6 +693,26 @@ export class LlamaEngine {
     });
     const steering = this.prepareRequestSteering(options.steering);
     return this.scheduler.submit(new ScoreSequence(fulls, promptTokens.length, options.signal, steering));
+  }
+
+  /**
+   * The raw next-token logits (nVocab floats) after `tokens`, decoded as one sequence from an empty slot.
+   * For log-probabilities and for checking how close two candidate tokens were.
+   */
+  async nextTokenLogits(
+    tokens: readonly number[],
+    options: { steering?: SequenceSteeringSpec; signal?: AbortSignal } = {},
+  ): Promise<Float32Array> {
+    this.assertLive();
+    const ts = parse(z.array(z.number().int().min(0)).min(1), [...tokens], "nextTokenLogits tokens");
+    if (ts.length > this.info.contextSize) {
+      throw new RangeError(`the input has ${ts.length} tokens; the context holds ${this.info.contextSize}`);
+    }
+    const bad = ts.find((t) => t >= this.info.nVocab);
+    if (bad !== undefined)
+      throw new RangeError(`token ${bad} is outside the vocabulary (0..${this.info.nVocab - 1})`);
+    const steering = this.prepareRequestSteering(options.steering);
+    return this.scheduler.submit(new LogitsSequence(ts, options.signal, steering));
   }
 
   /** Sequences running and waiting now (for servers and tests). */

@@ -92,8 +92,6 @@ export class Scheduler {
   private readonly active: (Sequence<unknown> | undefined)[];
   private running = false;
   private logitsType: ReturnType<typeof koffi.array> | undefined;
-  /** Rotates which sequence's prompt gets the batch's spare room first. */
-  private turn = 0;
   /** Decode steps and tokens decoded so far (for tests and benchmarks). */
   readonly stats = { steps: 0, tokens: 0, maxSequencesInStep: 0 };
 
@@ -136,7 +134,8 @@ export class Scheduler {
   private kick(): void {
     if (this.running) return;
     this.running = true;
-    void this.loop();
+    // Start on the next microtask, so that calls made in the same tick share the first step.
+    queueMicrotask(() => void this.loop());
   }
 
   private async loop(): Promise<void> {
@@ -219,6 +218,9 @@ export class Scheduler {
     if (!seq) return;
     this.active[slot] = undefined;
     this.fn.llama_memory_seq_rm(this.mem, slot, -1, -1);
+    // With no sequence left, reset the cache's cell placement too: the next batch then lays out its cells
+    // exactly as the same batch would in a fresh context (attention sums in the same order, bit for bit).
+    if (this.activeCount === 0) this.fn.llama_memory_clear(this.mem, false);
     const captured = this.hooks?.clearSlot(slot) ?? new Map();
     try {
       if (error !== undefined) seq.reject(error);
@@ -235,10 +237,10 @@ export class Scheduler {
     b.reset();
     const parts: { slot: number; seq: Sequence<unknown>; from: number; count: number }[] = [];
     const n = this.parallel;
-    // Generation steps first (one token each), then prompt chunks in rotating order with the room left.
+    // Generation steps first (one token each), then prompt chunks in slot order with the room left. The order
+    // is fixed (no rotation): the same requests then give the same batch layout and the same bits.
     for (const pass of [0, 1]) {
-      for (let k = 0; k < n && b.room > 0; k++) {
-        const slot = (this.turn + k) % n;
+      for (let slot = 0; slot < n && b.room > 0; slot++) {
         const seq = this.active[slot];
         if (!seq) continue;
         const pending = seq.tokens.length - seq.fed;
@@ -248,7 +250,6 @@ export class Scheduler {
         parts.push({ slot, seq, from: seq.fed, count });
       }
     }
-    this.turn = (this.turn + 1) % n;
     for (let slot = 0; slot < n; slot++) {
       const s = this.active[slot];
       if (s && s.tokens.length === s.fed && !parts.some((p) => p.slot === slot)) {

@@ -234,3 +234,30 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   while (i < n && a[i] === b[i]) i++;
   return i;
 }
+
+/** The logits after the last of `tokens` (a copy of the nVocab row). */
+export class LogitsSequence extends Sequence<Float32Array> {
+  private row: Float32Array | undefined;
+
+  constructor(tokens: number[], signal: AbortSignal | undefined, steering: PreparedSteering | undefined) {
+    super(signal, steering, undefined);
+    this.tokens = tokens;
+  }
+
+  wantsOutput(pos: number): boolean {
+    return pos === this.tokens.length - 1;
+  }
+
+  afterDecode(outputs: DecodeOutput[], c: SequenceContext): void {
+    const o = outputs.find((x) => x.pos === this.tokens.length - 1);
+    if (o) {
+      this.row = c.logitsRow(o.row);
+      this.done = true;
+    }
+  }
+
+  result(): Float32Array {
+    if (!this.row) throw new Error("no logits were produced");
+    return this.row;
+  }
+}
