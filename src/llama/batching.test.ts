@@ -44,7 +44,6 @@ async function compareAloneAndBatched(
   for (const prompt of ps) solo.push(await alone.generate({ prompt, maxTokens, temperature: 0 }));
   const before = batched.batchStats;
   const half = Math.ceil(ps.length / 2);
-  let second: Promise<GenerateResult[]> | undefined;
   let release!: () => void;
   const started = new Promise<void>((r) => {
     release = r;
@@ -58,7 +57,7 @@ async function compareAloneAndBatched(
     }),
   );
   await Promise.race([started, Promise.all(first)]);
-  second = Promise.all(
+  const second = Promise.all(
     ps.slice(half).map((prompt) => batched.generate({ prompt, maxTokens, temperature: 0 })),
   );
   const together = [...(await Promise.all(first)), ...(await second)];
