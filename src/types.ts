@@ -132,6 +132,10 @@ export interface Generation {
   completionTokens: number | undefined;
   latencyMs: number;
   finishReason: string | undefined;
+  /** Local engines: max_tokens was more than the room the prompt left in the context window. */
+  maxTokensCapped?: { requested: number; granted: number };
+  /** Local engines: the prompt alone did not fit the window and was cut from the front (in tokens). */
+  promptTruncated?: { from: number; to: number };
 }
 
 /** A judge verdict as stored. A failed verdict has `label: undefined` and `failed: true`. */

@@ -182,14 +182,12 @@ describe("a planted direction is recovered", () => {
     info: engine.info,
     tokenize: (text, options) => engine.tokenize(text, options),
     applyChatTemplate: (messages) => engine.applyChatTemplate(messages),
-    async captureHiddenStates(req) {
+    // Per-request steering: the extractor captures a pair's two prompts at once, in one batch.
+    captureHiddenStates(req) {
       const steer = req.messages !== undefined && positives.has(req.messages);
-      if (steer) await engine.setControlVector({ data: new Map([[2, planted]]), layerStart: 2, layerEnd: 2 });
-      try {
-        return await engine.captureHiddenStates(req);
-      } finally {
-        if (steer) await engine.clearControlVector();
-      }
+      return engine.captureHiddenStates(
+        steer ? { ...req, steering: { data: new Map([[2, planted]]), layerStart: 2, layerEnd: 2 } } : req,
+      );
     },
   });
 

@@ -107,8 +107,11 @@ export function setMultiEndpointFactory(
   createMultiEndpoint = factory;
 }
 
-/** In-process providers register here (the embedded llama.cpp engine), so HTTP-only users never load them. */
-export type LocalModelFactory = (m: ModelConfig) => Promise<EngineProvider>;
+/**
+ * In-process providers register here (the embedded llama.cpp engine), so HTTP-only users never load them.
+ * `parallel` is how many requests the run keeps in flight on the model (its limiter's size).
+ */
+export type LocalModelFactory = (m: ModelConfig, parallel: number) => Promise<EngineProvider>;
 export type LocalJudgeFactory = (j: JudgeConfig, ctx: ConnectContext) => Promise<ConnectedJudge>;
 const localModels = new Map<string, LocalModelFactory>();
 const localJudges = new Map<string, LocalJudgeFactory>();
@@ -134,8 +137,11 @@ export async function connectModel(m: ModelConfig, ctx: ConnectContext): Promise
     await loadLocal("llama");
     const factory = localModels.get("llama");
     if (!factory) throw new ConnectError(`${modelLabel(m)}: the llama provider is not available`);
-    // One llama.cpp context serves one request at a time.
-    return { provider: await factory(m), limiter: new Limiter(1) };
+    // One llama.cpp context decodes up to `parallel` requests together (continuous batching). Each slot
+    // reserves a whole context window of KV cache, so without an explicit `concurrency` on the model it
+    // is the run's concurrency capped at 4.
+    const parallel = m.concurrency ?? Math.max(1, Math.min(ctx.concurrency, 4));
+    return { provider: await factory(m, parallel), limiter: new Limiter(parallel) };
   }
   const provider = httpProvider(m, ctx, m.thinking);
   const urls = m.baseUrls?.length ?? 1;

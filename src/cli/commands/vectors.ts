@@ -33,6 +33,7 @@ interface ExtractFlags {
   normalize?: boolean;
   contextSize?: number;
   threads?: number;
+  concurrency: number;
   format: string;
   out: string;
   quiet?: boolean;
@@ -97,6 +98,12 @@ export function registerVectors(program: Command): void {
       parseIntOption("--context-size"),
     )
     .option("--threads <n>", "CPU threads", parseIntOption("--threads"))
+    .option(
+      "--concurrency <n>",
+      "pairs captured at once (their prompts share decode batches)",
+      parseIntOption("--concurrency"),
+      2,
+    )
     .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")
     .option("--quiet", "no progress output");
   dataOption(extract).action(async (flags: ExtractFlags) => {
@@ -106,6 +113,7 @@ export function registerVectors(program: Command): void {
     }
     if (!(flags.holdout >= 0 && flags.holdout < 1)) throw new UsageError("--holdout must be in [0, 1)");
     if (flags.lastTokens < 1) throw new UsageError("--last-tokens must be at least 1");
+    if (flags.concurrency < 1) throw new UsageError("--concurrency must be at least 1");
     let pairs =
       flags.pairs === "builtin"
         ? builtinPairs(await loadPack(resolveDataDir({ flag: flags.data })), {
@@ -120,6 +128,7 @@ export function registerVectors(program: Command): void {
     const engine = await LlamaEngine.load(modelPath, {
       threads: flags.threads,
       contextSize: flags.contextSize,
+      parallel: 2 * flags.concurrency,
     });
     try {
       const progress = createProgress({ label: "extract", quiet: flags.quiet ?? false });
@@ -131,6 +140,7 @@ export function registerVectors(program: Command): void {
         seed: flags.seed,
         lastTokens: flags.lastTokens,
         normalize: flags.normalize ?? false,
+        concurrency: flags.concurrency,
         onProgress: (done, total) => progress.update({ done, total, errors: 0 }),
       });
       progress.stop();
