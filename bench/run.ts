@@ -23,15 +23,16 @@ import { loadPack } from "../src/data/pack.js";
 import { planRun } from "../src/engine/plan.js";
 import { ITEMS_PER_EPOCH } from "./common.js";
 import { type Job, type JobResult, type RunResult, type StoreResult, studyConfig } from "./harness.js";
-import type { ServerCommand, ServerMessage } from "./server.js";
+import { runBatchedLlamaBench } from "./llama/batched.js";
 import { runLlamaBench } from "./llama/bench.js";
+import type { ServerCommand, ServerMessage } from "./server.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled to bench/dist/run.js by bench/build.mjs.
 const repoRoot = resolve(here, "..", "..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const PROFILE = process.env.BENCH_PROFILE === "1";
-/** BENCH_ONLY=throughput,promptfoo,memory,resume,store,llama runs only those sections. */
+/** BENCH_ONLY=throughput,promptfoo,memory,resume,store,llama,llama-batched runs only those sections. */
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : undefined;
 const section = (name: string) => ONLY === undefined || ONLY.has(name);
 const resultsDir = join(repoRoot, "bench", "results");
@@ -464,6 +465,11 @@ async function main(): Promise<void> {
   if (section("llama")) {
     log("llama: embedded engine vs node-llama-cpp, capture and control-vector costs");
     results.llama = await runLlamaBench({ quick: QUICK });
+  }
+  // 7. Continuous batching: N sequences vs node-llama-cpp's `sequences: N`, plain and per-sequence steered.
+  if (section("llama") || section("llama-batched")) {
+    log("llama-batched: N = 1…16 sequences vs node-llama-cpp, and per-sequence steering");
+    results.llamaBatched = await runBatchedLlamaBench({ quick: QUICK });
   }
   results.totalSeconds = (Date.now() - started) / 1000;
   results.loadAverageAtEnd = loadavg();

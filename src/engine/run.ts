@@ -18,6 +18,7 @@ import {
 } from "./connect.js";
 import { judgeItem } from "./judge-item.js";
 import { forEachConcurrent } from "./limiter.js";
+import { itemMajor } from "./order.js";
 import { planRun } from "./plan.js";
 import type { ProgressReporter } from "./progress.js";
 
@@ -262,7 +263,8 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
       opts.progress?.update({ done, total: items.length, errors });
     };
 
-    await forEachConcurrent(todo, config.concurrency, processItem, opts.signal);
+    // Item-major: a sweep's strengths for one item are in flight together (and batch on a local model).
+    await forEachConcurrent(itemMajor(todo), config.concurrency, processItem, opts.signal);
   } finally {
     opts.progress?.stop();
     for (const c of connections.values()) await c.provider.close().catch(() => {});
