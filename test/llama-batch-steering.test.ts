@@ -161,6 +161,25 @@ describe("per-sequence steering in one batch", () => {
     expect(steered[2]!.tokens).not.toEqual(plain[2]!.tokens);
   });
 
+  it("a judge scoring beside a steered generation in the same batch is not steered", async () => {
+    const prompt = "The cat ran over the old stone";
+    const conts = [" and the river", " into the light", " under a tree"];
+    const strong = { data: new Map([1, 2, 3].map((il) => [il, v] as const)), strength: 4 };
+    const alone = await engine.scoreContinuations(prompt, conts);
+    const before = engine.batchStats.steps;
+    const [, beside] = await Promise.all([
+      engine.generate({ prompt: PROMPTS[0]!, maxTokens: 30, temperature: 0, steering: strong }),
+      engine.scoreContinuations(prompt, conts),
+    ]);
+    expect(engine.batchStats.steps).toBeGreaterThan(before);
+    const steered = await engine.scoreContinuations(prompt, conts, { steering: strong });
+    beside.forEach((x, i) => {
+      expect(Math.abs(x - alone[i]!)).toBeLessThan(1e-4);
+      // The same vector on the scoring itself moves it far more: the check above can fail.
+      expect(Math.abs(steered[i]! - alone[i]!)).toBeGreaterThan(1e-2);
+    });
+  });
+
   it("refuses per-request steering beside a global control vector, and bad modes by name", async () => {
     await engine.setControlVector({ data: at(v), strength: 1 });
     try {
