@@ -163,6 +163,51 @@ describe("continuous batching on the tiny GGUF", () => {
     expect(batched.load).toEqual({ active: 0, queued: 0, parallel: 8 });
   });
 
+  it("drops a queued request whose signal aborts at once, while every slot is busy", async () => {
+    const one = await LlamaEngine.load(tinyModel, { threads: 1, contextSize: 256, parallel: 1 });
+    try {
+      const ac = new AbortController();
+      let firstPieces = 0;
+      let queuedSettled = false;
+      const running = one.generate({
+        prompt: "I dream of",
+        maxTokens: 60,
+        temperature: 0,
+        onText: () => {
+          if (++firstPieces === 3) ac.abort();
+        },
+      });
+      // Behind another waiting request, so it is not at the head of the queue when it aborts.
+      const waiting = one.generate({ prompt: "Once upon", maxTokens: 5, temperature: 0 });
+      const queued = one.generate({ prompt: "The cat", maxTokens: 5, temperature: 0, signal: ac.signal });
+      queued
+        .catch(() => {})
+        .finally(() => {
+          queuedSettled = true;
+        });
+      await expect(queued).rejects.toMatchObject({ name: "AbortError" });
+      // It left the queue while the first was still generating.
+      const first = await running;
+      expect(queuedSettled).toBe(true);
+      expect(first.completionTokens).toBeGreaterThan(3);
+      await expect(waiting).resolves.toMatchObject({ completionTokens: 5 });
+    } finally {
+      await one.dispose();
+    }
+  });
+
+  it("rejects work queued behind dispose and after it, and dispose twice is safe", async () => {
+    const e = await LlamaEngine.load(tinyModel, { threads: 1, contextSize: 256, parallel: 1 });
+    const running = e.generate({ prompt: "I dream of", maxTokens: 10, temperature: 0 });
+    const d1 = e.dispose();
+    const behind = e.generate({ prompt: "The cat", maxTokens: 5, temperature: 0 });
+    const d2 = e.dispose();
+    await expect(running).resolves.toMatchObject({ completionTokens: 10 });
+    await expect(behind).rejects.toThrow(/disposed/);
+    await Promise.all([d1, d2]);
+    await expect(e.generate({ prompt: "x", maxTokens: 1 })).rejects.toThrow(/disposed/);
+  });
+
   it("frees a finished sequence's KV cells at once: many more requests than the cache holds at a time", async () => {
     // 2 slots × 128 cells. 12 requests of ~110 cells each only fit if every finished one gives its cells back.
     const small = await LlamaEngine.load(tinyModel, { threads: 1, contextSize: 128, parallel: 2 });

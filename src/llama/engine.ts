@@ -285,6 +285,7 @@ export class LlamaEngine {
   private hooks: EvalHooks | undefined;
   private cvec: PreparedControlVector | undefined;
   private disposed = false;
+  private disposing: Promise<void> | undefined;
 
   private constructor(init: {
     lib: LlamaLibrary;
@@ -735,9 +736,10 @@ export class LlamaEngine {
   /** Frees the context and model (after any running operation). Later calls throw. Safe to call twice. */
   dispose(): Promise<void> {
     if (this.disposed) return Promise.resolve();
-    return this.scheduler.exclusive(() => {
+    this.disposing ??= this.scheduler.exclusive(() => {
       if (this.disposed) return;
       this.disposed = true;
+      this.scheduler.close(new Error("this LlamaEngine has been disposed"));
       this.batch.free();
       if (this.ctx) this.fn.llama_free(this.ctx);
       this.ctx = undefined;
@@ -747,6 +749,7 @@ export class LlamaEngine {
       if (this.model) this.fn.llama_model_free(this.model);
       this.model = undefined;
     });
+    return this.disposing;
   }
 
   get isDisposed(): boolean {

@@ -91,6 +91,7 @@ export class Scheduler {
   private readonly queue: Job[] = [];
   private readonly active: (Sequence<unknown> | undefined)[];
   private running = false;
+  private closedWith: Error | undefined;
   private logitsType: ReturnType<typeof koffi.array> | undefined;
   /** Decode steps and tokens decoded so far (for tests and benchmarks). */
   readonly stats = { steps: 0, tokens: 0, maxSequencesInStep: 0 };
@@ -118,13 +119,32 @@ export class Scheduler {
   }
 
   submit<T>(seq: Sequence<T>): Promise<T> {
+    if (this.closedWith) {
+      seq.cleanup();
+      return Promise.reject(this.closedWith);
+    }
     this.queue.push({ kind: "sequence", seq: seq as Sequence<unknown> });
     this.kick();
     return seq.promise;
   }
 
+  /**
+   * Refuses all later work with `error` (after dispose: nothing may touch the freed context). Called from an
+   * exclusive job, so no sequence is active; queued jobs are rejected.
+   */
+  close(error: Error): void {
+    this.closedWith = error;
+    for (const j of this.queue.splice(0)) {
+      if (j.kind === "sequence") {
+        j.seq.cleanup();
+        j.seq.reject(error);
+      } else j.reject(error);
+    }
+  }
+
   /** Runs `run` with no sequence active, in submission order. */
   exclusive<T>(run: () => T | Promise<T>): Promise<T> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ kind: "exclusive", run, resolve: resolve as (v: unknown) => void, reject });
       this.kick();
@@ -152,6 +172,15 @@ export class Scheduler {
         for (let slot = 0; slot < this.parallel; slot++) {
           const s = this.active[slot];
           if (s?.signal?.aborted) this.release(slot, abortError(s.signal));
+        }
+        // A waiting request whose caller gave up leaves the queue at once, not when its turn comes.
+        for (let i = this.queue.length - 1; i >= 0; i--) {
+          const j = this.queue[i]!;
+          if (j.kind === "sequence" && j.seq.signal?.aborted) {
+            this.queue.splice(i, 1);
+            j.seq.cleanup();
+            j.seq.reject(abortError(j.seq.signal));
+          }
         }
         if (this.activeCount > 0) this.step();
         // Let timers and I/O run between steps (each decode blocks the thread).
