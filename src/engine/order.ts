@@ -9,9 +9,9 @@ export function itemMajor<T extends { model: string; scenarioId: string; epoch: 
   const groups = new Map<string, T[]>();
   for (const it of items) {
     const k = key(it);
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = []));
-    g.push(it);
+    const g = groups.get(k);
+    if (g) g.push(it);
+    else groups.set(k, [it]);
   }
   return [...groups.values()].flat();
 }

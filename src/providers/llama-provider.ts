@@ -17,8 +17,8 @@ import { createJudge } from "../judge/judge.js";
 import { LlamaEngine } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
 import { resolveModelFile } from "../llama/model-source.js";
-import { type BoundJudgePrompt, bindJudgePrompt } from "../protocol/judge-prompts.js";
 import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
+import { type BoundJudgePrompt, bindJudgePrompt } from "../protocol/judge-prompts.js";
 import type { ActivationSteering, ChatMessage, Generation, Label, Verdict } from "../types.js";
 import type { GenerateRequest, ModelProvider } from "./provider.js";
 import { pyStrip, splitThinking } from "./thinking.js";
@@ -126,7 +126,9 @@ export function defaultParallel(runConcurrency: number): number {
 export async function createLlamaProvider(
   modelRef: string,
   opts: LlamaProviderOptions = {},
-): Promise<EngineProvider & { engine: LlamaEngine; generate(req: LlamaGenerateRequest): Promise<Generation> }> {
+): Promise<
+  EngineProvider & { engine: LlamaEngine; generate(req: LlamaGenerateRequest): Promise<Generation> }
+> {
   const path = await resolveModelFile(modelRef);
   const o = {
     threads: opts.threads ?? defaultThreads(path),

@@ -106,7 +106,9 @@ export async function controlVectorSpec(
     );
   }
   if (mode !== "add" && steering.normPreserving) {
-    throw new SteeringError(`activation mode ${mode} cannot be combined with normPreserving (that is for add)`);
+    throw new SteeringError(
+      `activation mode ${mode} cannot be combined with normPreserving (that is for add)`,
+    );
   }
   const path = resolveVectorPath(steering.vector);
   const vec = loadControlVector(path);
