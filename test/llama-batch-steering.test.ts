@@ -181,7 +181,13 @@ describe("per-sequence steering in one batch", () => {
   });
 
   it("refuses per-request steering beside a global control vector, and bad modes by name", async () => {
-    await engine.setControlVector({ data: at(v), strength: 1 });
+    // Queued behind a global vector that is set while it waits: refused when its turn comes.
+    const busy = engine.generate({ prompt: "I dream", maxTokens: 8, temperature: 0 });
+    const setting = engine.setControlVector({ data: at(v), strength: 1 });
+    const waiting = engine.generate({ prompt: "x", maxTokens: 1, steering: { data: at(v), strength: 1 } });
+    await busy;
+    await setting;
+    await expect(waiting).rejects.toThrow(/cannot be combined with a global control vector/);
     try {
       await expect(
         engine.generate({ prompt: "x", maxTokens: 1, steering: { data: at(v), strength: 1 } }),

@@ -267,6 +267,9 @@ function exactlyOneSource(req: Record<string, unknown>, fields: string[], what: 
   if (n !== 1) throw new TypeError(`invalid ${what}: give exactly one of ${fields.join(", ")}`);
 }
 
+const COMBINED_STEERING =
+  "per-request steering cannot be combined with a global control vector; clear it first";
+
 // ---------------------------------------------------------------------------------------------------------
 
 export class LlamaEngine {
@@ -322,6 +325,8 @@ export class LlamaEngine {
       this.hooks,
       this.info.nVocab,
       this.info.parallel,
+      // A global control vector set while a per-request steered call waited would stack on its steering.
+      (seq) => (seq.steering && this.cvec ? new Error(COMBINED_STEERING) : undefined),
     );
   }
 
@@ -767,7 +772,7 @@ export class LlamaEngine {
     if (!spec) return undefined;
     if (!this.hooks) throw new Error("per-request steering needs the engine loaded with hooks: true");
     if (this.cvec) {
-      throw new Error("per-request steering cannot be combined with a global control vector; clear it first");
+      throw new Error(COMBINED_STEERING);
     }
     return prepareSteering(spec, this.info.nEmbd, this.info.nLayer);
   }

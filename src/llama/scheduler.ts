@@ -104,6 +104,8 @@ export class Scheduler {
     private readonly hooks: EvalHooks | undefined,
     private readonly nVocab: number,
     readonly parallel: number,
+    /** A reason to refuse a sequence when its turn comes (state may have changed since it was queued). */
+    private readonly refuse: (seq: Sequence<unknown>) => Error | undefined = () => undefined,
   ) {
     this.active = new Array(parallel).fill(undefined);
   }
@@ -219,6 +221,8 @@ export class Scheduler {
       const seq = head.seq;
       this.active[slot] = seq;
       try {
+        const refused = this.refuse(seq);
+        if (refused) throw refused;
         if (seq.steering || seq.capture) {
           if (!this.hooks) throw new Error("per-sequence steering and capture need the engine's hooks");
           this.hooks.setSlot(slot, { steering: seq.steering, capture: seq.capture });
