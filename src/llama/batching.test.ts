@@ -102,6 +102,13 @@ describe("continuous batching on the tiny GGUF", () => {
     expect(alone.info.parallel).toBe(1);
   });
 
+  it("refuses a batch smaller than the number of sequences, and a bad parallel, by name", async () => {
+    await expect(LlamaEngine.load(tinyModel, { threads: 1, parallel: 4, batchSize: 2 })).rejects.toThrow(
+      /batchSize 2 is smaller than parallel 4/,
+    );
+    await expect(LlamaEngine.load(tinyModel, { threads: 1, parallel: 0 })).rejects.toThrow(/parallel/);
+  });
+
   it("gives each of 64 prompts the greedy tokens it gets alone (divergences only at tie-breaks)", async () => {
     const ps = prompts(64, 11);
     const { diverged, stepsWithMany } = await compareAloneAndBatched(alone, batched, ps, 32);

@@ -359,6 +359,12 @@ export class LlamaEngine {
       const contextSize = opts.contextSize ?? Math.min(nCtxTrain > 0 ? nCtxTrain : 4096, 4096);
       const parallel = opts.parallel ?? 1;
       const batchSize = Math.min(opts.batchSize ?? 512, contextSize * parallel);
+      // Every generating sequence must fit in each step, or slot order would starve the last ones.
+      if (batchSize < parallel) {
+        throw new RangeError(
+          `batchSize ${batchSize} is smaller than parallel ${parallel}: give batchSize ≥ parallel`,
+        );
+      }
       if (opts.hooks !== false) hooks = new EvalHooks(fn, nEmbd);
 
       const cp = fn.llama_context_default_params();
