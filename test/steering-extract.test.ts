@@ -257,6 +257,11 @@ describe("perplexity of the neutral passage", () => {
     expect(zero.logProb).toBe(base.logProb);
     const strong = await passagePerplexity(engine, { controlVector: { data, strength: 6 } });
     expect(strong.logProb).not.toBe(base.logProb);
+    // Other modes score under their own operation (per-request steering), not as an added vector.
+    const ablated = await passagePerplexity(engine, { controlVector: { data, strength: 1, mode: "ablate" } });
+    const added = await passagePerplexity(engine, { controlVector: { data, strength: 1 } });
+    expect(ablated.logProb).not.toBe(base.logProb);
+    expect(ablated.logProb).not.toBe(added.logProb);
     // The vector is cleared afterwards.
     expect(engine.controlVector).toBeUndefined();
     expect((await passagePerplexity(engine)).logProb).toBe(base.logProb);

@@ -368,7 +368,9 @@ export class LlamaEngine {
       if (opts.hooks !== false) hooks = new EvalHooks(fn, nEmbd);
 
       const cp = fn.llama_context_default_params();
-      cp.n_ctx = contextSize * parallel;
+      // llama.cpp pads the whole cache to a multiple of 256 cells; padding each sequence's window first gives
+      // every `parallel` the same window a single sequence gets (and node-llama-cpp's per-sequence size).
+      cp.n_ctx = Math.ceil(contextSize / 256) * 256 * parallel;
       // n_batch = n_ubatch: one llama_decode call is one graph evaluation, which the hooks' row mapping needs.
       cp.n_batch = batchSize;
       cp.n_ubatch = batchSize;
