@@ -131,16 +131,23 @@ async function loadLocal(kind: string): Promise<void> {
   if (kind === "classifier") await import("../reliability/classifier/provider.js");
 }
 
+/**
+ * Sequences in flight on a local model whose config gives no `concurrency`: the run's, at most 4. Every
+ * sequence reserves a whole context window of KV cache, and with one unified cache each token attends over
+ * every active sequence's cells, so 16 slots of a large context cost memory and time.
+ */
+export function localParallel(runConcurrency: number): number {
+  return Math.max(1, Math.min(runConcurrency, 4));
+}
+
 export async function connectModel(m: ModelConfig, ctx: ConnectContext): Promise<Connected> {
   const concurrency = m.concurrency ?? ctx.concurrency;
   if (m.provider === "llama") {
     await loadLocal("llama");
     const factory = localModels.get("llama");
     if (!factory) throw new ConnectError(`${modelLabel(m)}: the llama provider is not available`);
-    // One llama.cpp context decodes up to `parallel` requests together (continuous batching). Each slot
-    // reserves a whole context window of KV cache, so without an explicit `concurrency` on the model it
-    // is the run's concurrency capped at 4.
-    const parallel = m.concurrency ?? Math.max(1, Math.min(ctx.concurrency, 4));
+    // One llama.cpp context decodes up to `parallel` requests together (continuous batching).
+    const parallel = m.concurrency ?? localParallel(ctx.concurrency);
     return { provider: await factory(m, parallel), limiter: new Limiter(parallel) };
   }
   const provider = httpProvider(m, ctx, m.thinking);

@@ -10,6 +10,7 @@ import {
   type ConnectContext,
   type ConnectedJudge,
   type EngineProvider,
+  localParallel,
   registerLocalProvider,
 } from "../engine/connect.js";
 import { Limiter } from "../engine/limiter.js";
@@ -111,15 +112,6 @@ export interface LlamaGenerateRequest extends GenerateRequest {
    * "error" refuses with a ContextOverflowError (for servers that answer 400).
    */
   contextOverflow?: "cap" | "error";
-}
-
-/**
- * Default sequences in flight for a local model when its config gives no `concurrency`: the run's concurrency,
- * at most 4. Every slot reserves a whole context window of KV cache, and a unified cache makes each token
- * attend over every active sequence's cells, so 16 slots of a large context cost memory and time.
- */
-export function defaultParallel(runConcurrency: number): number {
-  return Math.max(1, Math.min(runConcurrency, 4));
 }
 
 /** A ModelProvider over an in-process GGUF model. */
@@ -248,7 +240,7 @@ async function modelFactory(m: ModelConfig, parallel: number): Promise<EnginePro
 async function judgeFactory(j: JudgeConfig, ctx: ConnectContext): Promise<ConnectedJudge> {
   const prompt = bindJudgePrompt(j.prompt, ctx.strings);
   // Judgements are sequences of the shared engine too: as many in flight as it has slots.
-  const parallel = j.concurrency ?? defaultParallel(ctx.concurrency);
+  const parallel = j.concurrency ?? localParallel(ctx.concurrency);
   const limiter = new Limiter(parallel);
   if (j.mode === "score") {
     const scorer = await createLabelScoringJudge(j.model, prompt, {
