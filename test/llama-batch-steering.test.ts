@@ -161,6 +161,31 @@ describe("per-sequence steering in one batch", () => {
     expect(steered[2]!.tokens).not.toEqual(plain[2]!.tokens);
   });
 
+  it("each steered sequence in a mixed batch generates what it generates alone with the same steering", async () => {
+    const solo = await LlamaEngine.load(tinyModel, { threads: 1, contextSize: 256 });
+    try {
+      const layers = (d: Float32Array) => new Map([1, 2, 3].map((il) => [il, d] as const));
+      const steerings: (SequenceSteeringSpec | undefined)[] = [
+        { data: layers(v), strength: 3 },
+        { data: layers(w), strength: -2, normPreserving: true },
+        { data: layers(v), strength: 1, mode: "ablate" },
+        { data: layers(w), strength: 70, mode: "rotate" },
+      ];
+      const alone = [];
+      for (const [i, prompt] of PROMPTS.entries()) {
+        alone.push(await solo.generate({ prompt, maxTokens: 24, temperature: 0, steering: steerings[i] }));
+      }
+      const together = await Promise.all(
+        PROMPTS.map((prompt, i) =>
+          engine.generate({ prompt, maxTokens: 24, temperature: 0, steering: steerings[i] }),
+        ),
+      );
+      together.forEach((r, i) => expect(r.tokens).toEqual(alone[i]!.tokens));
+    } finally {
+      await solo.dispose();
+    }
+  });
+
   it("a judge scoring beside a steered generation in the same batch is not steered", async () => {
     const prompt = "The cat ran over the old stone";
     const conts = [" and the river", " into the light", " under a tree"];
