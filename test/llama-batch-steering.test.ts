@@ -180,7 +180,7 @@ describe("per-sequence steering in one batch", () => {
           engine.generate({ prompt, maxTokens: 24, temperature: 0, steering: steerings[i] }),
         ),
       );
-      together.forEach((r, i) => expect(r.tokens).toEqual(alone[i]!.tokens));
+      for (const [i, r] of together.entries()) expect(r.tokens).toEqual(alone[i]!.tokens);
     } finally {
       await solo.dispose();
     }
