@@ -7,7 +7,8 @@
 //   import { runBatchedLlamaBench } from "./llama/batched.js"
 //
 // Method. For each N, each engine runs in its own process (batch-worker.js) with an N-sequence context;
-// the three runs are interleaved with a rotating order per repetition and medians reported. A run submits N
+// the three runs are interleaved with a rotating order per repetition (3 repetitions: each order position
+// once), 0.5 s apart, and medians reported. A run submits N
 // different short prompts at once and times until the last sequence ends: T1 with 1 token each (prompt
 // decode + one sample) and TG with G greedy tokens each. Aggregate generation tok/s = Σ(sampled − 1) /
 // (TG − T1). Ratios ours/n-l-c and steered/unsteered are taken per repetition (adjacent runs, same load).
@@ -121,7 +122,8 @@ export async function runBatchedLlamaBench({
   ns = quick ? [1, 4, 16] : [1, 2, 4, 8, 16],
   threads = 1,
   genTokens = 24,
-  reps = quick ? 1 : 2,
+  // A multiple of 3, so each of the three runs comes first, second and third equally often.
+  reps = quick ? 1 : 3,
   writeJson = true,
 } = {}) {
   if (!existsSync(join(distDir, "llama", "engine.js"))) {
@@ -153,6 +155,9 @@ export async function runBatchedLlamaBench({
         const got = {};
         for (let k = 0; k < kinds.length; k++) {
           const kind = kinds[(k + rep) % kinds.length];
+          // A pause between engines: a process that just finished can still hold the CPU for a moment,
+          // which would be charged to whichever run follows it.
+          await new Promise((r) => setTimeout(r, 500));
           got[kind] =
             kind === "nlc"
               ? await genRate(workers.nlc, texts, genTokens)
