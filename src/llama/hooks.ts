@@ -227,6 +227,12 @@ export class EvalHooks {
       this.fn.ggml_backend_tensor_set(t, data, 0, data.byteLength);
     }
 
+    // One read (and one write) of the rows of every sequence that wants this layer, not one per sequence:
+    // the per-call cost dominates at small row counts. Rows in the span that nobody changes are written back
+    // as they were read, bit for bit.
+    const work: { r0: number; r1: number; steering?: PreparedSteering; capture?: Capture }[] = [];
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = 0;
     for (const range of this.ranges) {
       const hooks = this.slots.get(range.slot);
       if (!hooks) continue;
@@ -236,11 +242,19 @@ export class EvalHooks {
       const r0 = allRows ? range.t0 : range.o0;
       const r1 = allRows ? range.t1 : range.o1;
       if (r1 <= r0) continue;
-      const data = new Float32Array((r1 - r0) * this.nEmbd);
-      this.fn.ggml_backend_tensor_get(t, data, r0 * rowBytes, data.byteLength);
+      work.push({ r0, r1, steering, capture });
+      lo = Math.min(lo, r0);
+      hi = Math.max(hi, r1);
+    }
+    if (work.length === 0) return;
+    const span = new Float32Array((hi - lo) * this.nEmbd);
+    this.fn.ggml_backend_tensor_get(t, span, lo * rowBytes, span.byteLength);
+    let changed = false;
+    for (const { r0, r1, steering, capture } of work) {
+      const data = span.subarray((r0 - lo) * this.nEmbd, (r1 - lo) * this.nEmbd);
       if (steering) {
         steerRows(data, this.nEmbd, steering, il);
-        this.fn.ggml_backend_tensor_set(t, data, r0 * rowBytes, data.byteLength);
+        changed = true;
       }
       if (!capture) continue;
       const store = capture.rows.get(il)!;
@@ -252,6 +266,7 @@ export class EvalHooks {
         }
       }
     }
+    if (changed) this.fn.ggml_backend_tensor_set(t, span, lo * rowBytes, span.byteLength);
   }
 }
 
