@@ -24,6 +24,7 @@ import { loadPack } from "../src/data/pack.js";
 import { planRun } from "../src/engine/plan.js";
 import { ITEMS_PER_EPOCH } from "./common.js";
 import { type Job, type JobResult, type RunResult, type StoreResult, studyConfig } from "./harness.js";
+import { runBatchedLlamaBench } from "./llama/batched.js";
 import { runLlamaBench } from "./llama/bench.js";
 import { runServeBench, type ServeBenchResult } from "./serve.js";
 import type { ServerCommand, ServerMessage } from "./server.js";
@@ -33,7 +34,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "..", "..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const PROFILE = process.env.BENCH_PROFILE === "1";
-/** BENCH_ONLY=throughput,promptfoo,memory,resume,store,llama,serve runs only those sections. */
+/** BENCH_ONLY=throughput,promptfoo,memory,resume,store,llama,llama-batched,serve runs only those sections. */
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : undefined;
 const section = (name: string) => ONLY === undefined || ONLY.has(name);
 const resultsDir = join(repoRoot, "bench", "results");
@@ -466,6 +467,11 @@ async function main(): Promise<void> {
   if (section("llama")) {
     log("llama: embedded engine vs node-llama-cpp, capture and control-vector costs");
     results.llama = await runLlamaBench({ quick: QUICK });
+  }
+  // 7. Continuous batching: N sequences vs node-llama-cpp's `sequences: N`, plain and per-sequence steered.
+  if (section("llama") || section("llama-batched")) {
+    log("llama-batched: N = 1…16 sequences vs node-llama-cpp, and per-sequence steering");
+    results.llamaBatched = await runBatchedLlamaBench({ quick: QUICK });
   }
   // 7. `steerbench serve` under 64 concurrent clients, --parallel 1 vs 8.
   if (section("serve")) {

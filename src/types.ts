@@ -134,9 +134,9 @@ export interface Generation {
   completionTokens: number | undefined;
   latencyMs: number;
   finishReason: string | undefined;
-  /** The engine lowered max_tokens so that prompt + answer fit its context (never cuts the prompt for it). */
+  /** Local engines: max_tokens was more than the room the prompt left in the context window. */
   maxTokensCapped?: { requested: number; granted: number };
-  /** The prompt alone did not fit the context and was cut as documented (token counts). */
+  /** Local engines: the prompt alone did not fit the window and was cut from the front (in tokens). */
   promptTruncated?: { from: number; to: number };
 }
 

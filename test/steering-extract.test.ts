@@ -182,14 +182,12 @@ describe("a planted direction is recovered", () => {
     info: engine.info,
     tokenize: (text, options) => engine.tokenize(text, options),
     applyChatTemplate: (messages) => engine.applyChatTemplate(messages),
-    async captureHiddenStates(req) {
+    // Per-request steering: the extractor captures a pair's two prompts at once, in one batch.
+    captureHiddenStates(req) {
       const steer = req.messages !== undefined && positives.has(req.messages);
-      if (steer) await engine.setControlVector({ data: new Map([[2, planted]]), layerStart: 2, layerEnd: 2 });
-      try {
-        return await engine.captureHiddenStates(req);
-      } finally {
-        if (steer) await engine.clearControlVector();
-      }
+      return engine.captureHiddenStates(
+        steer ? { ...req, steering: { data: new Map([[2, planted]]), layerStart: 2, layerEnd: 2 } } : req,
+      );
     },
   });
 
@@ -214,6 +212,36 @@ describe("a planted direction is recovered", () => {
   }
 });
 
+describe("batched extraction", () => {
+  it("captures pairs concurrently in one batch and gets the same directions as one at a time", async () => {
+    const pairs = builtinPairs(pack, { selection: "full" }).slice(0, 8);
+    // The same per-sequence window as `engine` (llama.cpp pads its 128 to 256 cells).
+    const batched = await LlamaEngine.load(tinyModel, { threads: 1, contextSize: 256, parallel: 6 });
+    expect(batched.info.contextSize).toBe(engine.info.contextSize);
+    try {
+      const serial = await extractSteeringVectors(engine, pairs, { holdout: 0.25, seed: 1 });
+      const together = await extractSteeringVectors(batched, pairs, {
+        holdout: 0.25,
+        seed: 1,
+        concurrency: 3,
+      });
+      // ~250-token prompts: two fill a 512-token batch.
+      expect(batched.batchStats.maxSequencesInStep).toBeGreaterThanOrEqual(2);
+      expect(together.truncatedPrompts).toBe(serial.truncatedPrompts);
+      for (const [il, v] of serial.directions) {
+        const w = together.directions.get(il)!;
+        // Float noise only (batch layout changes the order of attention sums): 1e-5 of the norm.
+        let d = 0;
+        for (let k = 0; k < v.length; k++) d = Math.max(d, Math.abs(v[k]! - w[k]!));
+        expect(d).toBeLessThan(1e-5 * Math.max(1, norm(v)));
+      }
+      expect(together.layers.map((l) => l.auc)).toEqual(serial.layers.map((l) => l.auc));
+    } finally {
+      await batched.dispose();
+    }
+  });
+});
+
 describe("perplexity of the neutral passage", () => {
   it("is finite, counts the passage's tokens, and is unchanged by a zero-strength vector", async () => {
     const base = await passagePerplexity(engine);
@@ -229,6 +257,11 @@ describe("perplexity of the neutral passage", () => {
     expect(zero.logProb).toBe(base.logProb);
     const strong = await passagePerplexity(engine, { controlVector: { data, strength: 6 } });
     expect(strong.logProb).not.toBe(base.logProb);
+    // Other modes score under their own operation (per-request steering), not as an added vector.
+    const ablated = await passagePerplexity(engine, { controlVector: { data, strength: 1, mode: "ablate" } });
+    const added = await passagePerplexity(engine, { controlVector: { data, strength: 1 } });
+    expect(ablated.logProb).not.toBe(base.logProb);
+    expect(ablated.logProb).not.toBe(added.logProb);
     // The vector is cleared afterwards.
     expect(engine.controlVector).toBeUndefined();
     expect((await passagePerplexity(engine)).logProb).toBe(base.logProb);

@@ -109,8 +109,11 @@ export function setMultiEndpointFactory(
   createMultiEndpoint = factory;
 }
 
-/** In-process providers register here (the embedded llama.cpp engine), so HTTP-only users never load them. */
-export type LocalModelFactory = (m: ModelConfig) => Promise<EngineProvider>;
+/**
+ * In-process providers register here (the embedded llama.cpp engine), so HTTP-only users never load them.
+ * `parallel` is how many requests the run keeps in flight on the model (its limiter's size).
+ */
+export type LocalModelFactory = (m: ModelConfig, parallel: number) => Promise<EngineProvider>;
 export type LocalJudgeFactory = (j: JudgeConfig, ctx: ConnectContext) => Promise<ConnectedJudge>;
 const localModels = new Map<string, LocalModelFactory>();
 const localJudges = new Map<string, LocalJudgeFactory>();
@@ -130,14 +133,24 @@ async function loadLocal(kind: string): Promise<void> {
   if (kind === "classifier") await import("../reliability/classifier/provider.js");
 }
 
+/**
+ * Sequences in flight on a local model whose config gives no `concurrency`: the run's, at most 4. Every
+ * sequence reserves a whole context window of KV cache, and with one unified cache each token attends over
+ * every active sequence's cells, so 16 slots of a large context cost memory and time.
+ */
+export function localParallel(runConcurrency: number): number {
+  return Math.max(1, Math.min(runConcurrency, 4));
+}
+
 export async function connectModel(m: ModelConfig, ctx: ConnectContext): Promise<Connected> {
   const concurrency = m.concurrency ?? ctx.concurrency;
   if (m.provider === "llama") {
     await loadLocal("llama");
     const factory = localModels.get("llama");
     if (!factory) throw new ConnectError(`${modelLabel(m)}: the llama provider is not available`);
-    // One llama.cpp context serves one request at a time.
-    return { provider: await factory(m), limiter: new Limiter(1) };
+    // One llama.cpp context decodes up to `parallel` requests together (continuous batching).
+    const parallel = m.concurrency ?? localParallel(ctx.concurrency);
+    return { provider: await factory(m, parallel), limiter: new Limiter(parallel) };
   }
   const provider = httpProvider(m, ctx, m.thinking);
   const urls = m.baseUrls?.length ?? 1;

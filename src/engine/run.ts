@@ -21,6 +21,7 @@ import {
 import { generateItem } from "./generate-item.js";
 import { judgeItem } from "./judge-item.js";
 import { forEachConcurrent } from "./limiter.js";
+import { itemMajor } from "./order.js";
 import { planRun, type RunPlan } from "./plan.js";
 import type { ProgressReporter } from "./progress.js";
 import {
@@ -338,7 +339,8 @@ async function execute(
       opts.progress?.update({ done, total: items.length, errors });
     };
 
-    await forEachConcurrent(todo, config.concurrency, processItem, signal);
+    // Item-major: a sweep's strengths for one item are in flight together (and batch on a local model).
+    await forEachConcurrent(itemMajor(todo), config.concurrency, processItem, signal);
   } finally {
     clearInterval(heartbeat);
     opts.progress?.stop();

@@ -1,7 +1,8 @@
 // LlamaEngine: one GGUF model + one llama_context, driven directly through libllama. Generation, hidden-state
-// capture, control vectors and continuation scoring all share the context, so every operation runs under a
-// mutex, starts from an empty KV cache, and is synchronous FFI on the main thread (yielding to the event loop
-// between generated tokens).
+// capture and continuation scoring run as sequences of one continuously batched context (scheduler.ts): up to
+// `parallel` at once, each in its own KV slot, with its own sampler, limits and steering; setting a global
+// control vector and dispose wait for the running ones. All FFI is synchronous on the main thread (yielding to
+// the event loop between decode steps).
 //
 // Layer numbering (checked in test/llama-steering.test.ts): layer `il` is llama.cpp's 0-based block index,
 // as in the graph tensor `l_out-<il>` = the residual stream after block il (Hugging Face `hidden_states[il+1]`).
@@ -10,8 +11,6 @@
 import { randomInt } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import koffi from "koffi";
 import { z } from "zod";
 import type { ChatMessage } from "../types.js";
 import type { BackendKind, GpuRequest } from "./backend.js";
@@ -29,13 +28,20 @@ import {
   loadLlamaLibrary,
   type MemoryPtr,
   type ModelPtr,
-  type RawPtr,
 } from "./ffi.js";
+import { fitPrompt } from "./fit-prompt.js";
 import { EvalHooks } from "./hooks.js";
 import { clearLog, recentProblems } from "./log.js";
-import { tokenLogProb } from "./logprob.js";
-import { Mutex } from "./mutex.js";
 import { createSampler } from "./sampler.js";
+import { abortError, Scheduler } from "./scheduler.js";
+import {
+  CaptureSequence,
+  type FinishReason,
+  GenerateSequence,
+  LogitsSequence,
+  ScoreSequence,
+} from "./sequences.js";
+import { type PreparedSteering, prepareSteering, type SequenceSteeringSpec } from "./steer-ops.js";
 import { StopMatcher } from "./stop.js";
 import { type TokenizeOptions, Vocab } from "./vocab.js";
 
@@ -45,8 +51,13 @@ import { type TokenizeOptions, Vocab } from "./vocab.js";
 export interface LlamaEngineOptions {
   /** CPU threads for decoding (default: os.availableParallelism()). */
   threads?: number;
-  /** Context window in tokens (default: min(training context, 4096)). */
+  /** Context window of each sequence in tokens (default: min(training context, 4096)). */
   contextSize?: number;
+  /**
+   * Sequences decoded together (default 1): concurrent calls share each decode step. The KV cache holds
+   * `parallel × contextSize` cells, so every sequence always has its whole window.
+   */
+  parallel?: number;
   /** Tokens per llama_decode call, also the physical batch (default: min(contextSize, 512)). */
   batchSize?: number;
   /** Default sampling seed for `generate` calls that give none (default: a fresh random seed per call). */
@@ -78,8 +89,10 @@ export interface LlamaModelInfo {
   nEmbd: number;
   nVocab: number;
   nCtxTrain: number;
-  /** The context size actually allocated (llama.cpp may round the request). */
+  /** Each sequence's context window in tokens (llama.cpp may round the request up). */
   contextSize: number;
+  /** Sequences decoded together. */
+  parallel: number;
   batchSize: number;
   threads: number;
   /** "none", or where the chat template came from. */
@@ -112,9 +125,34 @@ export type GenerateRequest = PromptInput & {
    * stop string is held back until it can't, so the pieces always add up to the returned `text`.
    */
   onText?: (piece: string) => void;
+  /** Activation steering of this request only (other sequences in the batch are not touched). */
+  steering?: SequenceSteeringSpec;
+  /**
+   * When the prompt alone fills the context window: false (default) refuses it (ContextOverflowError); true
+   * cuts it from the front to leave min(maxTokens, window / 4) tokens for the answer (`promptTruncated`).
+   */
+  truncatePrompt?: boolean;
+  /**
+   * When prompt + maxTokens exceed the window: "cap" (default) generates at most what fits
+   * (`maxTokensCapped`, finish reason `context_full` if reached); "error" refuses (ContextOverflowError).
+   */
+  contextOverflow?: "cap" | "error";
 };
 
-export type FinishReason = "eog" | "stop_string" | "max_tokens" | "context_full";
+export type { FinishReason };
+
+/** A request that does not fit the context window and was refused (see `truncatePrompt`, `contextOverflow`). */
+export class ContextOverflowError extends RangeError {
+  constructor(
+    message: string,
+    readonly promptTokens: number,
+    readonly maxTokens: number,
+    readonly contextSize: number,
+  ) {
+    super(message);
+    this.name = "ContextOverflowError";
+  }
+}
 
 export interface GenerateResult {
   /** Generated text (cut before a stop string; EOG tokens are not included). */
@@ -128,6 +166,10 @@ export interface GenerateResult {
   finishReason: FinishReason;
   /** The seed used, or undefined for greedy decoding. */
   seed: number | undefined;
+  /** Present when max_tokens was more than the room the prompt left in the window. */
+  maxTokensCapped?: { requested: number; granted: number };
+  /** Present when the prompt alone did not fit and was cut from the front (`truncatePrompt`), in tokens. */
+  promptTruncated?: { from: number; to: number };
   timings: GenerateTimings;
 }
 
@@ -149,6 +191,9 @@ export type CaptureRequest = (
   layers: number[];
   /** Token positions: "last" (default), "all", or indices (negative counts from the end). */
   positions?: HiddenStatePositions;
+  /** Steering of this capture only: rows are read after it is applied. */
+  steering?: SequenceSteeringSpec;
+  signal?: AbortSignal;
 };
 
 /** OpenAI-style finish reason for a provider response. */
@@ -176,6 +221,7 @@ const OptionsSchema = z
       .max(1 << 20)
       .optional(),
     seed: u32Seed.optional(),
+    parallel: z.number().int().min(1).max(256).optional(),
     chatTemplate: z.string().min(1).optional(),
     hooks: z.boolean().optional(),
     gpu: z.union([z.enum(["auto", "cuda", "vulkan", "metal"]), z.literal(false)]).optional(),
@@ -185,6 +231,11 @@ const OptionsSchema = z
 const MessageSchema = z
   .object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })
   .strict();
+// Validated in depth by prepareSteering (shapes against the model); here only that it is an object.
+const steeringSchema = z.custom<SequenceSteeringSpec>(
+  (v) => typeof v === "object" && v !== null && (v as { data?: unknown }).data instanceof Map,
+  { message: "expected { data: Map<layer, Float32Array>, ... }" },
+);
 const promptFields = {
   prompt: z.string().optional(),
   messages: z.array(MessageSchema).min(1).optional(),
@@ -199,6 +250,9 @@ const GenerateSchema = z
     stop: z.array(z.string()).optional(),
     signal: z.instanceof(AbortSignal).optional(),
     onText: z.custom<(piece: string) => void>((v) => typeof v === "function").optional(),
+    steering: steeringSchema.optional(),
+    truncatePrompt: z.boolean().optional(),
+    contextOverflow: z.enum(["cap", "error"]).optional(),
   })
   .strict();
 const CaptureSchema = z
@@ -207,6 +261,8 @@ const CaptureSchema = z
     tokens: z.array(z.number().int().min(0)).min(1).optional(),
     layers: z.array(z.number().int().min(0)).min(1),
     positions: z.union([z.literal("last"), z.literal("all"), z.array(z.number().int()).min(1)]).optional(),
+    steering: steeringSchema.optional(),
+    signal: z.instanceof(AbortSignal).optional(),
   })
   .strict();
 
@@ -224,13 +280,8 @@ function exactlyOneSource(req: Record<string, unknown>, fields: string[], what: 
   if (n !== 1) throw new TypeError(`invalid ${what}: give exactly one of ${fields.join(", ")}`);
 }
 
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const e = new Error("generation aborted");
-  e.name = "AbortError";
-  return e;
-}
+const COMBINED_STEERING =
+  "per-request steering cannot be combined with a global control vector; clear it first";
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -238,7 +289,7 @@ export class LlamaEngine {
   readonly info: LlamaModelInfo;
   private readonly fn: LlamaFunctions;
   private readonly vocab: Vocab;
-  private readonly mutex = new Mutex();
+  private readonly scheduler: Scheduler;
   private readonly chatFormat: ChatFormat;
   private readonly defaultSeed: number | undefined;
   /** The BOS token when the model adds one, else undefined. */
@@ -250,7 +301,7 @@ export class LlamaEngine {
   private hooks: EvalHooks | undefined;
   private cvec: PreparedControlVector | undefined;
   private disposed = false;
-  private logitsType: ReturnType<typeof koffi.array> | undefined;
+  private disposing: Promise<void> | undefined;
 
   private constructor(init: {
     lib: LlamaLibrary;
@@ -276,6 +327,20 @@ export class LlamaEngine {
     this.chatFormat = init.chatFormat;
     this.defaultSeed = init.seed;
     this.bos = init.bos;
+    this.scheduler = new Scheduler(
+      this.fn,
+      () => {
+        if (!this.ctx) throw new Error("this LlamaEngine has been disposed");
+        return this.ctx;
+      },
+      this.mem,
+      this.batch,
+      this.hooks,
+      this.info.nVocab,
+      this.info.parallel,
+      // A global control vector set while a per-request steered call waited would stack on its steering.
+      (seq) => (seq.steering && this.cvec ? new Error(COMBINED_STEERING) : undefined),
+    );
   }
 
   /** Loads a GGUF model and creates its context. Throws a clear error for a missing or unreadable file. */
@@ -309,15 +374,27 @@ export class LlamaEngine {
       const nLayer = fn.llama_model_n_layer(model);
       const threads = opts.threads ?? availableParallelism();
       const contextSize = opts.contextSize ?? Math.min(nCtxTrain > 0 ? nCtxTrain : 4096, 4096);
-      const batchSize = Math.min(opts.batchSize ?? 512, contextSize);
+      const parallel = opts.parallel ?? 1;
+      const batchSize = Math.min(opts.batchSize ?? 512, contextSize * parallel);
+      // Every generating sequence must fit in each step, or slot order would starve the last ones.
+      if (batchSize < parallel) {
+        throw new RangeError(
+          `batchSize ${batchSize} is smaller than parallel ${parallel}: give batchSize ≥ parallel`,
+        );
+      }
       if (opts.hooks !== false) hooks = new EvalHooks(fn, nEmbd);
 
       const cp = fn.llama_context_default_params();
-      cp.n_ctx = contextSize;
+      // llama.cpp pads the whole cache to a multiple of 256 cells; padding each sequence's window first gives
+      // every `parallel` the same window a single sequence gets (and node-llama-cpp's per-sequence size).
+      cp.n_ctx = Math.ceil(contextSize / 256) * 256 * parallel;
       // n_batch = n_ubatch: one llama_decode call is one graph evaluation, which the hooks' row mapping needs.
       cp.n_batch = batchSize;
       cp.n_ubatch = batchSize;
-      cp.n_seq_max = 1;
+      // One KV stream shared by all sequences: llama.cpp then cuts a batch into ubatches in order
+      // (split_simple), where per-sequence streams would regroup mixed batches (split_equal).
+      cp.n_seq_max = parallel;
+      cp.kv_unified = true;
       cp.n_threads = threads;
       cp.n_threads_batch = threads;
       cp.cb_eval = hooks?.callback ?? null;
@@ -354,7 +431,8 @@ export class LlamaEngine {
         nEmbd,
         nVocab: vocab.size,
         nCtxTrain,
-        contextSize: fn.llama_n_ctx(ctx),
+        contextSize: Math.floor(fn.llama_n_ctx(ctx) / parallel),
+        parallel,
         batchSize: nBatch,
         threads,
         chatTemplate: chatFormat.kind === "none" ? "none" : chatFormat.source,
@@ -410,102 +488,105 @@ export class LlamaEngine {
       parse(z.array(MessageSchema).min(1), messages, "messages"),
     );
   }
-
   // -------------------------------------------------------------------------------------------------------
   // Generation.
 
+  /**
+   * Generates a completion. Concurrent calls run as separate sequences of one batch (up to `parallel` at
+   * once; the rest queue), each with its own sampler, stops, limits, seed, signal and steering.
+   */
   async generate(request: GenerateRequest): Promise<GenerateResult> {
     const req = parse(GenerateSchema, request, "generate request");
     exactlyOneSource(req, ["prompt", "messages"], "generate request");
-    return this.exclusive(() => this.runGenerate(req));
-  }
-
-  private async runGenerate(req: z.infer<typeof GenerateSchema>): Promise<GenerateResult> {
+    this.assertLive();
     const t0 = performance.now();
-    const { text: promptText, tokens: promptTokens } = this.promptTokens(req);
-    const maxTokens = req.maxTokens ?? 256;
+    const steering = this.prepareRequestSteering(req.steering);
+    const fitted = this.fitGeneration(req);
     const temperature = req.temperature ?? 1;
     const seed = temperature === 0 ? undefined : (req.seed ?? this.defaultSeed ?? randomInt(0, 0xffffffff));
-    const stops = new StopMatcher(req.stop ?? []);
-    const nCtx = this.info.contextSize;
-    if (promptTokens.length >= nCtx) {
-      throw new RangeError(`the prompt has ${promptTokens.length} tokens; the context holds ${nCtx}`);
-    }
     if (req.signal?.aborted) throw abortError(req.signal);
-
-    this.clearMemory();
-    this.decodeRange(promptTokens, 0, (p) => p === promptTokens.length - 1);
-    const t1 = performance.now();
-
-    const ctx = this.ctx!;
-    const sampler = createSampler(this.fn, { temperature, topP: req.topP ?? 1, seed: seed ?? 0 });
-    const generated: number[] = [];
-    const decoder = new TextDecoder("utf-8");
-    let text = "";
-    let emitted = 0;
-    const emit = (upTo: number) => {
-      if (req.onText && upTo > emitted) {
-        req.onText(text.slice(emitted, upTo));
-        emitted = upTo;
-      }
-    };
-    let finishReason: FinishReason = "max_tokens";
-    let nPast = promptTokens.length;
-    const all = [...promptTokens];
-    try {
-      for (;;) {
-        if (generated.length >= maxTokens) break;
-        const token = this.fn.llama_sampler_sample(sampler, ctx, -1);
-        if (this.vocab.isEog(token)) {
-          finishReason = "eog";
-          break;
-        }
-        generated.push(token);
-        all.push(token);
-        const before = text.length;
-        text += decoder.decode(this.vocab.piece(token), { stream: true });
-        const at = stops.find(text, before);
-        if (at !== -1) {
-          text = text.slice(0, at);
-          finishReason = "stop_string";
-          break;
-        }
-        emit(text.length - stops.holdback);
-        if (generated.length >= maxTokens) break;
-        if (nPast >= nCtx) {
-          finishReason = "context_full";
-          break;
-        }
-        this.decodeRange(all, nPast, () => true);
-        nPast++;
-        // Let timers and I/O run between tokens (the decode itself blocks the thread).
-        await yieldToEventLoop();
-        if (req.signal?.aborted) throw abortError(req.signal);
-      }
-      if (finishReason !== "stop_string") text += decoder.decode();
-      emit(text.length);
-    } finally {
-      this.fn.llama_sampler_free(sampler);
-    }
-    const t2 = performance.now();
-    const promptMs = t1 - t0;
-    const generationMs = t2 - t1;
+    const fn = this.fn;
+    const seq = new GenerateSequence({
+      promptTokens: fitted.tokens,
+      maxTokens: fitted.granted,
+      limitReason: fitted.capped ? "context_full" : "max_tokens",
+      vocab: this.vocab,
+      stops: new StopMatcher(req.stop ?? []),
+      makeSampler: () => createSampler(fn, { temperature, topP: req.topP ?? 1, seed: seed ?? 0 }),
+      freeSampler: (s) => fn.llama_sampler_free(s),
+      onText: req.onText,
+      signal: req.signal,
+      steering,
+    });
+    const out = await this.scheduler.submit(seq);
+    const promptMs = out.promptDoneAt - t0;
+    const generationMs = out.doneAt - out.promptDoneAt;
+    const promptTokens = fitted.tokens.length;
     return {
-      text,
-      tokens: generated,
-      prompt: promptText,
-      promptTokens: promptTokens.length,
-      completionTokens: generated.length,
-      finishReason,
+      text: out.text,
+      tokens: out.tokens,
+      prompt: fitted.text,
+      promptTokens,
+      completionTokens: out.tokens.length,
+      finishReason: out.finishReason,
       seed,
+      ...(fitted.capped ? { maxTokensCapped: { requested: fitted.requested, granted: fitted.granted } } : {}),
+      ...(fitted.truncated ? { promptTruncated: fitted.truncated } : {}),
       timings: {
         promptMs,
         generationMs,
-        totalMs: t2 - t0,
-        promptTokensPerSecond: promptMs > 0 ? (promptTokens.length * 1000) / promptMs : 0,
-        generationTokensPerSecond: generationMs > 0 ? (generated.length * 1000) / generationMs : 0,
+        totalMs: out.doneAt - t0,
+        promptTokensPerSecond: promptMs > 0 ? (promptTokens * 1000) / promptMs : 0,
+        generationTokensPerSecond: generationMs > 0 ? (out.tokens.length * 1000) / generationMs : 0,
       },
     };
+  }
+
+  /**
+   * Context-length honesty: the prompt is never cut to make room for generation. max_tokens is capped to the
+   * room the prompt leaves (reported); a prompt that alone fills the window is refused, or with
+   * `truncatePrompt` cut from the front (inside message texts, never template markup) to leave
+   * min(max_tokens, window / 4) tokens for the answer (reported).
+   */
+  private fitGeneration(req: z.infer<typeof GenerateSchema>): {
+    text: string;
+    tokens: number[];
+    requested: number;
+    granted: number;
+    capped: boolean;
+    truncated: { from: number; to: number } | undefined;
+  } {
+    const window = this.info.contextSize;
+    const requested = req.maxTokens ?? 256;
+    let { text, tokens } = this.promptTokens(req);
+    let truncated: { from: number; to: number } | undefined;
+    if (tokens.length >= window) {
+      if (!req.truncatePrompt || req.contextOverflow === "error") {
+        throw new ContextOverflowError(
+          `the prompt has ${tokens.length} tokens; the context holds ${window}`,
+          tokens.length,
+          requested,
+          window,
+        );
+      }
+      const reserve = Math.max(1, Math.min(requested, Math.floor(window / 4)));
+      const input = req.messages ?? req.prompt ?? "";
+      const { prompt } = fitPrompt(this, input, window - reserve);
+      const again = this.promptTokens(typeof prompt === "string" ? { prompt } : { messages: prompt });
+      truncated = { from: tokens.length, to: again.tokens.length };
+      ({ text, tokens } = again);
+    }
+    const granted = Math.min(requested, window - tokens.length);
+    if (granted < requested && req.contextOverflow === "error") {
+      throw new ContextOverflowError(
+        `the prompt has ${tokens.length} tokens and max_tokens is ${requested}; the context holds ${window}`,
+        tokens.length,
+        requested,
+        window,
+      );
+    }
+    if (tokens.length === 0) throw new RangeError("nothing to run: the prompt has no tokens");
+    return { text, tokens, requested, granted, capped: granted < requested, truncated };
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -513,65 +594,47 @@ export class LlamaEngine {
 
   /**
    * Runs the prompt through the model and returns, per requested layer il, the `l_out-<il>` row (nEmbd floats)
-   * at each requested position, in the order asked. With a control vector set, rows include it.
+   * at each requested position, in the order asked. With a control vector set, rows include it; with
+   * `steering`, rows are after this request's own steering. Concurrent captures share batches.
    */
   async captureHiddenStates(request: CaptureRequest): Promise<Map<number, Float32Array[]>> {
     const req = parse(CaptureSchema, request, "captureHiddenStates request");
     exactlyOneSource(req, ["prompt", "messages", "tokens"], "captureHiddenStates request");
-    return this.exclusive(async () => {
-      const hooks = this.hooks;
-      if (!hooks) throw new Error("captureHiddenStates needs the engine loaded with hooks: true");
-      const tokens = req.tokens ?? this.promptTokens(req).tokens;
-      const n = tokens.length;
-      if (n === 0) throw new RangeError("nothing to run: the prompt has no tokens");
-      if (n > this.info.contextSize) {
-        throw new RangeError(`the input has ${n} tokens; the context holds ${this.info.contextSize}`);
-      }
-      const bad = tokens.find((t) => t >= this.info.nVocab);
-      if (bad !== undefined)
-        throw new RangeError(`token ${bad} is outside the vocabulary (0..${this.info.nVocab - 1})`);
-      const layers = [...new Set(req.layers)];
-      const badLayer = layers.find((l) => l >= this.info.nLayer);
-      if (badLayer !== undefined) {
-        throw new RangeError(`layer ${badLayer} is outside 0..${this.info.nLayer - 1}`);
-      }
-      const positions = resolvePositions(req.positions ?? "last", n);
-      // The last block only computes output rows, so make the wanted positions outputs when it is asked for.
-      const lastLayer = this.info.nLayer - 1;
-      const outputs = new Set<number>([n - 1, ...(layers.includes(lastLayer) ? positions : [])]);
-      this.clearMemory();
-      hooks.beginCapture(layers, positions);
-      let rows: Map<number, Map<number, Float32Array>>;
-      try {
-        this.decodeRange(tokens, 0, (p) => outputs.has(p));
-      } finally {
-        rows = hooks.endCapture();
-      }
-      const result = new Map<number, Float32Array[]>();
-      for (const il of layers) {
-        const byPos = rows.get(il);
-        result.set(
-          il,
-          positions.map((p) => {
-            const row = byPos?.get(p);
-            if (!row) throw new Error(`layer ${il} produced no hidden state for position ${p}`);
-            return row;
-          }),
-        );
-      }
-      return result;
-    });
+    this.assertLive();
+    if (!this.hooks) throw new Error("captureHiddenStates needs the engine loaded with hooks: true");
+    const tokens = req.tokens ?? this.promptTokens(req).tokens;
+    const n = tokens.length;
+    if (n === 0) throw new RangeError("nothing to run: the prompt has no tokens");
+    if (n > this.info.contextSize) {
+      throw new RangeError(`the input has ${n} tokens; the context holds ${this.info.contextSize}`);
+    }
+    const bad = tokens.find((t) => t >= this.info.nVocab);
+    if (bad !== undefined)
+      throw new RangeError(`token ${bad} is outside the vocabulary (0..${this.info.nVocab - 1})`);
+    const layers = [...new Set(req.layers)];
+    const badLayer = layers.find((l) => l >= this.info.nLayer);
+    if (badLayer !== undefined) {
+      throw new RangeError(`layer ${badLayer} is outside 0..${this.info.nLayer - 1}`);
+    }
+    const positions = resolvePositions(req.positions ?? "last", n);
+    const steering = this.prepareRequestSteering(req.steering);
+    return this.scheduler.submit(
+      new CaptureSequence([...tokens], layers, positions, this.info.nLayer - 1, req.signal, steering),
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------
   // Control vectors.
 
   /**
-   * Sets (replaces) the control vector: `l_out-<il> += strength × data.get(il)` for layerStart ≤ il ≤ layerEnd,
-   * at every position, for all later calls until cleared.
+   * Sets (replaces) the global control vector: `l_out-<il> += strength × data.get(il)` for
+   * layerStart ≤ il ≤ layerEnd, at every position, for every later call until cleared. It waits for running
+   * sequences to finish. (Per-request steering, `generate({ steering })`, needs no global state.)
    */
   async setControlVector(spec: ControlVectorSpec): Promise<void> {
-    return this.exclusive(() => {
+    this.assertLive();
+    return this.scheduler.exclusive(() => {
+      this.assertLive();
       const prepared = prepareControlVector(spec, this.info.nEmbd, this.info.nLayer);
       if (prepared.normPreserving && !this.hooks) {
         throw new Error("norm-preserving steering needs the engine loaded with hooks: true");
@@ -592,7 +655,9 @@ export class LlamaEngine {
   }
 
   async clearControlVector(): Promise<void> {
-    return this.exclusive(() => {
+    this.assertLive();
+    return this.scheduler.exclusive(() => {
+      this.assertLive();
       // A NULL buffer disables the vector (llama.cpp keeps the tensors allocated for reuse).
       const rc = this.fn.llama_set_adapter_cvec(this.ctx!, null, 0, this.info.nEmbd, -1, -1);
       if (rc !== 0) throw new Error(`llama_set_adapter_cvec(NULL) failed (${rc})`);
@@ -625,8 +690,13 @@ export class LlamaEngine {
    * merges across the boundary are handled as the tokenizer would); if the prompt's tokens are not a prefix
    * of that, the continuation is tokenized alone and appended. An empty continuation scores 0.
    * `prompt` is raw text, or messages that go through the chat template (assistant turn opened).
+   * Runs as one sequence beside any generations; `options.steering` steers only this scoring.
    */
-  async scoreContinuations(prompt: string | ChatMessage[], continuations: string[]): Promise<number[]> {
+  async scoreContinuations(
+    prompt: string | ChatMessage[],
+    continuations: string[],
+    options: { steering?: SequenceSteeringSpec; signal?: AbortSignal } = {},
+  ): Promise<number[]> {
     const input = parse(
       z.object({
         prompt: z.union([z.string(), z.array(MessageSchema).min(1)]),
@@ -635,62 +705,66 @@ export class LlamaEngine {
       { prompt, continuations },
       "scoreContinuations arguments",
     );
-    return this.exclusive(async () => {
-      const {
-        text,
-        tokens: promptTokens,
-        parseSpecial,
-      } = this.promptTokens(
-        typeof input.prompt === "string" ? { prompt: input.prompt } : { messages: input.prompt },
-      );
-      if (promptTokens.length === 0) throw new RangeError("the prompt has no tokens to condition on");
-      this.clearMemory();
-      let cached: number[] = [];
-      const scores: number[] = [];
-      for (const [ci, continuation] of input.continuations.entries()) {
-        let full = this.vocab.tokenize(text + continuation, { addSpecial: true, parseSpecial });
-        if (!startsWith(full, promptTokens)) {
-          full = [
-            ...promptTokens,
-            ...this.vocab.tokenize(continuation, { addSpecial: false, parseSpecial: false }),
-          ];
-        }
-        const from = promptTokens.length;
-        if (full.length === from) {
-          scores.push(0);
-          continue;
-        }
-        if (full.length - 1 > this.info.contextSize) {
-          throw new RangeError(
-            `continuation ${ci}: prompt + continuation is ${full.length} tokens; the context holds ${this.info.contextSize}`,
-          );
-        }
-        // Reuse the cached prefix, but re-run at least the token before the continuation for its logits.
-        let keep = Math.min(commonPrefix(cached, full), from - 1);
-        if (!this.fn.llama_memory_seq_rm(this.mem, 0, keep, -1)) {
-          this.clearMemory();
-          keep = 0;
-        }
-        const upTo = full.slice(0, full.length - 1);
-        let logProb = 0;
-        this.decodeRange(
-          upTo,
-          keep,
-          (p) => p >= from - 1,
-          (outputs) => {
-            const logits = this.fn.llama_get_logits(this.ctx!);
-            if (logits === null) throw new Error("llama_get_logits returned NULL");
-            // Rows are the batch's outputs in batch order; row j predicts the token after outputs[j].
-            for (const [j, p] of outputs.entries())
-              logProb += tokenLogProb(this.logitsRow(logits, j), full[p + 1]!);
-          },
-        );
-        cached = upTo;
-        scores.push(logProb);
-        await yieldToEventLoop();
+    this.assertLive();
+    const {
+      text,
+      tokens: promptTokens,
+      parseSpecial,
+    } = this.promptTokens(
+      typeof input.prompt === "string" ? { prompt: input.prompt } : { messages: input.prompt },
+    );
+    if (promptTokens.length === 0) throw new RangeError("the prompt has no tokens to condition on");
+    const fulls = input.continuations.map((continuation, ci) => {
+      let full = this.vocab.tokenize(text + continuation, { addSpecial: true, parseSpecial });
+      if (!startsWith(full, promptTokens)) {
+        full = [
+          ...promptTokens,
+          ...this.vocab.tokenize(continuation, { addSpecial: false, parseSpecial: false }),
+        ];
       }
-      return scores;
+      if (full.length - 1 > this.info.contextSize) {
+        throw new RangeError(
+          `continuation ${ci}: prompt + continuation is ${full.length} tokens; the context holds ${this.info.contextSize}`,
+        );
+      }
+      return full;
     });
+    const steering = this.prepareRequestSteering(options.steering);
+    return this.scheduler.submit(new ScoreSequence(fulls, promptTokens.length, options.signal, steering));
+  }
+
+  /**
+   * The raw next-token logits (nVocab floats) after `tokens`, decoded as one sequence from an empty slot.
+   * For log-probabilities and for checking how close two candidate tokens were.
+   */
+  async nextTokenLogits(
+    tokens: readonly number[],
+    options: { steering?: SequenceSteeringSpec; signal?: AbortSignal } = {},
+  ): Promise<Float32Array> {
+    this.assertLive();
+    const ts = parse(z.array(z.number().int().min(0)).min(1), [...tokens], "nextTokenLogits tokens");
+    if (ts.length > this.info.contextSize) {
+      throw new RangeError(`the input has ${ts.length} tokens; the context holds ${this.info.contextSize}`);
+    }
+    const bad = ts.find((t) => t >= this.info.nVocab);
+    if (bad !== undefined)
+      throw new RangeError(`token ${bad} is outside the vocabulary (0..${this.info.nVocab - 1})`);
+    const steering = this.prepareRequestSteering(options.steering);
+    return this.scheduler.submit(new LogitsSequence(ts, options.signal, steering));
+  }
+
+  /** Sequences running and waiting now (for servers and tests). */
+  get load(): { active: number; queued: number; parallel: number } {
+    return {
+      active: this.scheduler.activeCount,
+      queued: this.scheduler.queued,
+      parallel: this.scheduler.parallel,
+    };
+  }
+
+  /** Decode steps and tokens so far, and the most sequences one step held. */
+  get batchStats(): { steps: number; tokens: number; maxSequencesInStep: number } {
+    return { ...this.scheduler.stats };
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -699,9 +773,10 @@ export class LlamaEngine {
   /** Frees the context and model (after any running operation). Later calls throw. Safe to call twice. */
   dispose(): Promise<void> {
     if (this.disposed) return Promise.resolve();
-    return this.mutex.run(() => {
+    this.disposing ??= this.scheduler.exclusive(() => {
       if (this.disposed) return;
       this.disposed = true;
+      this.scheduler.close(new Error("this LlamaEngine has been disposed"));
       this.batch.free();
       if (this.ctx) this.fn.llama_free(this.ctx);
       this.ctx = undefined;
@@ -711,6 +786,7 @@ export class LlamaEngine {
       if (this.model) this.fn.llama_model_free(this.model);
       this.model = undefined;
     });
+    return this.disposing;
   }
 
   get isDisposed(): boolean {
@@ -724,12 +800,13 @@ export class LlamaEngine {
     if (this.disposed) throw new Error("this LlamaEngine has been disposed");
   }
 
-  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    this.assertLive();
-    return this.mutex.run(() => {
-      this.assertLive();
-      return fn();
-    });
+  private prepareRequestSteering(spec: SequenceSteeringSpec | undefined): PreparedSteering | undefined {
+    if (!spec) return undefined;
+    if (!this.hooks) throw new Error("per-request steering needs the engine loaded with hooks: true");
+    if (this.cvec) {
+      throw new Error(COMBINED_STEERING);
+    }
+    return prepareSteering(spec, this.info.nEmbd, this.info.nLayer);
   }
 
   private promptTokens(req: { prompt?: string; messages?: ChatMessage[] }): {
@@ -755,53 +832,6 @@ export class LlamaEngine {
       parseSpecial: false,
     };
   }
-
-  private clearMemory(): void {
-    this.fn.llama_memory_clear(this.mem, true);
-  }
-
-  /**
-   * Decodes tokens[from…] at positions from… (position = index), in batches of at most batchSize, asking for
-   * logits where `output(pos)`; `afterBatch(outputs)` gets each batch's output positions while its logits are
-   * valid.
-   */
-  private decodeRange(
-    tokens: readonly number[],
-    from: number,
-    output: (pos: number) => boolean,
-    afterBatch?: (outputs: number[]) => void,
-  ): void {
-    const ctx = this.ctx!;
-    for (let start = from; start < tokens.length; start += this.batch.capacity) {
-      const count = Math.min(this.batch.capacity, tokens.length - start);
-      const value = this.batch.fill(tokens, start, count, output);
-      const outs: number[] = [];
-      for (let p = start; p < start + count; p++) if (output(p)) outs.push(p);
-      if (this.hooks?.active) this.hooks.beginBatch(start, count, outs);
-      clearLog();
-      const rc = this.fn.llama_decode(ctx, value);
-      const hookError = this.hooks?.takeError();
-      if (rc !== 0) {
-        const why =
-          rc === 1
-            ? "no room in the KV cache"
-            : rc === 2
-              ? "aborted"
-              : rc === -1
-                ? "invalid batch"
-                : "fatal error";
-        throw new Error(`llama_decode failed (${rc}: ${why}) at position ${start}: ${recentProblems()}`);
-      }
-      if (hookError) throw new Error(`eval callback failed: ${hookError.message}`);
-      afterBatch?.(outs);
-    }
-  }
-
-  /** A copy of logits row j of the last decode (decoded, not viewed: see batch.ts). */
-  private logitsRow(logits: RawPtr, j: number): Float32Array {
-    this.logitsType ??= koffi.array("float", this.info.nVocab, "Typed");
-    return koffi.decode(logits, j * this.info.nVocab * 4, this.logitsType) as Float32Array;
-  }
 }
 
 function resolvePositions(positions: HiddenStatePositions, n: number): number[] {
@@ -818,11 +848,4 @@ function startsWith(a: readonly number[], prefix: readonly number[]): boolean {
   if (prefix.length > a.length) return false;
   for (let i = 0; i < prefix.length; i++) if (a[i] !== prefix[i]) return false;
   return true;
-}
-
-function commonPrefix(a: readonly number[], b: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
 }

@@ -9,7 +9,8 @@
 //
 // Rows: a layer tensor is [n_embd, rows]. Normally rows = the tokens of the current batch, but llama.cpp
 // drops non-output rows before the last block (`inp_out_ids`), so there rows = the batch's output tokens.
-// `beginBatch` tells us which, and we map rows to absolute positions either way.
+// A batch holds several sequences, each a contiguous run of tokens (the engine stages them so); `beginBatch`
+// gets the batch's sequence ids and positions, and each sequence's steering and capture touch only its rows.
 //
 // The callback runs on the thread that called llama_decode: always the JS main thread (our decodes are
 // synchronous). It must never throw into C, so errors are stored and re-raised after the decode.
@@ -23,6 +24,7 @@ import {
   type RegisteredCallback,
   type TensorPtr,
 } from "./ffi.js";
+import { type PreparedSteering, steerRows } from "./steer-ops.js";
 
 const OFF_TYPE = koffi.offsetof(GgmlTensor, "type");
 const OFF_BUFFER = koffi.offsetof(GgmlTensor, "buffer");
@@ -46,21 +48,39 @@ interface Capture {
   rows: Map<number, Map<number, Float32Array>>;
 }
 
-interface BatchInfo {
-  start: number;
-  nTokens: number;
-  /** Absolute positions flagged as outputs in this batch, ascending. */
-  outputs: number[];
+/** What one sequence (a KV slot) asks of the callback. */
+interface SlotHooks {
+  steering: PreparedSteering | undefined;
+  capture: Capture | undefined;
+}
+
+/** A staged batch as the engine built it: per token its sequence (slot), position and output flag. */
+export interface BatchRows {
+  length: number;
+  seq: Int32Array;
+  pos: Int32Array;
+  logits: Int8Array;
+}
+
+interface SlotRange {
+  slot: number;
+  /** Token rows [t0, t1) and output rows [o0, o1) of the slot in this batch. */
+  t0: number;
+  t1: number;
+  o0: number;
+  o1: number;
 }
 
 export class EvalHooks {
   readonly callback: RegisteredCallback;
-  private capture: Capture | undefined;
-  /** strength × direction per layer, for norm-preserving steering. */
+  /** strength × direction per layer, for norm-preserving steering of a global control vector (all rows). */
   private steer: Map<number, Float32Array> | undefined;
+  private readonly slots = new Map<number, SlotHooks>();
   /** `l_out-<il>` → il for the layers some feature wants. */
   private wanted = new Map<string, number>();
-  private batch: BatchInfo | undefined;
+  private batch: BatchRows | undefined;
+  private ranges: SlotRange[] = [];
+  private outputs: number[] = [];
   private error: Error | undefined;
 
   constructor(
@@ -79,27 +99,56 @@ export class EvalHooks {
     this.refreshWanted();
   }
 
-  beginCapture(layers: Iterable<number>, positions: Iterable<number>): void {
-    const ls = new Set(layers);
-    this.capture = {
-      layers: ls,
-      positions: new Set(positions),
-      rows: new Map([...ls].map((l) => [l, new Map()])),
-    };
+  /** Per-sequence steering and/or capture for KV slot `slot` (until `clearSlot`). */
+  setSlot(
+    slot: number,
+    opts: {
+      steering?: PreparedSteering;
+      capture?: { layers: Iterable<number>; positions: Iterable<number> };
+    },
+  ): void {
+    const c = opts.capture;
+    const layers = c ? new Set(c.layers) : undefined;
+    this.slots.set(slot, {
+      steering: opts.steering && opts.steering.layers.size > 0 ? opts.steering : undefined,
+      capture:
+        c && layers
+          ? { layers, positions: new Set(c.positions), rows: new Map([...layers].map((l) => [l, new Map()])) }
+          : undefined,
+    });
     this.refreshWanted();
   }
 
-  /** Ends the capture and returns layer → position → row. */
-  endCapture(): Map<number, Map<number, Float32Array>> {
-    const rows = this.capture?.rows ?? new Map();
-    this.capture = undefined;
-    this.refreshWanted();
+  /** Forgets slot `slot` and returns what it captured (layer → position → row). */
+  clearSlot(slot: number): Map<number, Map<number, Float32Array>> {
+    const rows = this.slots.get(slot)?.capture?.rows ?? new Map();
+    if (this.slots.delete(slot)) this.refreshWanted();
     return rows;
   }
 
-  /** Must be called before each llama_decode while active. */
-  beginBatch(start: number, nTokens: number, outputs: number[]): void {
-    this.batch = { start, nTokens, outputs };
+  /** Must be called before each llama_decode (cheap when nothing is wanted). */
+  beginBatch(rows: BatchRows): void {
+    this.batch = rows;
+    this.ranges = [];
+    this.outputs = [];
+    if (!this.active) return;
+    let o = 0;
+    let cur: SlotRange | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const slot = rows.seq[i]!;
+      if (!cur || cur.slot !== slot) {
+        if (this.ranges.some((r) => r.slot === slot))
+          throw new Error(`sequence ${slot} is not contiguous in the batch`);
+        cur = { slot, t0: i, t1: i, o0: o, o1: o };
+        this.ranges.push(cur);
+      }
+      cur.t1 = i + 1;
+      if (rows.logits[i]) {
+        this.outputs.push(i);
+        o++;
+        cur.o1 = o;
+      }
+    }
   }
 
   /** The first error raised inside the callback since the last call, if any. */
@@ -110,7 +159,7 @@ export class EvalHooks {
   }
 
   dispose(): void {
-    this.capture = undefined;
+    this.slots.clear();
     this.steer = undefined;
     this.wanted.clear();
     koffi.unregister(this.callback);
@@ -118,8 +167,12 @@ export class EvalHooks {
 
   private refreshWanted(): void {
     this.wanted.clear();
-    for (const il of this.capture?.layers ?? []) this.wanted.set(`${LAYER_TENSOR_PREFIX}${il}`, il);
-    for (const il of this.steer?.keys() ?? []) this.wanted.set(`${LAYER_TENSOR_PREFIX}${il}`, il);
+    const want = (il: number) => this.wanted.set(`${LAYER_TENSOR_PREFIX}${il}`, il);
+    for (const il of this.steer?.keys() ?? []) want(il);
+    for (const s of this.slots.values()) {
+      for (const il of s.capture?.layers ?? []) want(il);
+      for (const il of s.steering?.layers.keys() ?? []) want(il);
+    }
   }
 
   private onEval(t: TensorPtr, ask: boolean): boolean {
@@ -157,31 +210,63 @@ export class EvalHooks {
     if (buffer === 0) throw new Error(`${name} has no backend buffer`);
     const rows = ne[1]!;
     if (rows === 0) return;
-    const data = new Float32Array(rows * this.nEmbd);
-    // ggml_backend_tensor_get works whatever backend holds the tensor (a plain memcpy on the CPU).
-    this.fn.ggml_backend_tensor_get(t, data, 0, data.byteLength);
+    const allRows = rows === batch.length;
+    if (!allRows && rows !== this.outputs.length) {
+      throw new Error(
+        `${name} has ${rows} rows but the batch has ${batch.length} tokens and ${this.outputs.length} outputs`,
+      );
+    }
+    const rowBytes = 4 * this.nEmbd;
 
     const v = this.steer?.get(il);
     if (v) {
+      // ggml_backend_tensor_get works whatever backend holds the tensor (a plain memcpy on the CPU).
+      const data = new Float32Array(rows * this.nEmbd);
+      this.fn.ggml_backend_tensor_get(t, data, 0, data.byteLength);
       rescaleToPreSteerNorm(data, v, this.nEmbd);
       this.fn.ggml_backend_tensor_set(t, data, 0, data.byteLength);
     }
 
-    const capture = this.capture;
-    if (!capture?.layers.has(il)) return;
-    let positionOf: (r: number) => number;
-    if (rows === batch.nTokens) positionOf = (r) => batch.start + r;
-    else if (rows === batch.outputs.length) positionOf = (r) => batch.outputs[r]!;
-    else {
-      throw new Error(
-        `${name} has ${rows} rows but the batch has ${batch.nTokens} tokens and ${batch.outputs.length} outputs`,
-      );
+    // One read (and one write) of the rows of every sequence that wants this layer, not one per sequence:
+    // the per-call cost dominates at small row counts. Rows in the span that nobody changes are written back
+    // as they were read, bit for bit.
+    const work: { r0: number; r1: number; steering?: PreparedSteering; capture?: Capture }[] = [];
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = 0;
+    for (const range of this.ranges) {
+      const hooks = this.slots.get(range.slot);
+      if (!hooks) continue;
+      const steering = hooks.steering?.layers.has(il) ? hooks.steering : undefined;
+      const capture = hooks.capture?.layers.has(il) ? hooks.capture : undefined;
+      if (!steering && !capture) continue;
+      const r0 = allRows ? range.t0 : range.o0;
+      const r1 = allRows ? range.t1 : range.o1;
+      if (r1 <= r0) continue;
+      work.push({ r0, r1, steering, capture });
+      lo = Math.min(lo, r0);
+      hi = Math.max(hi, r1);
     }
-    const store = capture.rows.get(il)!;
-    for (let r = 0; r < rows; r++) {
-      const pos = positionOf(r);
-      if (capture.positions.has(pos)) store.set(pos, data.slice(r * this.nEmbd, (r + 1) * this.nEmbd));
+    if (work.length === 0) return;
+    const span = new Float32Array((hi - lo) * this.nEmbd);
+    this.fn.ggml_backend_tensor_get(t, span, lo * rowBytes, span.byteLength);
+    let changed = false;
+    for (const { r0, r1, steering, capture } of work) {
+      const data = span.subarray((r0 - lo) * this.nEmbd, (r1 - lo) * this.nEmbd);
+      if (steering) {
+        steerRows(data, this.nEmbd, steering, il);
+        changed = true;
+      }
+      if (!capture) continue;
+      const store = capture.rows.get(il)!;
+      for (let r = r0; r < r1; r++) {
+        const pos = batch.pos[allRows ? r : this.outputs[r]!]!;
+        if (capture.positions.has(pos)) {
+          const k = r - r0;
+          store.set(pos, data.slice(k * this.nEmbd, (k + 1) * this.nEmbd));
+        }
+      }
     }
+    if (changed) this.fn.ggml_backend_tensor_set(t, span, lo * rowBytes, span.byteLength);
   }
 }
 

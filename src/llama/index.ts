@@ -3,6 +3,7 @@ export { builtinChatTemplates, PLAIN_JOINER } from "./chat-template.js";
 export { type ControlVectorSpec, controlVectorFromFlat } from "./control-vector.js";
 export {
   type CaptureRequest,
+  ContextOverflowError,
   type FinishReason,
   type GenerateRequest,
   type GenerateResult,
@@ -17,4 +18,5 @@ export {
 export { LLAMA_CPP_RELEASE, NODE_LLAMA_CPP_VERSION } from "./ffi.js";
 export { LAYER_TENSOR_PREFIX } from "./hooks.js";
 export type { LlamaLogLevel, LlamaLogLine } from "./log.js";
+export type { SequenceSteeringSpec, SteeringMode } from "./steer-ops.js";
 export type { TokenizeOptions } from "./vocab.js";

@@ -82,16 +82,21 @@ export const activationSchema = z
       .refine(([a, b]) => a <= b, "layers must be [first, last] with first <= last")
       .optional()
       .describe("inclusive 1-based layer range"),
-    strength: z.number().describe("multiplier applied to the vector"),
+    strength: z
+      .number()
+      .optional()
+      .describe("multiplier applied to the vector (rotate: the angle in degrees; ablate: not used)"),
     normPreserving: z.boolean().optional().describe("rescale steered hidden states to their original norm"),
     mode: z
       .enum(["add", "ablate", "rotate"])
       .optional()
-      .describe(
-        "add (default), ablate (project the direction out) or rotate (norm-preserving rotation toward it)",
-      ),
+      .describe("add (default): h + s·v; ablate: project v̂ out; rotate: set the angle to v̂ to s degrees"),
   })
-  .strict();
+  .strict()
+  .refine((a) => a.strength !== undefined || a.mode === "ablate", {
+    message: "strength is required (except with mode: ablate)",
+    path: ["strength"],
+  });
 
 /** A user-defined condition in the run config. Fields override the preset's, if one is named. */
 export const conditionSchema = z
@@ -140,10 +145,11 @@ export function conditionFromSpec(
   if (Object.keys(prompt).length > 0) condition.prompt = prompt;
   if (spec.activation !== undefined) {
     const { vector, layers, strength, normPreserving, mode } = spec.activation;
-    condition.activation = { vector, strength };
+    // Ablation has no strength; 1 is stored so the field stays a number (it is not used).
+    condition.activation = { vector, strength: strength ?? 1 };
     if (layers !== undefined) condition.activation.layers = [layers[0], layers[1]];
     if (normPreserving !== undefined) condition.activation.normPreserving = normPreserving;
-    if (mode !== undefined) condition.activation.mode = mode;
+    if (mode !== undefined && mode !== "add") condition.activation.mode = mode;
   }
   if (spec.requestBody !== undefined) condition.requestBody = spec.requestBody;
   return condition;

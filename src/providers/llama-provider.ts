@@ -1,7 +1,8 @@
 // The embedded llama.cpp engine as a model provider and as a judge, registered with the run engine on
 // import (so HTTP-only users never load the native library). One engine per model file is shared by the
-// subject and the judge; a lock around "set steering → generate → clear" keeps a request's control vector
-// from leaking into another request.
+// subject and the judge, and decodes up to `parallel` requests together (continuous batching). Activation
+// steering is a property of each request's sequence (applied to its own rows in the eval callback), so a
+// steered generation and a judge scoring beside it in the same batch never see each other's vector.
 import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { JudgeConfig, ModelConfig } from "../config/run-config.js";
@@ -9,6 +10,7 @@ import {
   type ConnectContext,
   type ConnectedJudge,
   type EngineProvider,
+  localParallel,
   registerLocalProvider,
 } from "../engine/connect.js";
 import { Limiter } from "../engine/limiter.js";
@@ -17,22 +19,21 @@ import type { GpuRequest } from "../llama/backend.js";
 import { LlamaEngine, type LlamaEngineOptions } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
 import { resolveModelFile } from "../llama/model-source.js";
-import { Mutex } from "../llama/mutex.js";
+import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
 import { type BoundJudgePrompt, bindJudgePrompt } from "../protocol/judge-prompts.js";
-import type { ActivationSteering, ChatMessage, Label, Verdict } from "../types.js";
+import type { ActivationSteering, ChatMessage, Generation, Label, Verdict } from "../types.js";
 import type { GenerateRequest, ModelProvider } from "./provider.js";
 import { pyStrip, splitThinking } from "./thinking.js";
 
 interface SharedEngine {
   engine: LlamaEngine;
-  lock: Mutex;
   users: number;
 }
 
 const engines = new Map<string, Promise<SharedEngine>>();
 
 /** What an engine is loaded with; engines are shared only between users asking for the same. */
-type EngineOptions = Pick<LlamaEngineOptions, "threads" | "contextSize" | "gpu" | "gpuLayers">;
+type EngineOptions = Pick<LlamaEngineOptions, "threads" | "contextSize" | "gpu" | "gpuLayers" | "parallel">;
 
 function engineKey(path: string, o: EngineOptions): string {
   return [path, o.threads ?? "", o.contextSize ?? "", o.gpu ?? "", o.gpuLayers ?? ""].join("\u0000");
@@ -47,13 +48,16 @@ export function defaultThreads(path: string): number {
   return statSync(path).size < 256 * 1024 * 1024 ? 1 : availableParallelism();
 }
 
+/**
+ * The shared engine for a model file. Its parallelism is fixed when it is loaded (the first user's, normally
+ * the run's subject model); later users with a different `parallel` share it and queue in its slots.
+ */
 async function acquireEngine(path: string, o: EngineOptions): Promise<SharedEngine> {
   const key = engineKey(path, o);
   let entry = engines.get(key);
   if (!entry) {
     entry = LlamaEngine.load(path, o).then((engine) => ({
       engine,
-      lock: new Mutex(),
       users: 0,
     }));
     engines.set(key, entry);
@@ -72,21 +76,14 @@ async function releaseEngine(path: string, o: EngineOptions, shared: SharedEngin
   }
 }
 
-async function withSteering<T>(
-  shared: SharedEngine,
+/** A condition's activation steering as the engine's per-sequence spec (vector file read through a cache). */
+async function sequenceSteering(
   steering: ActivationSteering | undefined,
-  fn: () => Promise<T>,
-): Promise<T> {
-  return shared.lock.run(async () => {
-    if (!steering) return fn();
-    const { controlVectorSpec } = await import("../steering/apply.js");
-    await shared.engine.setControlVector(await controlVectorSpec(steering, shared.engine.info));
-    try {
-      return await fn();
-    } finally {
-      await shared.engine.clearControlVector();
-    }
-  });
+  info: LlamaEngine["info"],
+): Promise<SequenceSteeringSpec | undefined> {
+  if (!steering) return undefined;
+  const { controlVectorSpec } = await import("../steering/apply.js");
+  return controlVectorSpec(steering, info);
 }
 
 export interface LlamaProviderOptions {
@@ -94,18 +91,36 @@ export interface LlamaProviderOptions {
   contextSize?: number;
   gpu?: GpuRequest;
   gpuLayers?: number;
+  /** Sequences decoded together (default 1); see LlamaEngineOptions.parallel. */
+  parallel?: number;
   thinking?: boolean;
+}
+
+/** What the llama provider's generate takes beyond the common request. */
+export interface LlamaGenerateRequest extends GenerateRequest {
+  steering?: ActivationSteering;
+  /** Join the messages' contents instead of applying the chat template. */
+  rawPrompt?: boolean;
+  onText?: (piece: string) => void;
+  /**
+   * Prompt + max_tokens beyond the window: "cap" (default) caps max_tokens and says so in the result;
+   * "error" refuses with a ContextOverflowError (for servers that answer 400).
+   */
+  contextOverflow?: "cap" | "error";
 }
 
 /** A ModelProvider over an in-process GGUF model. */
 export async function createLlamaProvider(
   modelRef: string,
   opts: LlamaProviderOptions = {},
-): Promise<EngineProvider & { engine: LlamaEngine; exclusive<T>(fn: () => Promise<T>): Promise<T> }> {
+): Promise<
+  EngineProvider & { engine: LlamaEngine; generate(req: LlamaGenerateRequest): Promise<Generation> }
+> {
   const path = await resolveModelFile(modelRef);
   const o: EngineOptions = {
     threads: opts.threads ?? defaultThreads(path),
     contextSize: opts.contextSize,
+    parallel: opts.parallel,
     ...(opts.gpu !== undefined ? { gpu: opts.gpu } : {}),
     ...(opts.gpuLayers !== undefined ? { gpuLayers: opts.gpuLayers } : {}),
   };
@@ -115,37 +130,25 @@ export async function createLlamaProvider(
     id: `llama:${path}`,
     model: modelRef,
     engine: shared.engine,
-    // Other users of the same engine (the label-scoring judge) run under the same lock, so they never see
-    // a request's control vector.
-    exclusive: (fn) => shared.lock.run(fn),
-    async generate(
-      req: GenerateRequest & {
-        steering?: ActivationSteering;
-        rawPrompt?: boolean;
-        onText?: (piece: string) => void;
-      },
-    ) {
+    async generate(req: LlamaGenerateRequest): Promise<Generation> {
       const started = performance.now();
-      const maxTokens = req.maxTokens ?? 256;
-      const result = await withSteering(shared, req.steering, async () => {
-        // Small local models have short contexts (the fixture: 128 tokens): the prompt is cut from the front,
-        // inside the message texts (never the template's markup), keeping the steering text and the turn.
-        const budget = Math.max(
-          1,
-          shared.engine.info.contextSize - Math.min(maxTokens, shared.engine.info.contextSize - 1),
-        );
-        const input = req.rawPrompt ? req.messages.map((m) => m.content).join("\n\n") : req.messages;
-        const { prompt } = fitPrompt(shared.engine, input, budget);
-        return shared.engine.generate({
-          ...(typeof prompt === "string" ? { prompt } : { messages: prompt }),
-          maxTokens,
-          temperature: req.temperature ?? 0,
-          topP: req.topP,
-          seed: req.seed,
-          stop: req.stop,
-          signal: req.signal,
-          onText: req.onText,
-        });
+      const engine = shared.engine;
+      const input = req.rawPrompt ? req.messages.map((m) => m.content).join("\n\n") : req.messages;
+      // Context-length honesty: the prompt is never cut to make room for the answer; max_tokens is capped to
+      // the room left (reported). Only a prompt that alone fills the window is cut, from the front, inside
+      // the message texts (never the template's markup), keeping the steering text and the turn (reported).
+      const result = await engine.generate({
+        ...(typeof input === "string" ? { prompt: input } : { messages: input }),
+        maxTokens: req.maxTokens ?? 256,
+        temperature: req.temperature ?? 0,
+        topP: req.topP,
+        seed: req.seed,
+        stop: req.stop,
+        signal: req.signal,
+        onText: req.onText,
+        steering: await sequenceSteering(req.steering, engine.info),
+        truncatePrompt: req.contextOverflow !== "error",
+        contextOverflow: req.contextOverflow ?? "cap",
       });
       // As the paper's runner: the answer is stripped; thinking models are split at the last </think>.
       const split = opts.thinking
@@ -158,6 +161,8 @@ export async function createLlamaProvider(
         completionTokens: result.completionTokens,
         latencyMs: performance.now() - started,
         finishReason: result.finishReason,
+        ...(result.maxTokensCapped ? { maxTokensCapped: result.maxTokensCapped } : {}),
+        ...(result.promptTruncated ? { promptTruncated: result.promptTruncated } : {}),
       };
     },
     async close() {
@@ -198,11 +203,10 @@ export async function createLabelScoringJudge(
         messages,
         engine.info.contextSize - longest - 1,
       );
-      const scores = await provider.exclusive(() =>
-        engine.scoreContinuations(
-          fitted,
-          conts.map((c) => cue + c),
-        ),
+      // Scored as its own sequence: batched beside generations, never under their steering.
+      const scores = await engine.scoreContinuations(
+        fitted,
+        conts.map((c) => cue + c),
       );
       let best = 0;
       for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
@@ -221,25 +225,29 @@ export async function createLabelScoringJudge(
   };
 }
 
-async function modelFactory(m: ModelConfig): Promise<EngineProvider> {
+async function modelFactory(m: ModelConfig, parallel: number): Promise<EngineProvider> {
   return createLlamaProvider(m.model, {
     threads: m.threads,
     contextSize: m.contextSize,
     gpu: m.gpu,
     gpuLayers: m.gpuLayers,
+    parallel,
     thinking: m.thinking,
   });
 }
 
 async function judgeFactory(j: JudgeConfig, ctx: ConnectContext): Promise<ConnectedJudge> {
   const prompt = bindJudgePrompt(j.prompt, ctx.strings);
-  const limiter = new Limiter(1);
+  // Judgements are sequences of the shared engine too: as many in flight as it has slots.
+  const parallel = j.concurrency ?? localParallel(ctx.concurrency);
+  const limiter = new Limiter(parallel);
   if (j.mode === "score") {
     const scorer = await createLabelScoringJudge(j.model, prompt, {
       threads: j.threads,
       contextSize: j.contextSize,
       gpu: j.gpu,
       gpuLayers: j.gpuLayers,
+      parallel,
     });
     return { judge: scorer.judge, limiter, close: scorer.close };
   }
@@ -248,6 +256,7 @@ async function judgeFactory(j: JudgeConfig, ctx: ConnectContext): Promise<Connec
     contextSize: j.contextSize,
     gpu: j.gpu,
     gpuLayers: j.gpuLayers,
+    parallel,
     thinking: true,
   });
   const judge = createJudge({

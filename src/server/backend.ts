@@ -1,8 +1,8 @@
 // What `serve` needs from the embedded engine, behind one small interface: counting a prompt's tokens before
 // admitting it, checking a steering vector against the model before any response starts, and generating
 // with a per-request AbortSignal. Generation goes through the llama provider, which owns per-request
-// steering (today under its lock; with the batching engine, per sequence), so `--parallel N` keeps N
-// `engine.generate()` calls in flight and the engine decides how they share the context.
+// steering (per sequence), so `--parallel N` keeps N `engine.generate()` calls in flight and the engine
+// decodes them together in one context with N KV slots.
 
 import { basename } from "node:path";
 import type { EngineRequest } from "../engine/connect.js";
@@ -53,9 +53,16 @@ const RAW_JOINER = "\n\n";
 
 export async function createLlamaBackend(
   model: string,
-  opts: { threads?: number; contextSize?: number; gpu?: GpuRequest; gpuLayers?: number },
+  opts: { threads?: number; contextSize?: number; gpu?: GpuRequest; gpuLayers?: number; parallel?: number },
 ): Promise<GenerationBackend> {
-  const provider = await createLlamaProvider(model, opts);
+  // `parallel` KV slots: the engine batches the server's N generations in flight (continuous batching).
+  const provider = await createLlamaProvider(model, {
+    threads: opts.threads,
+    contextSize: opts.contextSize,
+    ...(opts.gpu !== undefined ? { gpu: opts.gpu } : {}),
+    ...(opts.gpuLayers !== undefined ? { gpuLayers: opts.gpuLayers } : {}),
+    parallel: opts.parallel ?? 1,
+  });
   const { engine } = provider;
   const modelId = basename(model).replace(/\.gguf$/i, "");
   let maxTokenBytes = 1;

@@ -4,8 +4,8 @@
 // request; errors name the file and the expected and actual shapes.
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import type { ControlVectorSpec } from "../llama/control-vector.js";
 import type { LlamaModelInfo } from "../llama/engine.js";
+import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
 import type { ActivationSteering } from "../types.js";
 import { type ControlVector, readControlVector } from "./vector-file.js";
 
@@ -85,13 +85,30 @@ export function checkVectorFitsModel(
   }
 }
 
-/** The engine's control-vector spec for a condition's activation steering. */
+/**
+ * The engine's steering spec for a condition's activation steering (mode add, ablate or rotate). Also a valid
+ * ControlVectorSpec for `setControlVector` when the mode is add.
+ */
 export async function controlVectorSpec(
   steering: ActivationSteering,
   info: Pick<LlamaModelInfo, "nEmbd" | "nLayer">,
-): Promise<ControlVectorSpec> {
+): Promise<SequenceSteeringSpec> {
+  const mode = steering.mode ?? "add";
+  if (mode !== "add" && mode !== "ablate" && mode !== "rotate") {
+    throw new SteeringError(`activation mode "${String(mode)}" is not one of add, ablate, rotate`);
+  }
   if (!Number.isFinite(steering.strength)) {
     throw new SteeringError(`activation strength ${steering.strength} is not a finite number`);
+  }
+  if (mode === "rotate" && !(steering.strength >= 0 && steering.strength <= 180)) {
+    throw new SteeringError(
+      `activation mode rotate takes the angle in degrees as its strength (0…180), got ${steering.strength}`,
+    );
+  }
+  if (mode !== "add" && steering.normPreserving) {
+    throw new SteeringError(
+      `activation mode ${mode} cannot be combined with normPreserving (that is for add)`,
+    );
   }
   const path = resolveVectorPath(steering.vector);
   const vec = loadControlVector(path);
@@ -123,5 +140,6 @@ export async function controlVectorSpec(
     layerEnd,
     strength: steering.strength,
     normPreserving: steering.normPreserving ?? false,
+    ...(mode !== "add" ? { mode } : {}),
   };
 }

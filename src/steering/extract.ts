@@ -3,6 +3,7 @@
 // differences into one direction per layer (math.ts). A seeded part of the pairs is held out to report, per
 // layer, how well the direction separates positive from negative prompts it was not fitted on.
 import { basename } from "node:path";
+import { forEachConcurrent } from "../engine/limiter.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import { countPromptTokens, fitPrompt, type PromptInput } from "../llama/fit-prompt.js";
 import {
@@ -37,6 +38,11 @@ export interface ExtractOptions {
   normalize?: boolean;
   /** Most tokens per prompt; longer prompts are cut from the front (default: the engine's context size). */
   maxPromptTokens?: number;
+  /**
+   * Pairs captured at once (default 1). With an engine loaded with `parallel` ≥ 2·concurrency, a pair's two
+   * prompts and the other pairs' prompts share decode batches; results do not depend on it.
+   */
+  concurrency?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -128,18 +134,28 @@ export async function extractSteeringVectors(
     holdout,
     seed,
   );
-  const pos: Map<number, Float32Array>[] = [];
-  const neg: Map<number, Float32Array>[] = [];
+  const pos: Map<number, Float32Array>[] = new Array(pairs.length);
+  const neg: Map<number, Float32Array>[] = new Array(pairs.length);
   let truncated = 0;
-  for (const [i, pair] of pairs.entries()) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
-    const p = await capture(engine, pair.positive, layers, lastTokens, budget);
-    const n = await capture(engine, pair.negative, layers, lastTokens, budget);
-    truncated += Number(p.truncated) + Number(n.truncated);
-    pos.push(p.byLayer);
-    neg.push(n.byLayer);
-    opts.onProgress?.(i + 1, pairs.length);
-  }
+  let done = 0;
+  await forEachConcurrent(
+    pairs.keys(),
+    Math.max(1, opts.concurrency ?? 1),
+    async (i) => {
+      const pair = pairs[i]!;
+      // Both prompts of a pair at once: they decode in the same batch.
+      const [p, n] = await Promise.all([
+        capture(engine, pair.positive, layers, lastTokens, budget),
+        capture(engine, pair.negative, layers, lastTokens, budget),
+      ]);
+      truncated += Number(p.truncated) + Number(n.truncated);
+      pos[i] = p.byLayer;
+      neg[i] = n.byLayer;
+      opts.onProgress?.(++done, pairs.length);
+    },
+    opts.signal,
+  );
+  if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
 
   const directions = new Map<number, Float32Array>();
   const reports: LayerReport[] = [];

@@ -3,12 +3,13 @@
 // that moves the benchmark a lot while doubling the perplexity of ordinary English is buying its effect with
 // broken language; this makes that visible next to every sweep point and comparison.
 //
-// Activation conditions: the control vector is set while the passage is scored (prompt unchanged). Prompt
+// Activation conditions: the passage is scored under the condition's steering, as its own sequence (prompt
+// unchanged), so several conditions can be scored at once in one batch. Prompt
 // conditions: the condition's prompt intervention is applied to the neutral request (e.g. the pro_ic suffix
 // appended to it), so the number says how much the steering text alone disturbs ordinary language.
-import type { ControlVectorSpec } from "../llama/control-vector.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
+import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
 import { buildPrompt } from "../protocol/build-prompt.js";
 import type { Category, ChatMessage, Condition, ProtocolStrings, Scenario } from "../types.js";
 import { controlVectorSpec } from "./apply.js";
@@ -27,7 +28,7 @@ export const NEUTRAL_PASSAGE =
 
 export type PerplexityEngine = Pick<
   LlamaEngine,
-  "info" | "tokenize" | "applyChatTemplate" | "scoreContinuations" | "setControlVector" | "clearControlVector"
+  "info" | "tokenize" | "applyChatTemplate" | "scoreContinuations"
 >;
 
 export interface PerplexityResult {
@@ -45,8 +46,8 @@ export interface PerplexityResult {
 export interface PerplexityOptions {
   /** The prompt (default: the neutral request as a user message). */
   messages?: ChatMessage[];
-  /** A control vector set while scoring (cleared afterwards). */
-  controlVector?: ControlVectorSpec;
+  /** Steering of this scoring only (any mode: add, ablate, rotate). */
+  controlVector?: SequenceSteeringSpec;
   passage?: string;
 }
 
@@ -105,13 +106,9 @@ export async function passagePerplexity(
   const passage = fitPassage(engine, opts.passage ?? NEUTRAL_PASSAGE, Math.floor(ctx / 2));
   const passageTokens = engine.tokenize(passage.text, { addSpecial: false }).length;
   const fitted = fitPrompt(engine, opts.messages ?? neutralMessages(), ctx - passageTokens - 4);
-  if (opts.controlVector) await engine.setControlVector(opts.controlVector);
-  let logProb: number;
-  try {
-    [logProb] = (await engine.scoreContinuations(fitted.prompt, [passage.text])) as [number];
-  } finally {
-    if (opts.controlVector) await engine.clearControlVector();
-  }
+  const [logProb] = (await engine.scoreContinuations(fitted.prompt, [passage.text], {
+    steering: opts.controlVector,
+  })) as [number];
   const tokens = continuationTokens(engine, fitted.prompt, passage.text);
   return {
     perplexity: Math.exp(-logProb / Math.max(1, tokens)),

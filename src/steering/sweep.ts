@@ -73,6 +73,8 @@ export async function measurePerplexities(
   strings: ProtocolStrings,
   log?: (line: string) => void,
 ): Promise<NonNullable<SweepRecord["perplexity"]>> {
+  // One at a time, not batched: in a batch each scoring's KV cells sit elsewhere, which changes the order of
+  // attention sums in the last bits, and a zero-strength vector must give exactly the reference.
   const reference = await passagePerplexity(engine);
   const byCondition: Record<string, PerplexityResult> = {};
   for (const c of conditions) {

@@ -46,6 +46,7 @@ interface ExtractFlags {
   threads?: number;
   gpu?: GpuFlags["gpu"];
   gpuLayers?: number;
+  concurrency: number;
   format: string;
   out: string;
   quiet?: boolean;
@@ -121,6 +122,12 @@ export function registerVectors(program: Command): void {
     .option("--threads <n>", "CPU threads", parseIntOption("--threads"))
     .option("--gpu <backend>", GPU_HELP, parseGpuFlag)
     .option("--gpu-layers <n>", GPU_LAYERS_HELP, parseGpuLayers)
+    .option(
+      "--concurrency <n>",
+      "pairs captured at once (their prompts share decode batches)",
+      parseIntOption("--concurrency"),
+      2,
+    )
     .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")
     .option("--quiet", "no progress output");
   dataOption(extract).action(async (flags: ExtractFlags) => {
@@ -130,6 +137,7 @@ export function registerVectors(program: Command): void {
     }
     if (!(flags.holdout >= 0 && flags.holdout < 1)) throw new UsageError("--holdout must be in [0, 1)");
     if (flags.lastTokens < 1) throw new UsageError("--last-tokens must be at least 1");
+    if (flags.concurrency < 1) throw new UsageError("--concurrency must be at least 1");
     if (flags.splitBy !== undefined && flags.splitBy !== "category") {
       throw new UsageError(`--split-by must be category, got "${flags.splitBy}"`);
     }
@@ -180,6 +188,7 @@ export function registerVectors(program: Command): void {
       threads: flags.threads,
       contextSize: flags.contextSize,
       ...gpuFields(flags),
+      parallel: 2 * flags.concurrency,
     });
     try {
       const progress = createProgress({ label: "extract", quiet: flags.quiet ?? false });
@@ -191,6 +200,7 @@ export function registerVectors(program: Command): void {
         seed: flags.seed,
         lastTokens: flags.lastTokens,
         normalize: flags.normalize ?? false,
+        concurrency: flags.concurrency,
         onProgress: (done, total) => progress.update({ done, total, errors: 0 }),
       });
       progress.stop();

@@ -1,0 +1,128 @@
+// Per-sequence activation steering: what the eval callback does to one sequence's rows of `l_out-<il>`.
+// Three modes, each on every position of the sequence at the chosen layers:
+// - add:    h ← h + s·v (with normPreserving, rescaled back to ‖h‖ afterwards);
+// - ablate: h ← h − (h·v̂)v̂, the direction projected out (directional ablation, Arditi et al. 2024);
+// - rotate: the norm-preserving rotation of "Selective Steering" (h' = h − P h + ‖P h‖·(cos θ·b1 + sin θ·b2),
+//           P the projector onto the steering plane span(b1, b2)), with b1 = v̂ and the plane that of h and v̂
+//           (b2 = the unit part of h orthogonal to v̂), so P h = h and h' = ‖h‖·(cos θ·v̂ + sin θ·b2): the angle
+//           between h and v̂ becomes θ = strength degrees (0 = along v̂, 90 = norm-preserving ablation,
+//           180 = against v̂), and ‖h‖ is kept.
+// Arithmetic is float64, stored back as float32.
+import { type ControlVectorSpec, prepareControlVector } from "./control-vector.js";
+
+export type SteeringMode = "add" | "ablate" | "rotate";
+
+/** A control vector plus how it acts: the per-sequence steering a generate or capture request carries. */
+export interface SequenceSteeringSpec extends ControlVectorSpec {
+  /** Default "add". For "ablate" the strength is ignored; for "rotate" it is the angle θ in degrees, 0…180. */
+  mode?: SteeringMode;
+}
+
+export interface PreparedSteering {
+  mode: SteeringMode;
+  layerStart: number;
+  layerEnd: number;
+  strength: number;
+  normPreserving: boolean;
+  /** Per steered layer: s·v (add, float32 as llama.cpp would add it) or the unit direction v̂ (ablate, rotate). */
+  layers: Map<number, Float32Array>;
+  /** θ in radians (rotate). */
+  theta: number;
+}
+
+/** Validates a spec against the model's shape (errors name the layer or value) and precomputes the rows. */
+export function prepareSteering(spec: SequenceSteeringSpec, nEmbd: number, nLayer: number): PreparedSteering {
+  const mode = spec.mode ?? "add";
+  if (mode !== "add" && mode !== "ablate" && mode !== "rotate") {
+    throw new RangeError(`steering mode "${String(mode)}" is not one of add, ablate, rotate`);
+  }
+  const strength = spec.strength ?? 1;
+  if (mode === "rotate" && !(strength >= 0 && strength <= 180)) {
+    throw new RangeError(`rotate steering: strength ${strength} must be an angle in degrees, 0…180`);
+  }
+  if (mode !== "add" && spec.normPreserving) {
+    throw new RangeError(`steering mode ${mode} keeps or sets the norm itself: normPreserving is for add`);
+  }
+  const prepared = prepareControlVector({ ...spec, strength: mode === "add" ? strength : 1 }, nEmbd, nLayer);
+  const layers = new Map<number, Float32Array>();
+  for (const [il, row] of prepared.applied) {
+    if (mode === "add") layers.set(il, row);
+    else {
+      let n = 0;
+      for (const x of row) n += x * x;
+      n = Math.sqrt(n);
+      layers.set(
+        il,
+        Float32Array.from(row, (x) => x / n),
+      );
+    }
+  }
+  return {
+    mode,
+    layerStart: prepared.layerStart,
+    layerEnd: prepared.layerEnd,
+    strength,
+    normPreserving: prepared.normPreserving,
+    layers,
+    theta: (strength * Math.PI) / 180,
+  };
+}
+
+/** Applies a prepared steering's layer `il` to `rows` consecutive rows of `data` (nEmbd floats each), in place. */
+export function steerRows(data: Float32Array, nEmbd: number, s: PreparedSteering, il: number): void {
+  const v = s.layers.get(il);
+  if (!v) return;
+  for (let off = 0; off + nEmbd <= data.length; off += nEmbd) {
+    const h = data.subarray(off, off + nEmbd);
+    if (s.mode === "add") addRow(h, v, s.normPreserving);
+    else if (s.mode === "ablate") ablateRow(h, v);
+    else rotateRow(h, v, s.theta);
+  }
+}
+
+function addRow(h: Float32Array, v: Float32Array, normPreserving: boolean): void {
+  if (!normPreserving) {
+    for (let i = 0; i < h.length; i++) h[i] = h[i]! + v[i]!;
+    return;
+  }
+  let before = 0;
+  let after = 0;
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i]!;
+    const y = x + v[i]!;
+    before += x * x;
+    after += y * y;
+  }
+  const scale = after === 0 ? 1 : Math.sqrt(before / after);
+  for (let i = 0; i < h.length; i++) h[i] = (h[i]! + v[i]!) * scale;
+}
+
+function ablateRow(h: Float32Array, u: Float32Array): void {
+  let d = 0;
+  for (let i = 0; i < h.length; i++) d += h[i]! * u[i]!;
+  for (let i = 0; i < h.length; i++) h[i] = h[i]! - d * u[i]!;
+}
+
+function rotateRow(h: Float32Array, u: Float32Array, theta: number): void {
+  let a = 0;
+  let r2 = 0;
+  for (let i = 0; i < h.length; i++) {
+    a += h[i]! * u[i]!;
+    r2 += h[i]! * h[i]!;
+  }
+  // The orthogonal part w = h − a·v̂, summed directly (r² − a² would cancel when h is near ±v̂).
+  let w2 = 0;
+  for (let i = 0; i < h.length; i++) {
+    const w = h[i]! - a * u[i]!;
+    w2 += w * w;
+  }
+  // h along ±v̂: the plane of h and v̂ is undefined, so h is left as it is.
+  if (!(w2 > 1e-24 * r2)) return;
+  const r = Math.sqrt(r2);
+  const c = r * Math.cos(theta);
+  const sn = (r * Math.sin(theta)) / Math.sqrt(w2);
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i]!;
+    h[i] = c * u[i]! + sn * (x - a * u[i]!);
+  }
+}
