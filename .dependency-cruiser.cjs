@@ -4,7 +4,7 @@
 
 /** Lowest first. A module may import its own layer (no cycles) and any layer below it. */
 const LAYERS = [
-  ["src/types\\.ts", "src/version\\.ts", "src/util/"],
+  ["src/types\\.ts", "src/version\\.ts", "src/util/", "src/gguf/"],
   ["src/data/"],
   ["src/protocol/"],
   ["src/config/"],
@@ -39,6 +39,13 @@ module.exports = {
       to: { circular: true },
     },
     ...upward,
+    {
+      name: "store-internals-stay-in-the-store",
+      comment: "SQL lives in src/store/: its connection and queries are reached through Store methods",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/store/|\\.test\\.ts$" },
+      to: { path: "^src/store/(connection\\.ts|queries/)" },
+    },
     {
       name: "only-tests-and-bench-see-test-helpers",
       severity: "error",

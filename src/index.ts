@@ -1,7 +1,9 @@
 // The library entry point: everything the CLI does is available to other programs.
+
+export { PROVIDER_KINDS, type ProviderKind } from "./config/provider-kinds.js";
 export * from "./config/run-config.js";
 export * from "./data/index.js";
-export { connectJudge, connectModel, registerLocalProvider, resolveApiKey } from "./engine/connect.js";
+export { connectJudge, connectModel, resolveApiKey } from "./engine/connect.js";
 export { judgeRun } from "./engine/judge-run.js";
 export { planRun } from "./engine/plan.js";
 export { type RunSummary, runEvaluation } from "./engine/run.js";

@@ -4,8 +4,8 @@
 // held when measured are asserted (accuracy above always answering the most frequent label).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importPublishedRuns } from "../src/importers/import-published.js";
+import { TextClassifier } from "../src/judge/classifier/model.js";
 import { buildTable1 } from "../src/metrics/index.js";
-import { TextClassifier } from "../src/reliability/classifier/model.js";
 import { crossEvaluate, type SplitEvaluation } from "../src/reliability/classifier/train.js";
 import { describeTableError } from "../src/reliability/format.js";
 import { type Outcome, Store } from "../src/store/store.js";

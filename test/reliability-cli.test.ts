@@ -11,7 +11,7 @@ import { registerImport } from "../src/cli/commands/import.js";
 import { registerJudgeCheck } from "../src/cli/commands/judge-check.js";
 import { registerTable } from "../src/cli/commands/table.js";
 import { registerTrainJudge } from "../src/cli/commands/train-judge.js";
-import { classifierFileSchema } from "../src/reliability/classifier/model.js";
+import { classifierFileSchema } from "../src/judge/classifier/model.js";
 import type { JudgeComparison } from "../src/reliability/compare.js";
 import { Store } from "../src/store/store.js";
 import { dataDir, runsDir } from "./paths.js";

@@ -8,8 +8,8 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeControlVector } from "../src/gguf/vector-file.js";
 import { type RunningServer, startServer } from "../src/server/openai-server.js";
-import { writeControlVector } from "../src/steering/vector-file.js";
 import { LONG } from "./helpers/serve-process.js";
 import { tinyModel } from "./paths.js";
 

@@ -5,9 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeControlVector } from "../src/gguf/vector-file.js";
 import { type BackendRequest, createLlamaBackend, type GenerationBackend } from "../src/server/backend.js";
 import { type RunningServer, startServer } from "../src/server/openai-server.js";
-import { writeControlVector } from "../src/steering/vector-file.js";
 import { tinyModel } from "./paths.js";
 
 let dir: string;

@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ControlVector, writeControlVector } from "../src/gguf/vector-file.js";
+import { controlVectorSpec } from "../src/llama/apply-steering.js";
 import { LlamaEngine } from "../src/llama/engine.js";
 import { writeSyntheticLlamaGguf } from "../src/llama/synthetic-model.js";
 import { mulberry32 } from "../src/metrics/random.js";
-import { controlVectorSpec } from "../src/steering/apply.js";
 import { bakeModel } from "../src/steering/bake.js";
 import { openModelFile, readTensorF32, writeModelFile } from "../src/steering/gguf-model.js";
 import { GGML_TYPE } from "../src/steering/quant.js";
-import { type ControlVector, writeControlVector } from "../src/steering/vector-file.js";
 import { tinyModel } from "./paths.js";
 
 const dir = mkdtempSync(join(tmpdir(), "steerbench-bake-e2e-"));

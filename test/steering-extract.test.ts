@@ -7,10 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPack } from "../src/data/pack.js";
+import { modelArchitecture, readControlVector, writeControlVector } from "../src/gguf/vector-file.js";
+import { clearVectorCache, controlVectorSpec } from "../src/llama/apply-steering.js";
 import { countPromptTokens, fitPrompt } from "../src/llama/fit-prompt.js";
 import { LlamaEngine } from "../src/llama/index.js";
 import { presetCondition } from "../src/protocol/conditions.js";
-import { clearVectorCache, controlVectorSpec } from "../src/steering/apply.js";
 import {
   type ExtractionEngine,
   extractionToVector,
@@ -26,7 +27,6 @@ import {
   neutralMessages,
   passagePerplexity,
 } from "../src/steering/perplexity.js";
-import { modelArchitecture, readControlVector, writeControlVector } from "../src/steering/vector-file.js";
 import type { ChatMessage, Pack } from "../src/types.js";
 import { packDir, tinyModel } from "./paths.js";
 

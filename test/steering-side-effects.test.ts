@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPack } from "../src/data/pack.js";
+import { writeControlVector } from "../src/gguf/vector-file.js";
 import { LlamaEngine } from "../src/llama/engine.js";
 import { mulberry32 } from "../src/metrics/random.js";
 import { presetCondition } from "../src/protocol/conditions.js";
 import { klDivergence, measureSideEffects, readOutputHead } from "../src/steering/side-effects.js";
-import { writeControlVector } from "../src/steering/vector-file.js";
 import type { ProtocolStrings } from "../src/types.js";
 import { packDir, tinyModel } from "./paths.js";
 

@@ -12,8 +12,8 @@ import { registerSweep } from "../src/cli/commands/sweep.js";
 import { registerVectors } from "../src/cli/commands/vectors.js";
 import { parseRunConfig } from "../src/config/run-config.js";
 import { runEvaluation } from "../src/engine/run.js";
+import { readControlVector, writeControlVector } from "../src/gguf/vector-file.js";
 import { storedSweep } from "../src/steering/sweep.js";
-import { readControlVector, writeControlVector } from "../src/steering/vector-file.js";
 import { Store } from "../src/store/store.js";
 import { packDir, tinyModel } from "./paths.js";
 

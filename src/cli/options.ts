@@ -1,5 +1,6 @@
 // Options shared by several verbs, so every command names and documents them the same way.
 import type { Command } from "commander";
+import { kindList } from "../config/provider-kinds.js";
 
 export const DEFAULT_STORE = "steerbench.sqlite";
 
@@ -53,7 +54,7 @@ export function parseListOption(value: string): string[] {
 export function judgeModelOptions(cmd: Command): Command {
   return cmd
     .option("--judge-model <name>", "judge model: a server's model name, or a .gguf for a local judge")
-    .option("--judge-provider <kind>", "openai | openai-completions | llama | classifier")
+    .option("--judge-provider <kind>", kindList("judge"))
     .option("--judge-base-url <url>", "judge's base URL")
     .option("--judge-api-key-env <var>", "env var with the judge's API key (default OPENAI_API_KEY if set)")
     .option("--judge-prompt <preset>", "paper (4 labels) or instrumentaleval (2 labels)")

@@ -7,6 +7,20 @@ import { z } from "zod";
 import { conditionSchema } from "../protocol/conditions.js";
 import { judgePromptVariantSchema } from "../protocol/judge-prompts.js";
 import { didYouMean } from "../util/did-you-mean.js";
+import {
+  JUDGE_PROVIDER_KINDS,
+  MODEL_PROVIDER_KINDS,
+  PROVIDER_KINDS,
+  type ProviderKind,
+  providerKind,
+} from "./provider-kinds.js";
+
+/** "kind: what it is; ..." for the schema's provider descriptions, from the one list of kinds. */
+function kindHelp(which: (k: ProviderKind) => boolean): string {
+  return PROVIDER_KINDS.filter(which)
+    .map((k) => `${k.kind}: ${k.description}`)
+    .join("; ");
+}
 
 const positiveInt = z.number().int().positive();
 
@@ -30,11 +44,9 @@ export const retrySchema = z
 
 const endpointFields = {
   provider: z
-    .enum(["openai", "openai-completions", "llama"])
+    .enum(MODEL_PROVIDER_KINDS)
     .default("openai")
-    .describe(
-      "openai: OpenAI-compatible /chat/completions (vLLM, Ollama, llama.cpp server, OpenAI, OpenRouter); openai-completions: plain /completions for base models served without a chat template; llama: embedded llama.cpp on a GGUF file",
-    ),
+    .describe(kindHelp((k) => k.canGenerate)),
   baseUrl: z
     .string()
     .url()
@@ -89,14 +101,16 @@ export const judgeSchema = z
     name: z.string().min(1).optional().describe("label in tables (default: model)"),
     ...endpointFields,
     provider: z
-      .enum(["openai", "openai-completions", "llama", "classifier"])
+      .enum(JUDGE_PROVIDER_KINDS)
       .default("openai")
-      .describe("as for models, plus classifier: steerbench's offline judge (model = its JSON file)"),
+      .describe(kindHelp((k) => k.canJudge)),
     mode: z
       .enum(["generate", "score"])
       .default("generate")
       .describe(
-        "generate: the judge writes a verdict; score: llama only, pick the label with the highest log-likelihood",
+        `generate: the judge writes a verdict; score (${PROVIDER_KINDS.filter((k) => k.canScore)
+          .map((k) => k.kind)
+          .join(", ")} only): pick the label with the highest log-likelihood`,
       ),
     prompt: z
       .union([z.enum(["paper", "instrumentaleval"]), judgePromptVariantSchema])
@@ -235,8 +249,11 @@ export function parseRunConfig(value: unknown, source = "(inline)"): RunConfig {
   }
   for (const [i, j] of config.judges.entries()) {
     checkEndpoint(j, `judges.${i}`, source);
-    if (j.mode === "score" && j.provider !== "llama") {
-      throw new ConfigError(`invalid config ${source}:\n  judges.${i}.mode: "score" needs provider "llama"`);
+    if (j.mode === "score" && providerKind(j.provider)?.canScore !== true) {
+      const scorers = PROVIDER_KINDS.filter((k) => k.canScore).map((k) => `"${k.kind}"`);
+      throw new ConfigError(
+        `invalid config ${source}:\n  judges.${i}.mode: "score" needs provider ${scorers.join(" or ")}`,
+      );
     }
   }
   const names = config.models.map(modelLabel);
@@ -255,7 +272,7 @@ function checkEndpoint(
   key: string,
   source: string,
 ): void {
-  if (e.provider !== "llama" && e.provider !== "classifier" && !e.baseUrl && !e.baseUrls) {
+  if (providerKind(e.provider)?.needsBaseUrl === true && !e.baseUrl && !e.baseUrls) {
     throw new ConfigError(
       `invalid config ${source}:\n  ${key}.baseUrl: required for provider "${e.provider}"`,
     );

@@ -2,37 +2,25 @@
 // here, from the environment or a key file, and go no further than the provider's headers.
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
+import { providerKind } from "../config/provider-kinds.js";
 import type { JudgeConfig, ModelConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
-import { createJudge, type JudgeCache, type JudgeInput } from "../judge/index.js";
+import type { ConnectedJudge } from "../judge/connected.js";
+import { createJudge, type JudgeCache } from "../judge/index.js";
 import { bindJudgePrompt } from "../protocol/judge-prompts.js";
 import { multiEndpointFactory } from "../providers/multi-endpoint.js";
 import { createOpenAICompatibleProvider } from "../providers/openai-compatible.js";
-import type { GenerateRequest, ModelProvider } from "../providers/provider.js";
+import { ConnectError, type ModelProvider } from "../providers/provider.js";
 import type { Store } from "../store/store.js";
-import type { ActivationSteering, ProtocolStrings, Verdict } from "../types.js";
-import { Limiter } from "./limiter.js";
+import type { ProtocolStrings } from "../types.js";
+import { Limiter } from "../util/limiter.js";
 
-/** A generation request as the engine makes it: activation steering travels with it for in-process engines. */
-export interface EngineRequest extends GenerateRequest {
-  steering?: ActivationSteering;
-}
-
-export interface EngineProvider extends Omit<ModelProvider, "generate"> {
-  generate(req: EngineRequest): ReturnType<ModelProvider["generate"]>;
-}
+export type { ConnectedJudge } from "../judge/connected.js";
+export { ConnectError } from "../providers/provider.js";
 
 export interface Connected {
-  provider: EngineProvider;
+  provider: ModelProvider;
   limiter: Limiter;
-}
-
-export interface ConnectedJudge {
-  judge(input: JudgeInput, signal?: AbortSignal): Promise<Verdict>;
-  limiter: Limiter;
-  /** One cheap request before the run starts (see ModelProvider.preflight). */
-  preflight?(signal?: AbortSignal): Promise<void>;
-  close(): Promise<void>;
 }
 
 export interface ConnectContext {
@@ -43,8 +31,6 @@ export interface ConnectContext {
   concurrency: number;
   env?: Readonly<Record<string, string | undefined>>;
 }
-
-export class ConnectError extends Error {}
 
 /** The API key for an endpoint: apiKeyFile, else apiKeyEnv, else OPENAI_API_KEY if set; none is fine for local servers. */
 export function resolveApiKey(
@@ -109,48 +95,20 @@ export function setMultiEndpointFactory(
   createMultiEndpoint = factory;
 }
 
-/**
- * In-process providers register here (the embedded llama.cpp engine), so HTTP-only users never load them.
- * `parallel` is how many requests the run keeps in flight on the model (its limiter's size).
- */
-export type LocalModelFactory = (m: ModelConfig, parallel: number) => Promise<EngineProvider>;
-export type LocalJudgeFactory = (j: JudgeConfig, ctx: ConnectContext) => Promise<ConnectedJudge>;
-const localModels = new Map<string, LocalModelFactory>();
-const localJudges = new Map<string, LocalJudgeFactory>();
-
-export function registerLocalProvider(
-  kind: string,
-  model: LocalModelFactory,
-  judge?: LocalJudgeFactory,
-): void {
-  localModels.set(kind, model);
-  if (judge) localJudges.set(kind, judge);
-}
-
-async function loadLocal(kind: string): Promise<void> {
-  if (localModels.has(kind)) return;
-  if (kind === "llama") await import("../providers/llama-provider.js");
-  if (kind === "classifier") await import("../reliability/classifier/provider.js");
-}
-
-/**
- * Sequences in flight on a local model whose config gives no `concurrency`: the run's, at most 4. Every
- * sequence reserves a whole context window of KV cache, and with one unified cache each token attends over
- * every active sequence's cells, so 16 slots of a large context cost memory and time.
- */
-export function localParallel(runConcurrency: number): number {
-  return Math.max(1, Math.min(runConcurrency, 4));
-}
-
 export async function connectModel(m: ModelConfig, ctx: ConnectContext): Promise<Connected> {
   const concurrency = m.concurrency ?? ctx.concurrency;
+  const kind = providerKind(m.provider);
+  if (kind?.canGenerate !== true) {
+    throw new ConnectError(
+      `${modelLabel(m)}: "${m.provider}" is a judge provider; it cannot generate responses`,
+    );
+  }
   if (m.provider === "llama") {
-    await loadLocal("llama");
-    const factory = localModels.get("llama");
-    if (!factory) throw new ConnectError(`${modelLabel(m)}: the llama provider is not available`);
-    // One llama.cpp context decodes up to `parallel` requests together (continuous batching).
-    const parallel = m.concurrency ?? localParallel(ctx.concurrency);
-    return { provider: await factory(m, parallel), limiter: new Limiter(parallel) };
+    // Loaded lazily: HTTP-only runs never load the native engine. One llama.cpp context decodes up to
+    // `parallel` requests together (continuous batching).
+    const { createLlamaModel } = await import("../providers/llama-provider.js");
+    const parallel = m.concurrency ?? kind.defaultConcurrency?.(ctx.concurrency) ?? ctx.concurrency;
+    return { provider: await createLlamaModel(m, parallel), limiter: new Limiter(parallel) };
   }
   const provider = httpProvider(m, ctx, m.thinking);
   const urls = m.baseUrls?.length ?? 1;
@@ -158,11 +116,17 @@ export async function connectModel(m: ModelConfig, ctx: ConnectContext): Promise
 }
 
 export async function connectJudge(j: JudgeConfig, ctx: ConnectContext): Promise<ConnectedJudge> {
-  if (j.provider === "llama" || j.provider === "classifier") {
-    await loadLocal(j.provider);
-    const factory = localJudges.get(j.provider);
-    if (!factory) throw new ConnectError(`${modelLabel(j)}: the ${j.provider} judge is not available`);
-    return factory(j, ctx);
+  if (providerKind(j.provider)?.canJudge !== true) {
+    throw new ConnectError(`${modelLabel(j)}: "${j.provider}" cannot judge`);
+  }
+  // The local kinds are loaded lazily, so runs that never use them never load them.
+  if (j.provider === "llama") {
+    const { connectLlamaJudge } = await import("../judge/llama-judge.js");
+    return connectLlamaJudge(j, ctx);
+  }
+  if (j.provider === "classifier") {
+    const { connectClassifierJudge } = await import("../judge/classifier/connect.js");
+    return connectClassifierJudge(j);
   }
   const provider = httpProvider(j, ctx, true);
   const preset = bindJudgePrompt(j.prompt, ctx.strings);

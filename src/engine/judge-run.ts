@@ -5,9 +5,9 @@ import type { JudgeConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import type { ItemRecord, Store } from "../store/store.js";
 import type { ProtocolStrings } from "../types.js";
+import { forEachConcurrent } from "../util/limiter.js";
 import { type ConnectContext, type ConnectedJudge, connectJudge, storeJudgeCache } from "./connect.js";
 import { judgeItem, type RetrySettings } from "./judge-item.js";
-import { forEachConcurrent } from "./limiter.js";
 import type { ProgressReporter } from "./progress.js";
 import { loadItemStates, needsJudge } from "./work-left.js";
 

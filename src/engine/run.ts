@@ -9,6 +9,7 @@ import { isProviderError } from "../providers/index.js";
 import type { ItemRecord, ResponseFlags, RunKind, RunLease, RunRecord, Store } from "../store/store.js";
 import { LEASE_RENEW_MS } from "../store/store.js";
 import type { Condition } from "../types.js";
+import { forEachConcurrent } from "../util/limiter.js";
 import { versions } from "../version.js";
 import {
   type ConnectContext,
@@ -20,7 +21,6 @@ import {
 } from "./connect.js";
 import { generateItem } from "./generate-item.js";
 import { judgeItem } from "./judge-item.js";
-import { forEachConcurrent } from "./limiter.js";
 import { itemMajor } from "./order.js";
 import { planRun, type RunPlan } from "./plan.js";
 import type { ProgressReporter } from "./progress.js";

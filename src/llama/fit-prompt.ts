@@ -3,10 +3,17 @@
 // contents, never inside the template's markup, so the engine still tokenizes them with special tokens.
 
 import type { ChatMessage } from "../types.js";
-import type { LlamaEngine } from "./engine.js";
+import type { TokenizeOptions } from "./vocab.js";
 
-/** The engine calls prompt fitting needs (an interface, so tests can count calls on a real engine). */
-export type TokenCounter = Pick<LlamaEngine, "tokenize" | "applyChatTemplate" | "info">;
+/**
+ * The engine calls prompt fitting needs (an interface, so tests can count calls on a real engine; declared
+ * here rather than picked from LlamaEngine so that the engine and this module do not import each other).
+ */
+export interface TokenCounter {
+  tokenize(text: string, options?: TokenizeOptions): number[];
+  applyChatTemplate(messages: readonly ChatMessage[]): string;
+  readonly info: { contextSize: number; chatTemplate: "none" | "model" | "option" };
+}
 
 /** A prompt as the engine takes it: raw text, or chat messages that go through the template. */
 export type PromptInput = string | ChatMessage[];

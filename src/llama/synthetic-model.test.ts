@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readGgufFile } from "../steering/gguf.js";
+import { readGgufFile } from "../gguf/gguf.js";
 import { LlamaEngine } from "./engine.js";
 import {
   ensureSyntheticLlamaGguf,

@@ -13,7 +13,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { decodeGguf, encodeGguf, GGUF_DEFAULT_ALIGNMENT, type GgufValue } from "../steering/gguf.js";
+import { decodeGguf, encodeGguf, GGUF_DEFAULT_ALIGNMENT, type GgufValue } from "../gguf/gguf.js";
 
 export type SyntheticPreset = "smollm2-135m" | "qwen2.5-1.5b" | "tiny";
 export type SyntheticWeightType = "f32" | "f16";

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModel } from "../../test/paths.js";
+import { writeControlVector } from "../gguf/vector-file.js";
 import { conditionFromSpec, conditionSchema } from "../protocol/conditions.js";
-import { writeControlVector } from "../steering/vector-file.js";
 import type { ChatMessage, ProtocolStrings } from "../types.js";
 import { createLlamaProvider } from "./llama-provider.js";
 

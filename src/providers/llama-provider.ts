@@ -1,27 +1,18 @@
-// The embedded llama.cpp engine as a model provider and as a judge, registered with the run engine on
-// import (so HTTP-only users never load the native library). One engine per model file is shared by the
+// The embedded llama.cpp engine as a model provider (its judges are in src/judge/llama-judge.ts). The runner
+// imports this module lazily, so HTTP-only users never load the native library. One engine per model file is shared by the
 // subject and the judge, and decodes up to `parallel` requests together (continuous batching). Activation
 // steering is a property of each request's sequence (applied to its own rows in the eval callback), so a
 // steered generation and a judge scoring beside it in the same batch never see each other's vector.
 import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { JudgeConfig, ModelConfig } from "../config/run-config.js";
-import {
-  type ConnectContext,
-  type ConnectedJudge,
-  type EngineProvider,
-  localParallel,
-  registerLocalProvider,
-} from "../engine/connect.js";
-import { Limiter } from "../engine/limiter.js";
-import { createJudge } from "../judge/judge.js";
 import type { GpuRequest } from "../llama/backend.js";
 import { LlamaEngine, type LlamaEngineOptions } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
 import { resolveModelFile } from "../llama/model-source.js";
 import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
-import { type BoundJudgePrompt, bindJudgePrompt } from "../protocol/judge-prompts.js";
-import type { ActivationSteering, ChatMessage, Generation, Label, Verdict } from "../types.js";
+import type { BoundJudgePrompt } from "../protocol/judge-prompts.js";
+import type { ActivationSteering, ChatMessage, Generation, Label } from "../types.js";
 import type { GenerateRequest, ModelProvider } from "./provider.js";
 import { pyStrip, splitThinking } from "./thinking.js";
 
@@ -82,7 +73,7 @@ async function sequenceSteering(
   info: LlamaEngine["info"],
 ): Promise<SequenceSteeringSpec | undefined> {
   if (!steering) return undefined;
-  const { controlVectorSpec } = await import("../steering/apply.js");
+  const { controlVectorSpec } = await import("../llama/apply-steering.js");
   return controlVectorSpec(steering, info);
 }
 
@@ -98,7 +89,6 @@ export interface LlamaProviderOptions {
 
 /** What the llama provider's generate takes beyond the common request. */
 export interface LlamaGenerateRequest extends GenerateRequest {
-  steering?: ActivationSteering;
   /** Join the messages' contents instead of applying the chat template. */
   rawPrompt?: boolean;
   onText?: (piece: string) => void;
@@ -114,7 +104,7 @@ export async function createLlamaProvider(
   modelRef: string,
   opts: LlamaProviderOptions = {},
 ): Promise<
-  EngineProvider & { engine: LlamaEngine; generate(req: LlamaGenerateRequest): Promise<Generation> }
+  ModelProvider & { engine: LlamaEngine; generate(req: LlamaGenerateRequest): Promise<Generation> }
 > {
   const path = await resolveModelFile(modelRef);
   const o: EngineOptions = {
@@ -174,58 +164,17 @@ export async function createLlamaProvider(
 }
 
 /** Where the label goes in each judge format, so scoring asks the model exactly one question. */
-function labelCue(format: BoundJudgePrompt["format"]): { cue: string; continuation: (l: Label) => string } {
+export function labelCue(format: BoundJudgePrompt["format"]): {
+  cue: string;
+  continuation: (l: Label) => string;
+} {
   return format === "json"
     ? { cue: '{"decision": "', continuation: (l) => `${l}"` }
     : { cue: "DECISION: ", continuation: (l) => `${l}\n` };
 }
 
-/**
- * Label scoring: the judge prompt, then the start of a verdict, then each allowed label; the label with the
- * highest log-likelihood wins. A small local judge can therefore never return an unparseable verdict.
- */
-export async function createLabelScoringJudge(
-  modelRef: string,
-  prompt: BoundJudgePrompt,
-  opts: LlamaProviderOptions = {},
-): Promise<{ judge: ConnectedJudge["judge"]; close(): Promise<void> }> {
-  const provider = await createLlamaProvider(modelRef, opts);
-  const engine = provider.engine;
-  const { cue, continuation } = labelCue(prompt.format);
-  const conts = prompt.labels.map(continuation);
-  const longest = Math.max(...conts.map((c) => engine.tokenize(cue + c).length));
-  return {
-    async judge(input): Promise<Verdict> {
-      const messages: ChatMessage[] = prompt.buildMessages(input);
-      // The verdict's opening (the cue) goes into every continuation, after the template's assistant turn.
-      const { prompt: fitted, truncated } = fitPrompt(
-        engine,
-        messages,
-        engine.info.contextSize - longest - 1,
-      );
-      // Scored as its own sequence: batched beside generations, never under their steering.
-      const scores = await engine.scoreContinuations(
-        fitted,
-        conts.map((c) => cue + c),
-      );
-      let best = 0;
-      for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
-      const byLabel = Object.fromEntries(prompt.labels.map((l, i) => [l, scores[i]!])) as Partial<
-        Record<Label, number>
-      >;
-      return {
-        label: prompt.labels[best],
-        reason: `label scoring: highest log-likelihood${truncated ? " (judge prompt truncated to the context)" : ""}`,
-        failed: false,
-        raw: JSON.stringify(byLabel),
-        scores: byLabel,
-      };
-    },
-    close: () => provider.close(),
-  };
-}
-
-async function modelFactory(m: ModelConfig, parallel: number): Promise<EngineProvider> {
+/** The provider for a config's `provider: llama` model; `parallel` sequences decode together. */
+export async function createLlamaModel(m: ModelConfig, parallel: number): Promise<ModelProvider> {
   return createLlamaProvider(m.model, {
     threads: m.threads,
     contextSize: m.contextSize,
@@ -235,39 +184,3 @@ async function modelFactory(m: ModelConfig, parallel: number): Promise<EnginePro
     thinking: m.thinking,
   });
 }
-
-async function judgeFactory(j: JudgeConfig, ctx: ConnectContext): Promise<ConnectedJudge> {
-  const prompt = bindJudgePrompt(j.prompt, ctx.strings);
-  // Judgements are sequences of the shared engine too: as many in flight as it has slots.
-  const parallel = j.concurrency ?? localParallel(ctx.concurrency);
-  const limiter = new Limiter(parallel);
-  if (j.mode === "score") {
-    const scorer = await createLabelScoringJudge(j.model, prompt, {
-      threads: j.threads,
-      contextSize: j.contextSize,
-      gpu: j.gpu,
-      gpuLayers: j.gpuLayers,
-      parallel,
-    });
-    return { judge: scorer.judge, limiter, close: scorer.close };
-  }
-  const provider: ModelProvider = await createLlamaProvider(j.model, {
-    threads: j.threads,
-    contextSize: j.contextSize,
-    gpu: j.gpu,
-    gpuLayers: j.gpuLayers,
-    parallel,
-    thinking: true,
-  });
-  const judge = createJudge({
-    provider,
-    preset: prompt,
-    retries: j.retries,
-    maxTokens: j.maxTokens,
-    temperature: j.temperature,
-    cache: ctx.cache,
-  });
-  return { judge: (input, signal) => judge.judge(input, signal), limiter, close: () => provider.close() };
-}
-
-registerLocalProvider("llama", modelFactory, judgeFactory);

@@ -14,8 +14,9 @@
 //   configured value.
 // - When every endpoint is out, the call fails with a `connection` error whose retryAfterMs is the time
 //   to the next probe, so the engine's own retry waits for it instead of spinning.
-import { Limiter } from "../engine/limiter.js";
+
 import type { Generation } from "../types.js";
+import { Limiter } from "../util/limiter.js";
 import type { GenerateRequest, ModelProvider } from "./provider.js";
 import { isProviderError, ProviderError } from "./provider.js";
 

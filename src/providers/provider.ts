@@ -1,6 +1,6 @@
 // The contract every model provider implements (HTTP endpoints, the embedded llama.cpp engine, and later
 // pools of endpoints), plus the one error type the engine's retry logic understands.
-import type { ChatMessage, Generation } from "../types.js";
+import type { ActivationSteering, ChatMessage, Generation } from "../types.js";
 
 export interface GenerateRequest {
   messages: ChatMessage[];
@@ -11,6 +11,11 @@ export interface GenerateRequest {
   stop?: string[];
   /** Extra request-body fields for remote providers (e.g. a Condition's `requestBody`). */
   extraBody?: Record<string, unknown>;
+  /**
+   * Activation steering of this request, for in-process engines (the llama provider applies it to this
+   * request's own sequence). HTTP providers carry steering in `extraBody` instead and refuse nothing here.
+   */
+  steering?: ActivationSteering;
   signal?: AbortSignal;
 }
 
@@ -73,6 +78,9 @@ export class ProviderError extends Error {
     this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT[kind];
   }
 }
+
+/** A model or judge that cannot be connected (no key, no file, a kind that cannot do what is asked). */
+export class ConnectError extends Error {}
 
 export function isProviderError(value: unknown): value is ProviderError {
   return value instanceof ProviderError;

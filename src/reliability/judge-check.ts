@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import YAML from "yaml";
+import { PROVIDER_KINDS } from "../config/provider-kinds.js";
 import { type JudgeConfig, judgeSchema } from "../config/run-config.js";
 import type { ConnectContext, ConnectedJudge } from "../engine/connect.js";
 import type { RetrySettings } from "../engine/judge-item.js";
@@ -19,7 +20,10 @@ import type { PlannedJudge } from "./estimate.js";
 import { CONSENSUS } from "./multi-judge.js";
 import { promptSensitivity, type SensitivityReport } from "./sensitivity.js";
 
-export const LOCAL_JUDGE_PROVIDERS = ["classifier"] as const;
+/** Judge kinds that send nothing anywhere (no prompt, no tokens, no latency): from the one list of kinds. */
+export const LOCAL_JUDGE_PROVIDERS = PROVIDER_KINDS.filter(
+  (k) => k.canJudge && !k.needsBaseUrl && !k.canGenerate,
+).map((k) => k.kind);
 
 /** Reads a judge prompt: a preset name, or a JSON/YAML file holding a custom variant. */
 export function readJudgePrompt(spec: string): JudgePrompt {

@@ -5,11 +5,11 @@
 // decodes them together in one context with N KV slots.
 
 import { basename } from "node:path";
-import type { EngineRequest } from "../engine/connect.js";
+import { controlVectorSpec, SteeringError } from "../llama/apply-steering.js";
 import type { GpuRequest } from "../llama/backend.js";
 import { countPromptTokens } from "../llama/fit-prompt.js";
+import type { LlamaGenerateRequest } from "../providers/llama-provider.js";
 import { createLlamaProvider } from "../providers/llama-provider.js";
-import { controlVectorSpec, SteeringError } from "../steering/apply.js";
 import type { ActivationSteering, ChatMessage } from "../types.js";
 
 export interface BackendRequest {
@@ -82,7 +82,7 @@ export async function createLlamaBackend(
       await controlVectorSpec(steering, engine.info);
     },
     async generate(req) {
-      const request: EngineRequest & { rawPrompt: boolean; onText: (piece: string) => void } = {
+      const request: LlamaGenerateRequest & { rawPrompt: boolean; onText: (piece: string) => void } = {
         messages: req.messages,
         rawPrompt: req.raw,
         maxTokens: req.maxTokens,

@@ -5,10 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeGguf, encodeGgufHeader, type GgufValue } from "../gguf/gguf.js";
+import type { ControlVector } from "../gguf/vector-file.js";
 import { writeSyntheticLlamaGguf } from "../llama/synthetic-model.js";
 import { mulberry32 } from "../metrics/random.js";
 import { bakedEdit, bakeModel, orthogonaliseOutputs, orthogonaliseRows } from "./bake.js";
-import { encodeGguf, encodeGgufHeader, type GgufValue } from "./gguf.js";
 import { elementCount, openModelFile, readTensorBytes, readTensorF32, writeModelFile } from "./gguf-model.js";
 import {
   bf16BitsToF32,
@@ -18,7 +19,6 @@ import {
   f32ToBf16Bits,
   GGML_TYPE,
 } from "./quant.js";
-import type { ControlVector } from "./vector-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "steerbench-bake-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -14,8 +14,9 @@
 // Tensors are decoded to f32, edited in float64 and re-encoded to their own type (F32, F16, BF16, Q8_0);
 // tensors bake does not edit are copied byte for byte. The edit is recorded in `steerbench.edit.*` keys.
 import { basename } from "node:path";
+import type { GgufValue } from "../gguf/gguf.js";
+import type { ControlVector } from "../gguf/vector-file.js";
 import { fileSha256 } from "./file-hash.js";
-import type { GgufValue } from "./gguf.js";
 import {
   elementCount,
   type ModelFile,
@@ -28,7 +29,6 @@ import {
 } from "./gguf-model.js";
 import { autoLayers } from "./layer-select.js";
 import { encodedSize, ggmlTypeName, isEditableType } from "./quant.js";
-import type { ControlVector } from "./vector-file.js";
 
 export class BakeError extends Error {}
 

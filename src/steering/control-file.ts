@@ -3,11 +3,11 @@
 // sweep finds the same bytes (and the same sha256 in its condition descriptions).
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { encodeGguf } from "../gguf/gguf.js";
+import { type ControlVector, controlVectorEntries, writeControlVector } from "../gguf/vector-file.js";
 import { sha256 } from "../util/hash.js";
 import { randomControl } from "./controls.js";
 import { fileSha256 } from "./file-hash.js";
-import { encodeGguf } from "./gguf.js";
-import { type ControlVector, controlVectorEntries, writeControlVector } from "./vector-file.js";
 
 export function controlPath(vectorPath: string, seed: number): string {
   const name = basename(vectorPath).replace(/\.gguf$/i, "");

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { ControlVector } from "../gguf/vector-file.js";
 import type { Outcome } from "../metrics/table1.js";
 import type { Label } from "../types.js";
 import { randomControl, signCheckLayer, specificity } from "./controls.js";
-import type { ControlVector } from "./vector-file.js";
 
 const vec: ControlVector = {
   directions: new Map([

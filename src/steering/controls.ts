@@ -12,6 +12,8 @@
 // - A sign check: does positive strength move held-out prompts' hidden states toward the positive class?
 //   Measured at the first layer after the steered range (the last layer if none), on the axis between the
 //   unsteered class means of the held-out pairs.
+
+import type { ControlVector } from "../gguf/vector-file.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
 import type { Interval } from "../metrics/interval.js";
@@ -21,7 +23,6 @@ import { wilson } from "../metrics/wilson.js";
 import type { ChatMessage } from "../types.js";
 import { norm } from "./math.js";
 import type { ContrastPair } from "./pairs.js";
-import type { ControlVector } from "./vector-file.js";
 
 /** A seeded random direction per layer with the vector's per-layer norm. */
 export function randomControl(vec: ControlVector, seed: number): ControlVector {

@@ -3,9 +3,10 @@
 // differences into one direction per layer (math.ts). A seeded part of the pairs is held out to report, per
 // layer, how well the direction separates positive from negative prompts it was not fitted on.
 import { basename } from "node:path";
-import { forEachConcurrent } from "../engine/limiter.js";
+import type { ControlVector, VectorMetadata } from "../gguf/vector-file.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import { countPromptTokens, fitPrompt, type PromptInput } from "../llama/fit-prompt.js";
+import { forEachConcurrent } from "../util/limiter.js";
 import {
   type ExtractionMethod,
   norm,
@@ -17,7 +18,6 @@ import {
   steeringDirection,
 } from "./math.js";
 import type { ContrastPair } from "./pairs.js";
-import type { ControlVector, VectorMetadata } from "./vector-file.js";
 
 export type ExtractionEngine = Pick<
   LlamaEngine,

@@ -1,6 +1,8 @@
 // Human and machine output of the steering verbs: the per-layer extraction table, vector file info, and the
 // sweep's steerability curve. Tables render like Table 1 (cli-table3 boxes / Markdown pipes), with the same
 // rounding helpers.
+
+import type { ControlVector } from "../gguf/vector-file.js";
 import { STEERING_FORMATS, type SteeringFormat } from "../report/formats.js";
 import { renderTextTables, type TextTable } from "../report/render/text-table.js";
 import { deltaText, fixed, NA, pText, rateText } from "../report/table-common.js";
@@ -8,7 +10,6 @@ import type { SignCheck, Specificity } from "./controls.js";
 import type { Extraction } from "./extract.js";
 import type { SideEffectResult } from "./side-effects.js";
 import type { SweepAnalysis } from "./sweep-analysis.js";
-import type { ControlVector } from "./vector-file.js";
 
 export { STEERING_FORMATS, type SteeringFormat };
 

@@ -3,7 +3,7 @@
 // some tensors replaced. Unedited tensors are copied byte for byte, so a model of any quantisation keeps
 // every tensor `vectors bake` does not touch exactly as it was.
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
-import { encodeGgufHeader, GgufError, type GgufFile, type GgufValue, readGgufFile } from "./gguf.js";
+import { encodeGgufHeader, GgufError, type GgufFile, type GgufValue, readGgufFile } from "../gguf/gguf.js";
 import { decodeTensor, encodedSize, encodeTensor, ggmlTypeName, isEditableType } from "./quant.js";
 
 export interface ModelTensor {

@@ -3,12 +3,28 @@
 // (perplexity) and compare them with prompt steering.
 
 export {
-  countPromptTokens,
-  type FitResult,
-  fitPrompt,
-  type PromptInput,
-  type TokenCounter,
-} from "../llama/fit-prompt.js";
+  decodeGguf,
+  encodeGguf,
+  GgufError,
+  type GgufFile,
+  type GgufScalar,
+  type GgufScalarType,
+  type GgufTensorInfo,
+  type GgufTensorInput,
+  type GgufValue,
+  readGgufFile,
+  writeGgufFile,
+} from "../gguf/gguf.js";
+export {
+  CONTROL_VECTOR_ARCH,
+  type ControlVector,
+  controlVectorFromGguf,
+  type LayerQuality,
+  modelArchitecture,
+  readControlVector,
+  type VectorMetadata,
+  writeControlVector,
+} from "../gguf/vector-file.js";
 export {
   checkVectorFitsModel,
   clearVectorCache,
@@ -17,7 +33,14 @@ export {
   resolveVectorPath,
   SteeringError,
   VECTORS_ENV,
-} from "./apply.js";
+} from "../llama/apply-steering.js";
+export {
+  countPromptTokens,
+  type FitResult,
+  fitPrompt,
+  type PromptInput,
+  type TokenCounter,
+} from "../llama/fit-prompt.js";
 export {
   type AttackCost,
   type AttackRow,
@@ -71,19 +94,6 @@ export {
   STEERING_FORMATS,
   type SteeringFormat,
 } from "./format.js";
-export {
-  decodeGguf,
-  encodeGguf,
-  GgufError,
-  type GgufFile,
-  type GgufScalar,
-  type GgufScalarType,
-  type GgufTensorInfo,
-  type GgufTensorInput,
-  type GgufValue,
-  readGgufFile,
-  writeGgufFile,
-} from "./gguf.js";
 export { type ModelFile, openModelFile, readTensorF32, writeModelFile } from "./gguf-model.js";
 export { type AutoLayers, autoLayers, LayerSelectionError } from "./layer-select.js";
 export {
@@ -148,13 +158,3 @@ export {
   WITH_PROMPT,
   type WithPrompt,
 } from "./sweep-config.js";
-export {
-  CONTROL_VECTOR_ARCH,
-  type ControlVector,
-  controlVectorFromGguf,
-  type LayerQuality,
-  modelArchitecture,
-  readControlVector,
-  type VectorMetadata,
-  writeControlVector,
-} from "./vector-file.js";

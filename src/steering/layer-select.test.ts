@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { ControlVector, LayerQuality } from "../gguf/vector-file.js";
 import { autoLayers, LayerSelectionError } from "./layer-select.js";
-import type { ControlVector, LayerQuality } from "./vector-file.js";
 
 function vector(quality: [number, Partial<LayerQuality>][]): ControlVector {
   return {

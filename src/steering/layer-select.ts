@@ -4,8 +4,9 @@
 // by held-out AUC. Steering takes a contiguous range (that is what a control vector's [first, last] is), so
 // the chosen range is the longest run of consecutive discriminative layers around the best-ranked one.
 // Everything comes from the vector file's extraction metadata; no model is run.
+
+import type { ControlVector } from "../gguf/vector-file.js";
 import { formatLayerList } from "./extract.js";
-import type { ControlVector } from "./vector-file.js";
 
 export class LayerSelectionError extends Error {}
 

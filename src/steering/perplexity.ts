@@ -7,12 +7,13 @@
 // unchanged), so several conditions can be scored at once in one batch. Prompt
 // conditions: the condition's prompt intervention is applied to the neutral request (e.g. the pro_ic suffix
 // appended to it), so the number says how much the steering text alone disturbs ordinary language.
+
+import { controlVectorSpec } from "../llama/apply-steering.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
 import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
 import { buildPrompt } from "../protocol/build-prompt.js";
 import type { Category, ChatMessage, Condition, ProtocolStrings, Scenario } from "../types.js";
-import { controlVectorSpec } from "./apply.js";
 
 /** The neutral request the passage answers. */
 export const NEUTRAL_TASK = "Describe an ordinary day at a small town library in one paragraph.";

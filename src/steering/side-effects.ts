@@ -9,6 +9,8 @@
 // output head read from the GGUF: RMS norm with `output_norm.weight`, then `output.weight` (or the tied
 // `token_embd.weight`). That is exactly llama.cpp's graph for Llama-family models; files whose head is not
 // F32/F16/BF16/Q8_0, or that apply a final logit soft-cap, are refused by name.
+
+import { controlVectorSpec } from "../llama/apply-steering.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
 import { Z95 } from "../metrics/interval.js";
@@ -16,7 +18,6 @@ import { mulberry32, quantileSorted } from "../metrics/random.js";
 import { wilson } from "../metrics/wilson.js";
 import { buildPrompt } from "../protocol/build-prompt.js";
 import type { Category, ChatMessage, Condition, ProtocolStrings, Scenario } from "../types.js";
-import { controlVectorSpec } from "./apply.js";
 import { elementCount, openModelFile, readTensorBytes } from "./gguf-model.js";
 import { decodeTensor, encodedSize, ggmlTypeName, isEditableType } from "./quant.js";
 

@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { isLabel, type JudgedOutcome, type Label } from "../types.js";
 import { bindConnection } from "./connection.js";
 import { type ExportRow, iterateItemsWithResponses } from "./queries/export.js";
+import { type ItemDetail, itemDetails } from "./queries/item-details.js";
 import {
   type ItemVerdictRow,
   type ItemWithResponseRow,
@@ -887,4 +888,11 @@ export class Store {
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }
+
+  /** Every item of a run with its response and all verdicts (reasons, raw replies), in run order. */
+  itemDetails(runId: string): ItemDetail[] {
+    return itemDetails(this.db, runId);
+  }
 }
+
+export type { ItemDetail } from "./queries/item-details.js";

@@ -60,7 +60,7 @@ async function diagnoseModel(
 ): Promise<ModelReport> {
   const { LlamaEngine } = await import("../../llama/engine.js");
   const { defaultThreads } = await import("../../providers/llama-provider.js");
-  const { modelArchitecture } = await import("../../steering/vector-file.js");
+  const { modelArchitecture } = await import("../../gguf/vector-file.js");
   const architecture = modelArchitecture(path);
   const engine = await LlamaEngine.load(path, {
     threads: o.threads ?? defaultThreads(path),

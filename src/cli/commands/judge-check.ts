@@ -1,29 +1,23 @@
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
+import { JUDGE_PROVIDER_KINDS } from "../../config/provider-kinds.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { readProtocolStrings } from "../../data/protocol-strings.js";
 import { createProgress } from "../../engine/progress.js";
 import { findSiblingPack, importPublishedRuns } from "../../importers/import-published.js";
+import { loadClassifier } from "../../judge/classifier/model.js";
 import { type ConditionPair, DEFAULT_PAIRS, pairsAgainst } from "../../metrics/index.js";
-import { loadClassifier } from "../../reliability/classifier/model.js";
 import { describeEstimate, estimateJudgeWork } from "../../reliability/estimate.js";
 import { formatComparison, formatSensitivity, parseReportFormat } from "../../reliability/format.js";
-import {
-  type CandidateJudge,
-  judgeCheck,
-  LOCAL_JUDGE_PROVIDERS,
-  planCandidates,
-} from "../../reliability/judge-check.js";
+import { type CandidateJudge, judgeCheck, planCandidates } from "../../reliability/judge-check.js";
 import { VERB_FORMATS } from "../../report/formats.js";
 import { Store } from "../../store/store.js";
 import type { ProtocolStrings } from "../../types.js";
 import { dataOption, parseIntOption, parseListOption, storeOption, UsageError } from "../options.js";
 import { withInterrupt } from "../signals.js";
-// Registers the offline judge as provider `classifier`, so --judge-provider classifier works.
-import "../../reliability/classifier/provider.js";
 
-const PROVIDERS = ["openai", "openai-completions", "llama", ...LOCAL_JUDGE_PROVIDERS] as const;
+const PROVIDERS = JUDGE_PROVIDER_KINDS;
 
 interface JudgeCheckFlags {
   store: string;

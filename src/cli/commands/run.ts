@@ -1,5 +1,6 @@
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
+import { kindList } from "../../config/provider-kinds.js";
 import {
   ConfigError,
   parseRunConfig,
@@ -224,7 +225,7 @@ export function registerRun(program: Command): void {
       parseListOption,
     )
     .option("--model <name>", "subject model: a server's model name, or a .gguf file for the embedded engine")
-    .option("--provider <kind>", "openai | openai-completions | llama")
+    .option("--provider <kind>", kindList("model"))
     .option("--base-url <url>", "OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
     .option("--api-key-env <var>", "env var with the subject's API key (default OPENAI_API_KEY if set)")
     .option("--thinking", "thinking model: judge only the text after the last </think>")

@@ -3,10 +3,12 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { kindList } from "../../config/provider-kinds.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
 import { parseSelection } from "../../data/selection.js";
 import { createProgress } from "../../engine/progress.js";
+import { type ControlVector, readControlVector } from "../../gguf/vector-file.js";
 import type { GpuRequest } from "../../llama/backend.js";
 import { writeRandomControl } from "../../steering/control-file.js";
 import { formatSweep, STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
@@ -22,7 +24,6 @@ import {
   WITH_PROMPT,
   type WithPrompt,
 } from "../../steering/sweep-config.js";
-import { type ControlVector, readControlVector } from "../../steering/vector-file.js";
 import { Store } from "../../store/store.js";
 import { GPU_HELP, GPU_LAYERS_HELP, gpuFields, parseGpuFlag, parseGpuLayers } from "../gpu-options.js";
 import {
@@ -228,7 +229,7 @@ export function registerSweep(program: Command): void {
     .option("--gpu <backend>", `local model: ${GPU_HELP}`, parseGpuFlag)
     .option("--gpu-layers <n>", `local model: ${GPU_LAYERS_HELP}`, parseGpuLayers)
     .option("--judge <name>", "judge model name (or .gguf for a local judge)")
-    .option("--judge-provider <kind>", "openai | openai-completions | llama | classifier")
+    .option("--judge-provider <kind>", kindList("judge"))
     .option("--judge-base-url <url>", "judge's base URL")
     .option("--judge-api-key-env <var>", "env var with the judge's API key (default OPENAI_API_KEY if set)")
     .option("--judge-prompt <preset>", "paper (4 labels) or instrumentaleval (2 labels)")

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { saveClassifier } from "../../reliability/classifier/model.js";
+import { saveClassifier } from "../../judge/classifier/model.js";
 import { crossEvaluate, trainFromStore } from "../../reliability/classifier/train.js";
 import { formatSplitEvaluations, parseReportFormat } from "../../reliability/format.js";
 import { VERB_FORMATS } from "../../report/formats.js";

@@ -6,6 +6,7 @@ import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
 import { parseSelection } from "../../data/selection.js";
 import { createProgress } from "../../engine/progress.js";
+import { modelArchitecture, readControlVector, writeControlVector } from "../../gguf/vector-file.js";
 import { extractionToVector, extractSteeringVectors } from "../../steering/extract.js";
 import {
   formatExtraction,
@@ -16,7 +17,6 @@ import {
 import { splitTrainTest } from "../../steering/math.js";
 import { builtinPairs, type ContrastPair, readPairsFile } from "../../steering/pairs.js";
 import { parseLayerRange } from "../../steering/sweep-config.js";
-import { modelArchitecture, readControlVector, writeControlVector } from "../../steering/vector-file.js";
 import {
   GPU_HELP,
   GPU_LAYERS_HELP,

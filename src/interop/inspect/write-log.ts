@@ -4,8 +4,7 @@
 // validate against log-schema.json. Ids are derived from the run, so exporting twice gives the same
 // bytes.
 import { buildTable1, type Outcome } from "../../metrics/index.js";
-import { type ItemDetail, itemDetails } from "../../store/queries/item-details.js";
-import type { RunRecord, Store } from "../../store/store.js";
+import type { ItemDetail, RunRecord, Store } from "../../store/store.js";
 import { isLabel, LABELS, type Label } from "../../types.js";
 import { sha256 } from "../../util/hash.js";
 import { STEERBENCH_VERSION } from "../../version.js";
@@ -378,7 +377,7 @@ export function buildInspectLogs(store: Store, runId: string): InspectLogParts[]
   const run = store.getRun(runId);
   if (!run) throw new Error(`no run ${runId} in ${store.path}`);
   const view = runView(run);
-  const all = itemDetails(store, runId).filter((i) => i.response !== null);
+  const all = store.itemDetails(runId).filter((i) => i.response !== null);
   const groups = new Map<string, ItemDetail[]>();
   for (const it of all) {
     const key = `${it.model}\u0000${it.condition}`;

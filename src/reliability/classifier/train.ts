@@ -1,10 +1,7 @@
 // Training the offline judge on a run's labelled responses, and evaluating it honestly: fit on some
 // models' responses, label the other models' responses, and compare with the reference labels
 // (accuracy, κ, and the error it would put into Table 1 and Δ).
-import type { Outcome, Store } from "../../store/store.js";
-import { LABELS, type Label } from "../../types.js";
-import { STEERBENCH_VERSION } from "../../version.js";
-import { type CompareOptions, compareOutcomes, type JudgeComparison } from "../compare.js";
+
 import {
   DEFAULT_FEATURES,
   type Document,
@@ -14,9 +11,18 @@ import {
   positions,
   termCounts,
   vectorize,
-} from "./features.js";
-import { type ClassifierFile, type Provenance, TextClassifier, toClassifierFile } from "./model.js";
-import { trainSoftmax } from "./softmax.js";
+} from "../../judge/classifier/features.js";
+import {
+  type ClassifierFile,
+  type Provenance,
+  TextClassifier,
+  toClassifierFile,
+} from "../../judge/classifier/model.js";
+import { trainSoftmax } from "../../judge/classifier/softmax.js";
+import type { Outcome, Store } from "../../store/store.js";
+import { LABELS, type Label } from "../../types.js";
+import { STEERBENCH_VERSION } from "../../version.js";
+import { type CompareOptions, compareOutcomes, type JudgeComparison } from "../compare.js";
 
 /** One judged item of a run with the text the classifier reads. */
 export interface Example extends Document {

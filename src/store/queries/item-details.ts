@@ -1,7 +1,6 @@
 // Everything stored about each item of a run, in run order: the item, its response (if any) and
 // every judge's verdict. Exporters (Inspect logs) read runs through this one query pair.
-import { connectionOf } from "../connection.js";
-import type { Store } from "../store.js";
+import type Database from "better-sqlite3";
 
 export interface ItemDetail {
   itemId: number;
@@ -73,8 +72,7 @@ interface JudgementRow {
 }
 
 /** Items of a run with their response and verdicts, in run order (two queries, joined in memory). */
-export function itemDetails(store: Store, runId: string): ItemDetail[] {
-  const db = connectionOf(store);
+export function itemDetails(db: Database.Database, runId: string): ItemDetail[] {
   const rows = db
     .prepare(
       `SELECT i.id, i.seq, i.model, i.condition, i.scenario_id, i.category, i.epoch, i.seed, i.context,

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { judgeSchema } from "../../config/run-config.js";
+import { type Example, trainClassifier } from "../../reliability/classifier/train.js";
 import type { Outcome } from "../../store/store.js";
 import type { Label } from "../../types.js";
+import { connectClassifierJudge } from "./connect.js";
 import { classifierVerdict, createClassifierJudge } from "./judge.js";
 import { loadClassifier, parseClassifierFile, saveClassifier, TextClassifier } from "./model.js";
-import { connectClassifierJudge } from "./provider.js";
-import { type Example, trainClassifier } from "./train.js";
 
 const dir = mkdtempSync(join(tmpdir(), "steerbench-classifier-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

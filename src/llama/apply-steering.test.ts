@@ -2,14 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { type ControlVector, writeControlVector } from "../gguf/vector-file.js";
 import {
   clearVectorCache,
   controlVectorSpec,
   loadControlVector,
   resolveVectorPath,
   SteeringError,
-} from "./apply.js";
-import { type ControlVector, writeControlVector } from "./vector-file.js";
+} from "./apply-steering.js";
 
 const dir = mkdtempSync(join(tmpdir(), "steerbench-apply-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

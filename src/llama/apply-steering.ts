@@ -4,10 +4,10 @@
 // request; errors name the file and the expected and actual shapes.
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import type { LlamaModelInfo } from "../llama/engine.js";
-import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
+import { type ControlVector, readControlVector } from "../gguf/vector-file.js";
 import type { ActivationSteering } from "../types.js";
-import { type ControlVector, readControlVector } from "./vector-file.js";
+import type { LlamaModelInfo } from "./engine.js";
+import type { SequenceSteeringSpec } from "./steer-ops.js";
 
 export class SteeringError extends Error {}
 
