@@ -13,7 +13,7 @@ const LAYERS = [
   ["src/judge/"],
   ["src/store/"],
   ["src/metrics/"],
-  ["src/runner/", "src/engine/"],
+  ["src/runner/"],
   ["src/report/", "src/importers/", "src/interop/", "src/reliability/", "src/steering/", "src/organism/"],
   ["src/server/", "src/viewer/", "src/web/"],
   ["src/cli/", "src/index\\.ts"],

@@ -13,9 +13,9 @@ import Database from "better-sqlite3";
 import { Pool } from "undici";
 import { parseRunConfig } from "../src/config/run-config.js";
 import { loadPack } from "../src/data/pack.js";
-import { planRun } from "../src/engine/plan.js";
-import { runEvaluation } from "../src/engine/run.js";
 import { bindJudgePrompt } from "../src/protocol/judge-prompts.js";
+import { planRun } from "../src/runner/plan.js";
+import { runEvaluation } from "../src/runner/run.js";
 import { Store } from "../src/store/store.js";
 import { ITEMS_PER_EPOCH, JUDGE_MODEL, SUBJECT_MODEL } from "./common.js";
 

@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import Table from "cli-table3";
 import { resolveDataDir } from "../src/data/data-dir.js";
 import { loadPack } from "../src/data/pack.js";
-import { planRun } from "../src/engine/plan.js";
+import { planRun } from "../src/runner/plan.js";
 import { ITEMS_PER_EPOCH } from "./common.js";
 import { type Job, type JobResult, type RunResult, type StoreResult, studyConfig } from "./harness.js";
 import { runBatchedLlamaBench } from "./llama/batched.js";

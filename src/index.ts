@@ -3,10 +3,6 @@
 export { PROVIDER_KINDS, type ProviderKind } from "./config/provider-kinds.js";
 export * from "./config/run-config.js";
 export * from "./data/index.js";
-export { connectJudge, connectModel, resolveApiKey } from "./engine/connect.js";
-export { judgeRun } from "./engine/judge-run.js";
-export { planRun } from "./engine/plan.js";
-export { type RunSummary, runEvaluation } from "./engine/run.js";
 export { parsePublishedRun } from "./importers/hoscilowicz-log.js";
 export { importPublishedRuns } from "./importers/import-published.js";
 export * from "./judge/index.js";
@@ -15,6 +11,10 @@ export * from "./protocol/index.js";
 export * from "./providers/index.js";
 export { exportRunJsonl } from "./report/export-jsonl.js";
 export { formatTable } from "./report/format-table.js";
+export { connectJudge, connectModel, resolveApiKey } from "./runner/connect.js";
+export { judgeRun } from "./runner/judge-run.js";
+export { planRun } from "./runner/plan.js";
+export { type RunSummary, runEvaluation } from "./runner/run.js";
 export {
   type ItemRecord,
   type JudgementRecord,

@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRunConfig } from "../src/config/run-config.js";
-import { connectModel } from "../src/engine/connect.js";
-import { runEvaluation } from "../src/engine/run.js";
 import { writeControlVector } from "../src/gguf/vector-file.js";
 import type { LlamaEngine } from "../src/llama/engine.js";
+import { connectModel } from "../src/runner/connect.js";
+import { runEvaluation } from "../src/runner/run.js";
 import { Store } from "../src/store/store.js";
 import { packDir, tinyModel } from "./paths.js";
 

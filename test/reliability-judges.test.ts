@@ -8,13 +8,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { judgeSchema } from "../src/config/run-config.js";
 import { readProtocolStrings } from "../src/data/protocol-strings.js";
-import { judgeRun } from "../src/engine/judge-run.js";
 import { importPublishedRuns } from "../src/importers/import-published.js";
 import { buildTable1, type Table1 } from "../src/metrics/index.js";
 import { buildJudgeMessages } from "../src/protocol/judge-prompts.js";
 import { estimateJudgeWork } from "../src/reliability/estimate.js";
 import { judgeCheck, planCandidates } from "../src/reliability/judge-check.js";
 import { agreementReport, CONSENSUS, outcomesFor } from "../src/reliability/multi-judge.js";
+import { judgeRun } from "../src/runner/judge-run.js";
 import { type Outcome, Store } from "../src/store/store.js";
 import type { Label, ProtocolStrings } from "../src/types.js";
 import {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRunConfig } from "../src/config/run-config.js";
-import { runEvaluation } from "../src/engine/run.js";
+import { runEvaluation } from "../src/runner/run.js";
 import { type RunningServer, startServer } from "../src/server/openai-server.js";
 import { Store } from "../src/store/store.js";
 import { packDir, tinyModel } from "./paths.js";

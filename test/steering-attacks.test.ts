@@ -12,7 +12,7 @@ import { registerCompare } from "../src/cli/commands/compare.js";
 import { registerSweep } from "../src/cli/commands/sweep.js";
 import { registerVectors } from "../src/cli/commands/vectors.js";
 import { modelLabel, parseRunConfig } from "../src/config/run-config.js";
-import { runEvaluation } from "../src/engine/run.js";
+import { runEvaluation } from "../src/runner/run.js";
 import type { AttackTable } from "../src/steering/attacks.js";
 import { Store } from "../src/store/store.js";
 import { packDir, tinyModel } from "./paths.js";

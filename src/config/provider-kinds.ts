@@ -1,6 +1,6 @@
 // The provider kinds a config may name, one descriptor each. The config schema, the CLI help, the
 // judge checks and the runner's connection code all read this list; the implementations are loaded
-// lazily by the runner (src/engine/connect.ts), so HTTP-only users never load the native engine.
+// lazily by the runner (src/runner/connect.ts), so HTTP-only users never load the native engine.
 
 export interface ProviderKind {
   /** The `provider:` value in a config. */

@@ -2,8 +2,8 @@
 // does the missing ones), the input tokens they send (characters / 4 of the built messages, the usual
 // rough rate for English), and the wall time at a given concurrency and per-call latency.
 
-import { loadItemStates, needsJudge } from "../engine/work-left.js";
 import { buildJudgeMessages, type JudgePrompt } from "../protocol/judge-prompts.js";
+import { loadItemStates, needsJudge } from "../runner/work-left.js";
 import type { Store } from "../store/store.js";
 import type { ProtocolStrings } from "../types.js";
 

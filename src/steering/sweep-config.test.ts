@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { packDir } from "../../test/paths.js";
 import { loadPack } from "../data/pack.js";
-import { planRun } from "../engine/plan.js";
 import { resolveConditions } from "../protocol/conditions.js";
+import { planRun } from "../runner/plan.js";
 import type { Pack } from "../types.js";
 import {
   buildSweepConfig,

@@ -5,12 +5,12 @@
 import type { RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import { loadPack } from "../data/pack.js";
-import { planRun } from "../engine/plan.js";
-import type { ProgressReporter } from "../engine/progress.js";
-import { type RunSummary, runEvaluation } from "../engine/run.js";
 import { controlVectorSpec, loadControlVector, resolveVectorPath } from "../llama/apply-steering.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import type { Outcome } from "../metrics/table1.js";
+import { planRun } from "../runner/plan.js";
+import type { ProgressReporter } from "../runner/progress.js";
+import { type RunSummary, runEvaluation } from "../runner/run.js";
 import type { Store } from "../store/store.js";
 import type { Condition, ProtocolStrings } from "../types.js";
 import { sha256 } from "../util/hash.js";

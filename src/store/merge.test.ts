@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { packDir } from "../../test/paths.js";
 import { parseRunConfig, type RunConfigInput } from "../config/run-config.js";
 import { loadPack } from "../data/pack.js";
-import { planRun } from "../engine/plan.js";
+import { planRun } from "../runner/plan.js";
 import type { Pack } from "../types.js";
 import { firstDifference, runIdentity, runIdOf } from "./merge.js";
 

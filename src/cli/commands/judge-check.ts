@@ -4,7 +4,6 @@ import type { Command } from "commander";
 import { JUDGE_PROVIDER_KINDS } from "../../config/provider-kinds.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { readProtocolStrings } from "../../data/protocol-strings.js";
-import { createProgress } from "../../engine/progress.js";
 import { findSiblingPack, importPublishedRuns } from "../../importers/import-published.js";
 import { loadClassifier } from "../../judge/classifier/model.js";
 import { type ConditionPair, DEFAULT_PAIRS, pairsAgainst } from "../../metrics/index.js";
@@ -12,6 +11,7 @@ import { describeEstimate, estimateJudgeWork } from "../../reliability/estimate.
 import { formatComparison, formatSensitivity, parseReportFormat } from "../../reliability/format.js";
 import { type CandidateJudge, judgeCheck, planCandidates } from "../../reliability/judge-check.js";
 import { VERB_FORMATS } from "../../report/formats.js";
+import { createProgress } from "../../runner/progress.js";
 import { Store } from "../../store/store.js";
 import type { ProtocolStrings } from "../../types.js";
 import { dataOption, parseIntOption, parseListOption, storeOption, UsageError } from "../options.js";

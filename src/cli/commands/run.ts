@@ -10,11 +10,11 @@ import {
 } from "../../config/run-config.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { parseSelection } from "../../data/selection.js";
-import { createProgress } from "../../engine/progress.js";
-import { type RunSummary, runEvaluation } from "../../engine/run.js";
 import { buildTable1 } from "../../metrics/index.js";
 import { PRESET_NAMES } from "../../protocol/conditions.js";
 import { formatTable } from "../../report/format-table.js";
+import { createProgress } from "../../runner/progress.js";
+import { type RunSummary, runEvaluation } from "../../runner/run.js";
 import { Store } from "../../store/store.js";
 import {
   GPU_HELP,

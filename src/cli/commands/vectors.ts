@@ -5,8 +5,8 @@ import type { Command } from "commander";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
 import { parseSelection } from "../../data/selection.js";
-import { createProgress } from "../../engine/progress.js";
 import { modelArchitecture, readControlVector, writeControlVector } from "../../gguf/vector-file.js";
+import { createProgress } from "../../runner/progress.js";
 import { extractionToVector, extractSteeringVectors } from "../../steering/extract.js";
 import {
   formatExtraction,
