@@ -47,6 +47,13 @@ module.exports = {
       to: { path: "^src/store/(connection\\.ts|queries/)" },
     },
     {
+      name: "synthetic-models-are-for-tests-and-the-bench",
+      comment: "random-weight GGUFs for tests, npm run bench and scripts/gpu-check (they load it from dist/)",
+      severity: "error",
+      from: { path: "^src/", pathNot: "\\.test\\.ts$|^src/llama/synthetic-model\\.ts$" },
+      to: { path: "^src/llama/synthetic-model\\.ts$" },
+    },
+    {
       name: "only-tests-and-bench-see-test-helpers",
       severity: "error",
       from: { path: "^src/", pathNot: "\\.test\\.ts$" },

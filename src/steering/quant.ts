@@ -2,7 +2,7 @@
 // ggml-impl.h of the bundled llama.cpp): F32, F16 (IEEE binary16, round to nearest even), BF16 (top 16 bits
 // of an f32, round to nearest even, NaN kept quiet) and Q8_0 (blocks of 32 values: an fp16 scale d = amax/127
 // then 32 int8 q = roundf(x/d); 34 bytes a block). Other ggml types are copied, never decoded.
-import { f32ToF16Bits } from "../llama/synthetic-model.js";
+import { f32ToF16Bits } from "../gguf/half.js";
 
 export const GGML_TYPE = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 } as const;
 export const QK8_0 = 32;

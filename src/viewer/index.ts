@@ -1,8 +1,0 @@
-export {
-  runDelta,
-  runList,
-  startViewer,
-  VIEWER_CSP,
-  type ViewerOptions,
-  type ViewerServer,
-} from "./server.js";
