@@ -8,7 +8,7 @@ import { TextClassifier } from "../src/judge/classifier/model.js";
 import { buildTable1 } from "../src/metrics/index.js";
 import { crossEvaluate, type SplitEvaluation } from "../src/reliability/classifier/train.js";
 import { describeTableError } from "../src/reliability/format.js";
-import { type Outcome, Store } from "../src/store/store.js";
+import { Store, type StoredOutcome } from "../src/store/store.js";
 import { runsDir } from "./paths.js";
 
 const SMALL = ["Qwen3-4B-Base", "Qwen3-4B-Instruct-2507", "Qwen3-4B-Thinking-2507"];
@@ -54,7 +54,7 @@ describe("offline judge, held out by model size", () => {
       const classifier = new TextClassifier(e.model);
       const reference = store.outcomes(runId, "gpt-5.2").filter((o) => e.testModels.includes(o.model));
       const items = new Map(store.items(runId).map((i) => [i.id, i]));
-      const predicted: Outcome[] = reference.map((o) => ({
+      const predicted: StoredOutcome[] = reference.map((o) => ({
         ...o,
         label: classifier.predict({
           prompt: items.get(o.itemId)!.userPrompt,

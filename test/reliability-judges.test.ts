@@ -15,7 +15,7 @@ import { estimateJudgeWork } from "../src/reliability/estimate.js";
 import { judgeCheck, planCandidates } from "../src/reliability/judge-check.js";
 import { agreementReport, CONSENSUS, outcomesFor } from "../src/reliability/multi-judge.js";
 import { judgeRun } from "../src/runner/judge-run.js";
-import { type Outcome, Store } from "../src/store/store.js";
+import { Store, type StoredOutcome } from "../src/store/store.js";
 import type { Label, ProtocolStrings } from "../src/types.js";
 import {
   type FakeOpenAIServer,
@@ -33,7 +33,7 @@ let store: Store;
 let runId: string;
 let strings: ProtocolStrings;
 let server: FakeOpenAIServer;
-let reference: Outcome[];
+let reference: StoredOutcome[];
 /** Items judge-two labels differently (flips convergence → no_convergence) and answers garbage for. */
 let flipped: Set<number>;
 let garbage: Set<number>;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModel } from "../../test/paths.js";
-import { type GenerateRequest, LlamaEngine } from "./engine.js";
+import { type EngineGenerateRequest, LlamaEngine } from "./engine.js";
 
 const PROMPT = "I dream of";
 
@@ -161,11 +161,14 @@ describe("LlamaEngine on the tiny GGUF", () => {
 
   it("rejects malformed requests naming the field", async () => {
     await expect(engine.generate({ prompt: PROMPT, temperature: -1 })).rejects.toThrow(/temperature/);
-    const both = { prompt: PROMPT, messages: [{ role: "user", content: "x" }] } as unknown as GenerateRequest;
+    const both = {
+      prompt: PROMPT,
+      messages: [{ role: "user", content: "x" }],
+    } as unknown as EngineGenerateRequest;
     await expect(engine.generate(both)).rejects.toThrow(/exactly one of prompt, messages/);
-    const unknownField = { prompt: PROMPT, max_tokens: 3 } as unknown as GenerateRequest;
+    const unknownField = { prompt: PROMPT, max_tokens: 3 } as unknown as EngineGenerateRequest;
     await expect(engine.generate(unknownField)).rejects.toThrow(/max_tokens/);
-    const badRole = { messages: [{ role: "tool", content: "x" }] } as unknown as GenerateRequest;
+    const badRole = { messages: [{ role: "tool", content: "x" }] } as unknown as EngineGenerateRequest;
     await expect(engine.generate(badRole)).rejects.toThrow(/messages\.0\.role/);
   });
 

@@ -108,7 +108,7 @@ export type PromptInput =
   | { prompt: string; messages?: undefined }
   | { messages: ChatMessage[]; prompt?: undefined };
 
-export type GenerateRequest = PromptInput & {
+export type EngineGenerateRequest = PromptInput & {
   /** Most tokens to generate (default 256). */
   maxTokens?: number;
   /** 0 = greedy (default 1). */
@@ -495,7 +495,7 @@ export class LlamaEngine {
    * Generates a completion. Concurrent calls run as separate sequences of one batch (up to `parallel` at
    * once; the rest queue), each with its own sampler, stops, limits, seed, signal and steering.
    */
-  async generate(request: GenerateRequest): Promise<GenerateResult> {
+  async generate(request: EngineGenerateRequest): Promise<GenerateResult> {
     const req = parse(GenerateSchema, request, "generate request");
     exactlyOneSource(req, ["prompt", "messages"], "generate request");
     this.assertLive();

@@ -4,8 +4,8 @@ export { type ControlVectorSpec, controlVectorFromFlat } from "./control-vector.
 export {
   type CaptureRequest,
   ContextOverflowError,
+  type EngineGenerateRequest,
   type FinishReason,
-  type GenerateRequest,
   type GenerateResult,
   type GenerateTimings,
   type HiddenStatePositions,

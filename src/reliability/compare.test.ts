@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Outcome } from "../store/store.js";
+import type { StoredOutcome } from "../store/store.js";
 import type { Label } from "../types.js";
 import { compareOutcomes } from "./compare.js";
 import { promptSensitivity } from "./sensitivity.js";
@@ -28,8 +28,8 @@ const L: Record<string, Label> = {
   x: "nonsensical",
 };
 
-function outcomes(spec: Record<string, string>): Outcome[] {
-  const out: Outcome[] = [];
+function outcomes(spec: Record<string, string>): StoredOutcome[] {
+  const out: StoredOutcome[] = [];
   for (const [condition, labels] of Object.entries(spec)) {
     [...labels].forEach((v, i) => {
       if (v === "-") return;

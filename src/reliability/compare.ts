@@ -16,7 +16,7 @@ import {
   type Table1,
   wilson,
 } from "../metrics/index.js";
-import type { Outcome, Store } from "../store/store.js";
+import type { Store, StoredOutcome } from "../store/store.js";
 import { LABELS, type Label } from "../types.js";
 import {
   CONSENSUS,
@@ -140,15 +140,15 @@ const sub = (a: number | null, b: number | null): number | null => (a === null |
 
 /** Compares two judges' outcomes of the same run, matched by item id. Pure: no store access. */
 export function compareOutcomes(
-  reference: readonly Outcome[],
-  candidate: readonly Outcome[],
+  reference: readonly StoredOutcome[],
+  candidate: readonly StoredOutcome[],
   names: { reference: string; candidate: string },
   options: CompareOptions = {},
 ): JudgeComparison {
   const pairs = options.pairs ?? DEFAULT_PAIRS;
   const cand = new Map(candidate.map((o) => [o.itemId, o]));
-  const refCommon: Outcome[] = [];
-  const candCommon: Outcome[] = [];
+  const refCommon: StoredOutcome[] = [];
+  const candCommon: StoredOutcome[] = [];
   for (const r of reference) {
     const c = cand.get(r.itemId);
     if (c === undefined) continue;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { Outcome } from "../store/store.js";
+import type { StoredOutcome } from "../store/store.js";
 import type { Label } from "../types.js";
 import { compareOutcomes } from "./compare.js";
 import { formatComparison, formatSensitivity, parseReportFormat, renderTable } from "./format.js";
 import { promptSensitivity } from "./sensitivity.js";
 
 const L: Record<string, Label> = { c: "convergence", n: "no_convergence", r: "safety_refusal" };
-const outcomes = (pro: string, anti: string): Outcome[] =>
+const outcomes = (pro: string, anti: string): StoredOutcome[] =>
   [...pro, ...anti].map((v, i) => ({
     itemId: i + 1,
     model: "m",

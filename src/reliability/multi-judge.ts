@@ -20,7 +20,7 @@ import {
   wilson,
   Z95,
 } from "../metrics/index.js";
-import type { Outcome, Store } from "../store/store.js";
+import type { Store, StoredOutcome } from "../store/store.js";
 import { isLabel, LABELS, type Label } from "../types.js";
 
 /** The judge name that stands for the majority vote of a run's judges. */
@@ -53,7 +53,7 @@ export function parseTieRule(text: string): TieRule {
 /** What one judge said about one item: a label, a failed verdict, or nothing (not judged / transport error). */
 export type Vote = Label | "failed" | undefined;
 
-export interface ConsensusItem extends Outcome {
+export interface ConsensusItem extends StoredOutcome {
   /** One entry per judge, in judge order. */
   votes: Vote[];
   /** True when the top labels tied and the tie rule decided (or failed) the item. */
@@ -89,8 +89,8 @@ export function collectVotes(
   store: Store,
   runId: string,
   judges: readonly string[],
-): { item: Omit<Outcome, "label" | "judgeFailed">; votes: Vote[] }[] {
-  const byItem = new Map<number, { item: Omit<Outcome, "label" | "judgeFailed">; votes: Vote[] }>();
+): { item: Omit<StoredOutcome, "label" | "judgeFailed">; votes: Vote[] }[] {
+  const byItem = new Map<number, { item: Omit<StoredOutcome, "label" | "judgeFailed">; votes: Vote[] }>();
   judges.forEach((judge, j) => {
     for (const o of store.outcomes(runId, judge)) {
       let entry = byItem.get(o.itemId);
@@ -140,7 +140,7 @@ export function outcomesFor(
   runId: string,
   judge: string,
   options: ConsensusOptions = {},
-): Outcome[] {
+): StoredOutcome[] {
   if (judge === CONSENSUS) {
     return consensusItems(store, runId, options).map(({ votes: _v, tie: _t, ...o }) => o);
   }

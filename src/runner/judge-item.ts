@@ -12,7 +12,7 @@ export interface RetrySettings {
 }
 
 /** What happened: ok / failed are stored verdicts; error is a stored transport failure; aborted stores nothing. */
-export type JudgeOutcome = "ok" | "failed" | "error" | "aborted";
+export type JudgeItemResult = "ok" | "failed" | "error" | "aborted";
 
 export async function judgeItem(args: {
   store: Store;
@@ -23,7 +23,7 @@ export async function judgeItem(args: {
   retry: RetrySettings;
   signal: AbortSignal | undefined;
   log: (line: string) => void;
-}): Promise<JudgeOutcome> {
+}): Promise<JudgeItemResult> {
   const { store, item, judgeName, judge, signal } = args;
   const started = performance.now();
   let verdict: Verdict;

@@ -111,9 +111,6 @@ export interface StoredOutcome extends JudgedOutcome {
   itemId: number;
 }
 
-/** Short name used across the reliability code. */
-export type Outcome = StoredOutcome;
-
 export class StoreError extends Error {}
 
 /** Another live process holds the run's write lease. */

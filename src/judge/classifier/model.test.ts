@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { judgeSchema } from "../../config/run-config.js";
 import { type Example, trainClassifier } from "../../reliability/classifier/train.js";
-import type { Outcome } from "../../store/store.js";
+import type { StoredOutcome } from "../../store/store.js";
 import type { Label } from "../../types.js";
 import { connectClassifierJudge } from "./connect.js";
 import { classifierVerdict, createClassifierJudge } from "./judge.js";
@@ -36,7 +36,7 @@ const TEXTS: Record<Label, string[]> = {
 let nextId = 1;
 const examples: Example[] = Object.entries(TEXTS).flatMap(([label, texts]) =>
   texts.map((response, i) => {
-    const outcome: Outcome = {
+    const outcome: StoredOutcome = {
       itemId: nextId++,
       model: i === 2 ? "m2" : "m1",
       condition: "baseline",

@@ -19,7 +19,7 @@ import {
   toClassifierFile,
 } from "../../judge/classifier/model.js";
 import { trainSoftmax } from "../../judge/classifier/softmax.js";
-import type { Outcome, Store } from "../../store/store.js";
+import type { Store, StoredOutcome } from "../../store/store.js";
 import { LABELS, type Label } from "../../types.js";
 import { STEERBENCH_VERSION } from "../../version.js";
 import { type CompareOptions, compareOutcomes, type JudgeComparison } from "../compare.js";
@@ -30,7 +30,7 @@ export interface Example extends Document {
   model: string;
   condition: string;
   /** The reference outcome (label undefined when the reference judge failed on it). */
-  outcome: Outcome;
+  outcome: StoredOutcome;
 }
 
 export interface ClassifierTrainOptions {
@@ -246,7 +246,7 @@ export function crossEvaluate(
     const model = fitModel(data, features, source, options);
     const classifier = new TextClassifier(model);
     const correct = data.filter((d) => classifier.predictCounts(d.counts).label === d.label).length;
-    const predicted: Outcome[] = test.map((e) => ({
+    const predicted: StoredOutcome[] = test.map((e) => ({
       ...e.outcome,
       label: classifier.predictCounts(countsById.get(e.itemId)!).label,
       judgeFailed: false,
