@@ -5,14 +5,13 @@
 // steered generation and a judge scoring beside it in the same batch never see each other's vector.
 import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import type { JudgeConfig, ModelConfig } from "../config/run-config.js";
+import type { ModelConfig } from "../config/run-config.js";
 import type { GpuRequest } from "../llama/backend.js";
 import { LlamaEngine, type LlamaEngineOptions } from "../llama/engine.js";
-import { fitPrompt } from "../llama/fit-prompt.js";
 import { resolveModelFile } from "../llama/model-source.js";
 import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
 import type { BoundJudgePrompt } from "../protocol/judge-prompts.js";
-import type { ActivationSteering, ChatMessage, Generation, Label } from "../types.js";
+import type { ActivationSteering, Generation, Label } from "../types.js";
 import type { GenerateRequest, ModelProvider } from "./provider.js";
 import { pyStrip, splitThinking } from "./thinking.js";
 

@@ -2,12 +2,12 @@
 // config and data always give the same id and items, which is what makes resume exact.
 import type { RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
+import { runIdentity, runIdOf } from "../config/run-identity.js";
 import { selectScenarios } from "../data/selection.js";
 import { buildPrompt } from "../protocol/build-prompt.js";
 import { resolveConditions } from "../protocol/conditions.js";
 import type { NewItem } from "../store/store.js";
 import type { Condition, Pack, SystemPromptSource } from "../types.js";
-import { canonicalJson, sha256 } from "../util/hash.js";
 
 export interface RunPlan {
   runId: string;
@@ -23,49 +23,15 @@ export function systemSource(system: RunConfig["system"]): SystemPromptSource {
   return { kind: "text", text: system.text };
 }
 
-export const DEFAULT_MAX_RESPONSE_CHARS = 65_536;
+export { DEFAULT_MAX_RESPONSE_CHARS } from "../config/run-identity.js";
 
-/**
- * Fields that change what a run produces: the run's identity, hashed into its id. Re-running a config
- * with the same identity resumes the run. Left out on purpose, because they change how the work is
- * done but not its results: the run's name, endpoints (baseUrl/baseUrls), API keys
- * and headers, concurrency, timeouts and retries. `run` says when a resume changed any of those.
- */
+/** The identity planRun hashes into the run id (see config/run-identity.ts for what it includes). */
 export function identity(
   config: RunConfig,
   conditions: Condition[],
   dataHash: string,
 ): Record<string, unknown> {
-  return {
-    selection: config.selection,
-    limit: config.limit ?? null,
-    categories: config.categories ?? null,
-    system: config.system,
-    conditions,
-    models: config.models.map((m) => ({
-      name: modelLabel(m),
-      provider: m.provider,
-      model: m.model,
-      thinking: m.thinking,
-      decoding: { ...config.decoding, ...m.decoding },
-    })),
-    judges: config.judges.map((j) => ({
-      name: modelLabel(j),
-      provider: j.provider,
-      model: j.model,
-      mode: j.mode,
-      prompt: j.prompt,
-      maxTokens: j.maxTokens,
-      temperature: j.temperature,
-    })),
-    epochs: config.epochs,
-    shard: config.shard ?? null,
-    dataHash,
-    // Only when changed from the default, so adding the knob did not change every existing run's id.
-    ...(config.maxResponseChars !== DEFAULT_MAX_RESPONSE_CHARS
-      ? { maxResponseChars: config.maxResponseChars }
-      : {}),
-  };
+  return runIdentity({ ...config, conditions, dataHash });
 }
 
 /** Stable shard of an item key: FNV-1a, so every process splits the item space the same way. */
@@ -126,7 +92,7 @@ export function planRun(config: RunConfig, pack: Pack): RunPlan {
   }
 
   const id = identity(config, conditions, pack.hash);
-  const runId = `run-${sha256(canonicalJson(id)).slice(0, 12)}`;
+  const runId = runIdOf(id);
   const name =
     config.name ?? `${config.models.map(modelLabel).join("+")} × ${conditions.map((c) => c.name).join("/")}`;
   const storedConfig = {

@@ -7,7 +7,9 @@
 //
 // The merged run id is recomputed from the stored config the way planRun computes it. So that this can
 // never silently drift from planRun, every input run's own id is recomputed first and must match.
-import { canonicalJson, sha256 } from "../util/hash.js";
+
+import { type IdentityParts, runIdOf, runIdentity as sharedRunIdentity } from "../config/run-identity.js";
+import { canonicalJson } from "../util/hash.js";
 import { connectionOf } from "./connection.js";
 import type { Store, ItemRow as StoreItemRow } from "./store.js";
 
@@ -66,41 +68,22 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  * changes results, nothing operational. `shard` is replaced by the given value.
  */
 export function runIdentity(stored: Record<string, unknown>, shard: unknown): Record<string, unknown> {
-  const decoding = isRecord(stored.decoding) ? stored.decoding : {};
-  const models = Array.isArray(stored.models) ? stored.models.filter(isRecord) : [];
-  const judges = Array.isArray(stored.judges) ? stored.judges.filter(isRecord) : [];
-  const label = (m: Record<string, unknown>) => m.name ?? m.model;
-  return {
+  const list = (v: unknown) =>
+    (Array.isArray(v) ? v.filter(isRecord) : []) as unknown as IdentityParts["models"];
+  return sharedRunIdentity({
+    ...(stored as Partial<IdentityParts>),
     selection: stored.selection,
-    limit: stored.limit ?? null,
-    categories: stored.categories ?? null,
     system: stored.system,
     conditions: stored.conditions,
-    models: models.map((m) => ({
-      name: label(m),
-      provider: m.provider,
-      model: m.model,
-      thinking: m.thinking,
-      decoding: { ...decoding, ...(isRecord(m.decoding) ? m.decoding : {}) },
-    })),
-    judges: judges.map((j) => ({
-      name: label(j),
-      provider: j.provider,
-      model: j.model,
-      mode: j.mode,
-      prompt: j.prompt,
-      maxTokens: j.maxTokens,
-      temperature: j.temperature,
-    })),
     epochs: stored.epochs,
-    shard,
     dataHash: stored.dataHash,
-  };
+    models: list(stored.models),
+    judges: list(stored.judges),
+    shard,
+  });
 }
 
-export function runIdOf(identity: Record<string, unknown>): string {
-  return `run-${sha256(canonicalJson(identity)).slice(0, 12)}`;
-}
+export { runIdOf };
 
 /** The first path at which two JSON values differ (e.g. `models[0].model`), or undefined if equal. */
 export function firstDifference(a: unknown, b: unknown): string | undefined {
