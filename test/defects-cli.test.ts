@@ -124,3 +124,15 @@ describe("errors a user can act on", () => {
     expect(res.stdout.trim()).toBe("exit 0");
   });
 });
+
+describe("one option vocabulary", () => {
+  it("import takes --data as every verb does, the pack or its parent (regression: --pack ../shared/data failed)", () => {
+    const parentOfPack = join(packDir, "..");
+    const store2 = join(dir, "vocab.sqlite");
+    const res = cli("import", runsDir, "--data", parentOfPack, "--store", store2);
+    expect(res.code, res.err).toBe(0);
+    expect(res.out).toMatch(/imported 18 run folders/);
+    const old = cli("import", runsDir, "--pack", parentOfPack, "--store", join(dir, "vocab2.sqlite"));
+    expect(old.code, old.err).toBe(0);
+  });
+});

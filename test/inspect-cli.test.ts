@@ -134,7 +134,7 @@ describe("steerbench and Inspect logs", () => {
       one(
         cli("import", "--format", "inspect", inspectLogsDir, "--pack", dir, "--store", join(dir, "x.sqlite")),
       ),
-    ).toMatch(/--pack applies only/);
+    ).toMatch(/--data applies only/);
     expect(one(cli("import", runsDir, "--label-map", "m.json", "--store", join(dir, "x.sqlite")))).toMatch(
       /--label-map applies only to --format inspect/,
     );

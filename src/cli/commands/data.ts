@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { defaultDataDir, resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
 import { pullData } from "../../data/pull.js";
@@ -10,10 +10,13 @@ export function registerData(program: Command): void {
   data
     .command("pull")
     .description("download the pinned InstrumentalEval files and protocol strings, verifying their sha256")
-    .option("--dir <dir>", "data cache directory (default: ~/.cache/steerbench/data)")
+    .option("--data <dir>", "where to put the data (default: the cache ~/.cache/steerbench/data)")
+    .addOption(new Option("--dir <dir>", "old name of --data").hideHelp())
     .option("--base-url <url>", "mirror of the upstream repository at the pinned commit")
-    .action(async (opts: { dir?: string; baseUrl?: string }) => {
-      const cacheDir = opts.dir ?? defaultDataDir();
+    .action(async (opts: { data?: string; dir?: string; baseUrl?: string }) => {
+      if (opts.data !== undefined && opts.dir !== undefined)
+        throw new Error("give --data once (--dir is its old name)");
+      const cacheDir = opts.data ?? opts.dir ?? defaultDataDir();
       const res = await pullData({
         cacheDir,
         baseUrl: opts.baseUrl,

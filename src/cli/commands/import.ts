@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
+import { resolveDataDir } from "../../data/data-dir.js";
 import { importPublishedRuns } from "../../importers/import-published.js";
 import { importInspectLogs } from "../../interop/inspect/import-logs.js";
 import { loadLabelMapFile } from "../../interop/inspect/label-map.js";
@@ -11,6 +12,7 @@ const FORMATS = ["published", "inspect"] as const;
 interface ImportOptions {
   store: string;
   format: string;
+  data?: string;
   pack?: string;
   name?: string;
   labelMap?: string;
@@ -30,9 +32,10 @@ export function registerImport(program: Command): void {
       )
       .option("--format <fmt>", `${FORMATS.join(" or ")}`, "published")
       .option(
-        "--pack <dir>",
-        "published: benchmark pack to match scenario ids (default: instrumentaleval/ beside <dir>)",
+        "--data <dir>",
+        "published: benchmark data to match scenario ids, the pack or its parent as everywhere (default: instrumentaleval/ beside <dir>)",
       )
+      .addOption(new Option("--pack <dir>", "old name of --data").hideHelp())
       .option(
         "--label-map <file>",
         "inspect: JSON/YAML {scorer: {value: label|failed|error}} ('*' for any scorer)",
@@ -47,7 +50,8 @@ export function registerImport(program: Command): void {
       throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got "${opts.format}"`);
     }
     if (opts.format === "inspect") {
-      if (opts.pack !== undefined) throw new UsageError("--pack applies only to --format published");
+      if (opts.pack !== undefined || opts.data !== undefined)
+        throw new UsageError("--data applies only to --format published");
       const labelMap = opts.labelMap ? loadLabelMapFile(opts.labelMap) : undefined;
       const store = Store.open(opts.store);
       try {
@@ -78,7 +82,11 @@ export function registerImport(program: Command): void {
     const store = Store.open(opts.store);
     try {
       const res = await importPublishedRuns(store, dir, {
-        packDir: opts.pack ? resolve(opts.pack) : undefined,
+        // --data takes the pack or its parent, as in every other verb (resolveDataDir); --pack is its old name.
+        packDir:
+          (opts.data ?? opts.pack) !== undefined
+            ? resolveDataDir({ flag: opts.data ?? opts.pack })
+            : undefined,
         name: opts.name,
       });
       if (res.alreadyImported) {
