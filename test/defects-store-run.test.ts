@@ -288,6 +288,47 @@ describe("a model file that is not a GGUF", () => {
   });
 });
 
+describe("a local model's chat template can be chosen", () => {
+  it("run --chat-template builtin:NAME is used, is part of the run's identity, and a bad name is refused by name", async () => {
+    const model = join(repoRoot, "..", "shared", "models", "aidreams260K", "aidreams260K-f32.gguf");
+    const store = join(dir, "template.sqlite");
+    const base = [
+      "run",
+      "--data",
+      packDir,
+      "--model",
+      model,
+      "--judge-model",
+      model,
+      "--judge-mode",
+      "score",
+      "--limit",
+      "1",
+      "--conditions",
+      "baseline",
+      "--max-tokens",
+      "8",
+      "--store",
+      store,
+      "--quiet",
+    ];
+    const plain = await cliAsync(base);
+    expect(plain.code, plain.err).toBe(0);
+    const chatml = await cliAsync([...base, "--chat-template", "builtin:chatml"]);
+    expect(chatml.code, chatml.err).toBe(0);
+    const s = Store.open(store);
+    const runs = s.listRuns();
+    expect(runs).toHaveLength(2);
+    expect(
+      runs.map((r) => (r.config as { models: { chatTemplate?: string }[] }).models[0]!.chatTemplate).sort(),
+    ).toEqual(["builtin:chatml", undefined]);
+    s.close();
+    const bad = await cliAsync([...base, "--chat-template", "builtin:nosuch"]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/llama\.cpp has no built-in template "nosuch" \(it has .*chatml/);
+  });
+});
+
 describe("a sweep's first start", () => {
   it("says starting, not resuming: the run is created by runEvaluation with its kind and record", async () => {
     const { parseRunConfig } = await import("../src/config/run-config.js");

@@ -82,6 +82,10 @@ export function llamaOptions(cmd: Command): Command {
       "--context-size <n>",
       "context size in tokens for a local .gguf model",
       parseIntOption("--context-size"),
+    )
+    .option(
+      "--chat-template <t>",
+      "local .gguf: the GGUF's own template by default; builtin:NAME (llama.cpp's), none, or Jinja text",
     );
 }
 

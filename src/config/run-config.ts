@@ -74,6 +74,13 @@ const endpointFields = {
   timeoutMs: positiveInt.default(300_000).describe("per-request timeout"),
   headers: z.record(z.string(), z.string()).optional().describe("extra request headers (never stored)"),
   contextSize: positiveInt.optional().describe("llama: context size in tokens"),
+  chatTemplate: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "llama: the chat template: default the GGUF's own (Jinja, rendered exactly); builtin:NAME (e.g. builtin:chatml) for one of llama.cpp's built-ins; none to join messages as plain text; or Jinja template text",
+    ),
   threads: positiveInt.optional().describe("llama: CPU threads"),
   gpu: z
     .union([z.enum(["auto", "cuda", "vulkan", "metal"]), z.literal(false)])

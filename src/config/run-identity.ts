@@ -51,6 +51,8 @@ export function runIdentity(p: IdentityParts): Loose {
       model: m.model,
       thinking: m.thinking,
       decoding: { ...decoding, ...record(m.decoding) },
+      // The template decides the prompt the model sees; only when set, so existing ids stay.
+      ...(m.chatTemplate !== undefined ? { chatTemplate: m.chatTemplate } : {}),
     })),
     judges: p.judges.map((j) => ({
       name: modelLabel(j),
@@ -60,6 +62,7 @@ export function runIdentity(p: IdentityParts): Loose {
       prompt: j.prompt,
       maxTokens: j.maxTokens,
       temperature: j.temperature,
+      ...(j.chatTemplate !== undefined ? { chatTemplate: j.chatTemplate } : {}),
     })),
     epochs: p.epochs,
     shard: p.shard ?? null,

@@ -80,6 +80,7 @@ export async function connectLlamaJudge(j: JudgeConfig, ctx: JudgeContext): Prom
       gpu: j.gpu,
       gpuLayers: j.gpuLayers,
       parallel,
+      chatTemplate: j.chatTemplate,
     });
     return { judge: scorer.judge, limiter, close: scorer.close };
   }
@@ -89,6 +90,7 @@ export async function connectLlamaJudge(j: JudgeConfig, ctx: JudgeContext): Prom
     gpu: j.gpu,
     gpuLayers: j.gpuLayers,
     parallel,
+    chatTemplate: j.chatTemplate,
     thinking: true,
   });
   const judge = createJudge({

@@ -23,10 +23,20 @@ interface SharedEngine {
 const engines = new Map<string, Promise<SharedEngine>>();
 
 /** What an engine is loaded with; engines are shared only between users asking for the same. */
-type EngineOptions = Pick<LlamaEngineOptions, "threads" | "contextSize" | "gpu" | "gpuLayers" | "parallel">;
+type EngineOptions = Pick<
+  LlamaEngineOptions,
+  "threads" | "contextSize" | "gpu" | "gpuLayers" | "parallel" | "chatTemplate"
+>;
 
 function engineKey(path: string, o: EngineOptions): string {
-  return [path, o.threads ?? "", o.contextSize ?? "", o.gpu ?? "", o.gpuLayers ?? ""].join("\u0000");
+  return [
+    path,
+    o.threads ?? "",
+    o.contextSize ?? "",
+    o.gpu ?? "",
+    o.gpuLayers ?? "",
+    o.chatTemplate ?? "",
+  ].join("\u0000");
 }
 
 /**
@@ -83,6 +93,8 @@ export interface LlamaProviderOptions {
   gpuLayers?: number;
   /** Sequences decoded together (default 1); see LlamaEngineOptions.parallel. */
   parallel?: number;
+  /** See LlamaEngineOptions.chatTemplate (default: the GGUF's own). */
+  chatTemplate?: string;
   thinking?: boolean;
 }
 
@@ -112,6 +124,7 @@ export async function createLlamaProvider(
     parallel: opts.parallel,
     ...(opts.gpu !== undefined ? { gpu: opts.gpu } : {}),
     ...(opts.gpuLayers !== undefined ? { gpuLayers: opts.gpuLayers } : {}),
+    ...(opts.chatTemplate !== undefined ? { chatTemplate: opts.chatTemplate } : {}),
   };
   const shared = await acquireEngine(path, o);
   let closed = false;
@@ -180,6 +193,7 @@ export async function createLlamaModel(m: ModelConfig, parallel: number): Promis
     gpu: m.gpu,
     gpuLayers: m.gpuLayers,
     parallel,
+    chatTemplate: m.chatTemplate,
     thinking: m.thinking,
   });
 }

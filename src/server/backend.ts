@@ -53,7 +53,14 @@ const RAW_JOINER = "\n\n";
 
 export async function createLlamaBackend(
   model: string,
-  opts: { threads?: number; contextSize?: number; gpu?: GpuRequest; gpuLayers?: number; parallel?: number },
+  opts: {
+    threads?: number;
+    contextSize?: number;
+    gpu?: GpuRequest;
+    gpuLayers?: number;
+    parallel?: number;
+    chatTemplate?: string;
+  },
 ): Promise<GenerationBackend> {
   // `parallel` KV slots: the engine batches the server's N generations in flight (continuous batching).
   const provider = await createLlamaProvider(model, {
@@ -62,6 +69,7 @@ export async function createLlamaBackend(
     ...(opts.gpu !== undefined ? { gpu: opts.gpu } : {}),
     ...(opts.gpuLayers !== undefined ? { gpuLayers: opts.gpuLayers } : {}),
     parallel: opts.parallel ?? 1,
+    ...(opts.chatTemplate !== undefined ? { chatTemplate: opts.chatTemplate } : {}),
   });
   const { engine } = provider;
   const modelId = basename(model).replace(/\.gguf$/i, "");

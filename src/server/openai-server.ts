@@ -36,6 +36,8 @@ export interface ServeOptions {
   maxVectorBytes?: number;
   threads?: number;
   contextSize?: number;
+  /** See LlamaEngineOptions.chatTemplate. */
+  chatTemplate?: string;
   /** llama.cpp backend and offloaded layers (see src/llama/backend.ts). */
   gpu?: GpuRequest;
   gpuLayers?: number;

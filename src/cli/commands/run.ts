@@ -59,6 +59,7 @@ export interface RunFlags {
   categories?: string[];
   threads?: number;
   contextSize?: number;
+  chatTemplate?: string;
   concurrency?: number;
   epochs?: number;
   temperature?: number;
@@ -111,12 +112,19 @@ export function configFromFlags(file: string | undefined, flags: RunFlags): RunC
         ...(flags.thinking ? { thinking: true } : {}),
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
         ...(flags.contextSize !== undefined ? { contextSize: flags.contextSize } : {}),
+        ...(flags.chatTemplate !== undefined ? { chatTemplate: flags.chatTemplate } : {}),
       },
     ];
   } else if (flags.baseUrl || flags.provider) {
     throw new ConfigError("--base-url and --provider need --model");
-  } else if (flags.threads !== undefined || flags.contextSize !== undefined) {
-    throw new ConfigError("--threads and --context-size need --model (set them per model in a config file)");
+  } else if (
+    flags.threads !== undefined ||
+    flags.contextSize !== undefined ||
+    flags.chatTemplate !== undefined
+  ) {
+    throw new ConfigError(
+      "--threads, --context-size and --chat-template need --model (set them per model in a config file)",
+    );
   }
   const judgeModel = legacyJudgeModel(flags, "run");
   if (judgeModel) {

@@ -40,6 +40,10 @@ export function registerServe(program: Command): void {
     )
     .option("--threads <n>", "CPU threads", parseIntOption("--threads"))
     .option("--context-size <n>", "context size in tokens", parseIntOption("--context-size"))
+    .option(
+      "--chat-template <t>",
+      "the GGUF's own template by default; builtin:NAME (llama.cpp's), none, or Jinja text",
+    )
     .option("--gpu <backend>", GPU_HELP, parseGpuFlag)
     .option("--gpu-layers <n>", GPU_LAYERS_HELP, parseGpuLayers)
     .option("--quiet", "no request log")
@@ -56,6 +60,7 @@ export function registerServe(program: Command): void {
         maxPromptBytes: number;
         threads?: number;
         contextSize?: number;
+        chatTemplate?: string;
         gpu?: GpuFlags["gpu"];
         gpuLayers?: number;
         quiet?: boolean;
@@ -74,6 +79,7 @@ export function registerServe(program: Command): void {
           maxPromptBytes: opts.maxPromptBytes,
           threads: opts.threads,
           contextSize: opts.contextSize,
+          ...(opts.chatTemplate !== undefined ? { chatTemplate: opts.chatTemplate } : {}),
           ...gpuFields(opts),
           log: opts.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
