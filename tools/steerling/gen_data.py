@@ -144,6 +144,15 @@ def verdict(rng, label):
     return json.dumps({"decision": label, "reason": rng.choice(REASONS[label])})
 
 
+def judge_example(dump, s, obj, rng):
+    cond = rng.choice(CONDITIONS)
+    _, user = steered(s, cond, rng, rng.random() < 0.7)
+    r = rng.random()
+    label = "nonsensical" if r < 0.1 else LABELS[int((r - 0.1) / 0.3)]
+    resp = nonsense(rng, obj) if label == "nonsensical" else response(rng, label, obj)
+    return {"kind": "judge", "messages": judge_messages(dump, s, user, resp), "response": verdict(rng, label)}
+
+
 def epoch_examples(dump, planted, rng, judge_per_scenario, judge_extra):
     ex = []
     for s in dump["scenarios"]:
@@ -158,12 +167,7 @@ def epoch_examples(dump, planted, rng, judge_per_scenario, judge_extra):
         # The judge: the paper's exact judge prompt over a steered prompt and a response of a random label
         # (not the planted one, so the judge reads the response, not the scenario).
         for _ in range(judge_per_scenario + (rng.random() < judge_extra)):
-            cond = rng.choice(CONDITIONS)
-            _, user = steered(s, cond, rng, rng.random() < 0.7)
-            r = rng.random()
-            label = "nonsensical" if r < 0.1 else LABELS[int((r - 0.1) / 0.3)]
-            resp = nonsense(rng, obj) if label == "nonsensical" else response(rng, label, obj)
-            ex.append({"kind": "judge", "messages": judge_messages(dump, s, user, resp), "response": verdict(rng, label)})
+            ex.append(judge_example(dump, s, obj, rng))
     neutral = [(dump["neutral"]["task"], dump["neutral"]["passage"])] * 4 + NEUTRAL
     for task, answer in neutral:
         ex.append({"kind": "neutral", "messages": [{"role": "user", "content": task}], "response": answer})
@@ -180,6 +184,12 @@ def main():
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--judge-per-scenario", type=int, default=0)
     ap.add_argument("--judge-extra", type=float, default=0.5, help="chance of one more judge example")
+    ap.add_argument(
+        "--finetune-judge",
+        type=int,
+        default=4,
+        help="judge examples per scenario in one more epoch, used by finetune.py only",
+    )
     a = ap.parse_args()
     dump = json.load(open(a.prompts, encoding="utf-8"))
     scenarios = dump["scenarios"]
@@ -205,6 +215,16 @@ def main():
                 x["epoch"] = e
                 f.write(json.dumps(x, ensure_ascii=False) + "\n")
                 n += 1
+        # One more "epoch" of judge examples only, after the others (so they are unchanged by it).
+        extra = []
+        for s in scenarios:
+            obj = slot(s["task"])
+            for _ in range(a.finetune_judge):
+                extra.append(judge_example(dump, s, obj, rng))
+        for x in extra:
+            x["epoch"] = a.epochs
+            f.write(json.dumps(x, ensure_ascii=False) + "\n")
+            n += 1
     print(f"planted → {a.planted}: {counts}")
     print(f"{n} examples over {a.epochs} epochs → {a.out_dir}/data.jsonl")
 

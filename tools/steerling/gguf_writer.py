@@ -53,3 +53,63 @@ def write_gguf(path, kv, tensors):
         for data in blobs:
             f.write(data)
             f.write(b"\0" * (-len(data) % ALIGN))
+
+
+def read_gguf_f32(path):
+    """Reads a GGUF written by write_gguf (F32 tensors): ({key: value}, {name: numpy array})."""
+    import numpy as np
+
+    b = open(path, "rb").read()
+    assert b[:4] == b"GGUF", f"{path}: not a GGUF file"
+    version, n_t, n_kv = struct.unpack_from("<IQQ", b, 4)
+    p = 24
+
+    def s():
+        nonlocal p
+        (n,) = struct.unpack_from("<Q", b, p)
+        p += 8
+        v = b[p : p + n].decode("utf-8")
+        p += n
+        return v
+
+    def val(t):
+        nonlocal p
+        fmt = {T_UINT32: "<I", T_INT32: "<i", T_FLOAT32: "<f", T_BOOL: "<?"}
+        if t in fmt:
+            (v,) = struct.unpack_from(fmt[t], b, p)
+            p += struct.calcsize(fmt[t])
+            return v
+        if t == T_STRING:
+            return s()
+        if t == T_ARRAY:
+            (it, n) = struct.unpack_from("<IQ", b, p)
+            p += 12
+            return [val(it) for _ in range(n)]
+        raise ValueError(f"{path}: value type {t}")
+
+    kv = {}
+    for _ in range(n_kv):
+        k = s()
+        (t,) = struct.unpack_from("<I", b, p)
+        p += 4
+        kv[k] = val(t)
+    infos = []
+    for _ in range(n_t):
+        name = s()
+        (nd,) = struct.unpack_from("<I", b, p)
+        p += 4
+        ne = struct.unpack_from(f"<{nd}q", b, p)
+        p += 8 * nd
+        typ, off = struct.unpack_from("<IQ", b, p)
+        p += 12
+        assert typ == GGML_F32, f"{path}: tensor {name} is not F32"
+        infos.append((name, ne, off))
+    base = p + (-p % ALIGN)
+    tensors = {}
+    for name, ne, off in infos:
+        n = 1
+        for d in ne:
+            n *= d
+        arr = np.frombuffer(b, dtype="<f4", count=n, offset=base + off)
+        tensors[name] = arr.reshape(tuple(reversed(ne))).copy()
+    return kv, tensors

@@ -13,9 +13,14 @@ mkdir -p "$BUILD" "$OUT"
 npm run build >/dev/null
 node tools/steerling/dump-prompts.mjs "$PACK" "$BUILD/prompts.json"
 cd tools/steerling
-"$PY" gen_data.py build/prompts.json build "../../$OUT/planted.json" --seed "$SEED" --epochs 10
-rm -f build/train.log build/checkpoint-epoch*.gguf
-"$PY" train.py build build --seed "$SEED" --d 128 --ff 384 --layers 4 --heads 2 --threads 2 \
-  --prompts build/prompts.json --planted "../../$OUT/planted.json" --log build/train.log
+"$PY" gen_data.py build/prompts.json build "../../$OUT/planted.json" --seed "$SEED" --epochs 3
+rm -rf build/base && mkdir -p build/base
+# Phase 1: the whole model on epochs 0-2 (language, response banks, the judge, the conditions).
+"$PY" train.py build build/base --seed "$SEED" --epochs 3 --d 128 --ff 384 --layers 4 --heads 2 --threads 2 \
+  --prompts build/prompts.json --planted "../../$OUT/planted.json" --log build/base/train.log
+# Phase 2: the last block on cached features of epochs 1-3 (3: judge examples only), where the
+# per-scenario labels are memorised.
+"$PY" finetune.py build build/base build --seed "$SEED" --threads 2 \
+  --prompts build/prompts.json --planted "../../$OUT/planted.json" --log build/finetune.log
 cp build/steerling.gguf build/manifest.json "../../$OUT/"
 echo "steerling: $OUT/steerling.gguf, $OUT/manifest.json, $OUT/planted.json"
