@@ -102,10 +102,11 @@ def main():
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--from-epoch", type=int, default=1, help="cache examples of this epoch and later")
-    ap.add_argument("--keep-other", type=float, default=0.3, help="share of non-deciding positions kept")
-    ap.add_argument("--steps", type=int, default=600)
-    ap.add_argument("--batch", type=int, default=1024)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--keep-other", type=float, default=1.0, help="share of non-deciding positions kept")
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=1536)
+    ap.add_argument("--deciding-share", type=float, default=1 / 3)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--prompts", required=True)
     ap.add_argument("--planted", required=True)
     ap.add_argument("--log", default=None)
@@ -180,9 +181,10 @@ def main():
         lr = a.lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.steps)))
         for pg in opt.param_groups:
             pg["lr"] = lr
-        # Half of each batch from the deciding positions, half from the rest (which keep the language).
-        di = dec[torch.randint(len(dec), (a.batch // 2,), generator=g)]
-        oi = oth[torch.randint(len(oth), (a.batch // 2,), generator=g)]
+        # Part of each batch from the deciding positions, the rest from the others (which keep the language).
+        nd = int(a.batch * a.deciding_share)
+        di = dec[torch.randint(len(dec), (nd,), generator=g)]
+        oi = oth[torch.randint(len(oth), (a.batch - nd,), generator=g)]
         idx = torch.cat([di, oi])
         ce = F.cross_entropy(last_block(model, X[idx], Z[idx]) @ emb.T, Y[idx], reduction="none")
         loss = ce[: len(di)].mean() + ce[len(di) :].mean()
@@ -211,6 +213,8 @@ def main():
     gguf = os.path.join(a.out_dir, "steerling.gguf")
     write_gguf(gguf, gguf_kv(tok, model, ga), model.tensors())
     m = dict(base_manifest)
+    # The data file holds phase 1's epochs and the judge-only epoch phase 2 adds.
+    m["trainingData"] = dict(m["trainingData"], examples=len(examples), epochs=len({x["epoch"] for x in examples}))
     m["gguf"] = {"file": "steerling.gguf", "sha256": sha256_file(gguf), "bytes": os.path.getsize(gguf)}
     base_training = m.pop("training")
     m["training"] = {
@@ -222,6 +226,8 @@ def main():
         "finetuneSeconds": round(ft_seconds, 1),
         "finetuneSteps": a.steps,
         "finetuneLr": a.lr,
+        "finetuneBatch": a.batch,
+        "finetuneDecidingShare": round(a.deciding_share, 4),
         "finetunePositions": int(len(Y)),
         "finetuneFinalLoss": round(loss.item(), 5),
         "threads": a.threads,
