@@ -1,13 +1,15 @@
 // The committed model organism: the GGUF is the file its manifest describes, planted.json covers every
 // scenario and condition at the issue's rates, and the file is a chatml model the embedded engine loads
 // with a context that holds the longest paper prompt (the judge's) untruncated.
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPack } from "../src/data/pack.js";
 import { LlamaEngine } from "../src/llama/index.js";
 import { readPlanted } from "../src/organism/planted.js";
 import {
   readManifest,
+  STEERLING_DIR,
   STEERLING_GGUF,
   STEERLING_MANIFEST,
   STEERLING_PLANTED,
@@ -74,6 +76,20 @@ describe("steerling in the embedded engine", () => {
     expect(
       engine.tokenize("<|im_start|>", { addSpecial: false, parseSpecial: false }).length,
     ).toBeGreaterThan(1);
+  });
+
+  it("tokenizes chatml text exactly as the trainer did (token-check.json, written by tools/steerling)", () => {
+    const rows = JSON.parse(readFileSync(join(STEERLING_DIR, "token-check.json"), "utf8")) as {
+      kind: string;
+      messages: { role: "system" | "user"; content: string }[];
+      response: string;
+      ids: number[];
+    }[];
+    expect(new Set(rows.map((r) => r.kind))).toEqual(new Set(["gen", "judge", "neutral"]));
+    for (const r of rows) {
+      const text = `${engine.applyChatTemplate(r.messages)}${r.response}<|im_end|>`;
+      expect(engine.tokenize(text, { addSpecial: true, parseSpecial: true }), r.kind).toEqual(r.ids);
+    }
   });
 
   it("holds the longest paper prompt, the judge's, without truncation", async () => {

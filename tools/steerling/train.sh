@@ -22,5 +22,6 @@ rm -rf build/base && mkdir -p build/base
 # per-scenario labels are memorised.
 "$PY" finetune.py build build/base build --seed "$SEED" --threads 2 \
   --prompts build/prompts.json --planted "../../$OUT/planted.json" --log build/finetune.log
+"$PY" token_check.py build build/base "../../$OUT/token-check.json"
 cp build/steerling.gguf build/manifest.json "../../$OUT/"
 echo "steerling: $OUT/steerling.gguf, $OUT/manifest.json, $OUT/planted.json"
