@@ -115,13 +115,16 @@ export function registerQuickstart(program: Command): void {
               `\nMeasured vs planted (${plantedPath}), per cell within ±${recovery.tolerance} items:\n`,
             );
             process.stdout.write(formatRecovery(recovery));
-            const bank = judgeAgainstBank(
-              outcomes.map((o) => ({ response: store.response(o.itemId)?.response ?? "", label: o.label })),
-            );
-            process.stdout.write(
-              `judge vs the response bank each answer came from: ${bank.agree}/${bank.n}` +
-                `${bank.noBank > 0 ? ` (${bank.noBank} answers from no bank)` : ""}\n`,
-            );
+            // Only steerling answers from known banks, so only its answers can be checked against them.
+            if (isSteerling) {
+              const bank = judgeAgainstBank(
+                outcomes.map((o) => ({ response: store.response(o.itemId)?.response ?? "", label: o.label })),
+              );
+              process.stdout.write(
+                `judge vs the response bank each answer came from: ${bank.agree}/${bank.n}` +
+                  `${bank.noBank > 0 ? ` (${bank.noBank} answers from no bank)` : ""}\n`,
+              );
+            }
           }
         }
         if (isSteerling) {
