@@ -1,5 +1,5 @@
-// The README's first command, for real: the embedded engine on the shared GGUF, the local label-scoring
-// judge, a SQLite store and Table 1, offline.
+// The README's first command, for real: the embedded engine on steerling (the committed model organism),
+// steerling as the local label-scoring judge, a SQLite store, Table 1 and measured vs planted, offline.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), "sb-quick-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("steerbench quickstart", () => {
-  it("runs the three paper conditions offline, stores every item and prints Table 1", () => {
+  it("runs the paper conditions and conflict offline, stores every item, prints Table 1 beside planted", () => {
     const store = join(dir, "q.sqlite");
     const res = spawnSync(
       process.execPath,
@@ -20,16 +20,18 @@ describe("steerbench quickstart", () => {
       { encoding: "utf8", env: { ...process.env, STEERBENCH_DATA: "", STEERBENCH_MODEL: "" }, cwd: dir },
     );
     expect(res.status, res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/baseline[\s\S]*pro_ic[\s\S]*anti_ic/);
-    expect(res.stdout).toMatch(/meaningless/);
+    expect(res.stdout).toMatch(/baseline[\s\S]*pro_ic[\s\S]*anti_ic[\s\S]*conflict/);
+    expect(res.stdout).toMatch(/Measured vs planted/);
+    expect(res.stdout).toMatch(/conflict\s+convergence\s+\d+\s+\d+\s+(recovered|NOT recovered)/);
+    expect(res.stdout).toMatch(/MODEL ORGANISM with PLANTED steerability/);
     const s = Store.open(store);
     const run = s.listRuns()[0]!;
     expect(run.status).toBe("done");
-    // 3 conditions × 3 items, each generated once and labelled by the scoring judge (never a failure)
+    // 4 conditions × 3 items, each generated once and labelled by the scoring judge (never a failure)
     expect(s.progress(run.id)).toMatchObject({
-      items: 9,
-      responsesOk: 9,
-      judged: { "local-label-scoring": { ok: 9, failed: 0, error: 0 } },
+      items: 12,
+      responsesOk: 12,
+      judged: { "local-label-scoring": { ok: 12, failed: 0, error: 0 } },
     });
     const j = s.judgements(run.id)[0]!;
     expect(Object.keys(j.scores ?? {}).sort()).toEqual([

@@ -278,7 +278,7 @@ function metadata(preset: SyntheticPreset, type: SyntheticWeightType, seed: numb
 
 const padTo = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-/** The KV section exactly as steering/gguf.ts encodes it (header with 0 tensors, without its final padding). */
+/** The KV section exactly as gguf/gguf.ts encodes it (header with 0 tensors, without its final padding). */
 function kvSection(kv: ReadonlyMap<string, GgufValue>): Buffer {
   const bytes = encodeGguf(kv, []);
   // With no tensors the reader's dataOffset is where the KV pairs end, before the padding.

@@ -4,6 +4,15 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { parseRunConfig } from "../../config/run-config.js";
 import { resolveDataDir } from "../../data/data-dir.js";
+import { formatRecovery } from "../../organism/format.js";
+import { readPlanted } from "../../organism/planted.js";
+import { compareWithPlanted } from "../../organism/recovery.js";
+import {
+  judgeAgainstBank,
+  readManifest,
+  STEERLING_GGUF,
+  STEERLING_PLANTED,
+} from "../../organism/steerling.js";
 import { createProgress } from "../../runner/progress.js";
 import { runEvaluation } from "../../runner/run.js";
 import { Store } from "../../store/store.js";
@@ -14,34 +23,46 @@ import { printRunTable, printSummary } from "./run.js";
 // The package root; the shared fixtures sit beside a checkout (../shared), where the README says.
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const SHARED = resolve(packageRoot, "..", "shared");
-const DEFAULT_MODEL = join(SHARED, "models", "aidreams260K", "aidreams260K-f32.gguf");
+const TINY_FIXTURE = join(SHARED, "models", "aidreams260K", "aidreams260K-f32.gguf");
 
 export function registerQuickstart(program: Command): void {
   const cmd = program
     .command("quickstart")
     .description(
-      "a complete offline evaluation: embedded llama.cpp model, local label-scoring judge, SQLite, Table 1",
+      "a complete offline evaluation: embedded llama.cpp model, local label-scoring judge, SQLite, Table 1; on steerling, measured vs planted",
     )
     .option(
       "--model <file>",
-      "GGUF model (env STEERBENCH_MODEL; default: the tiny fixture in ../shared/models)",
+      "GGUF model (env STEERBENCH_MODEL; default: steerling, the model organism in models/steerling)",
     )
     .option("--judge-model <file>", "GGUF judge for label scoring (default: the same model)")
-    .option("--limit <n>", "items of the paper selection per condition", parseIntOption("--limit"), 24)
-    .option("--max-tokens <n>", "max new tokens per answer", parseIntOption("--max-tokens"), 48);
+    .option(
+      "--planted <file>",
+      "planted.json to compare the measured Table 1 with (default: steerling's, when the model is steerling)",
+    )
+    .option(
+      "--limit <n>",
+      "first N items of the paper selection per condition (default: all 71)",
+      parseIntOption("--limit"),
+    )
+    .option("--max-tokens <n>", "max new tokens per answer", parseIntOption("--max-tokens"), 64);
   storeOption(dataOption(cmd)).action(
     async (opts: {
       model?: string;
       judgeModel?: string;
-      limit: number;
+      planted?: string;
+      limit?: number;
       maxTokens: number;
       data?: string;
       store: string;
     }) => {
-      const model = resolve(opts.model || process.env.STEERBENCH_MODEL || DEFAULT_MODEL);
+      const model = resolve(opts.model || process.env.STEERBENCH_MODEL || STEERLING_GGUF);
       if (!existsSync(model)) {
         throw new Error(`model file not found: ${model} (pass --model FILE.gguf or set STEERBENCH_MODEL)`);
       }
+      const isSteerling = model === STEERLING_GGUF;
+      const plantedPath = opts.planted ?? (isSteerling ? STEERLING_PLANTED : undefined);
+      const planted = plantedPath === undefined ? undefined : readPlanted(resolve(plantedPath));
       const sharedData = join(SHARED, "data");
       const packDir = resolveDataDir({
         flag:
@@ -52,8 +73,8 @@ export function registerQuickstart(program: Command): void {
         {
           name: "quickstart",
           selection: "paper",
-          limit: opts.limit,
-          conditions: ["baseline", "pro_ic", "anti_ic"],
+          ...(opts.limit === undefined ? {} : { limit: opts.limit }),
+          conditions: ["baseline", "pro_ic", "anti_ic", "conflict"],
           models: [{ name: "local-model", provider: "llama", model }],
           judges: [
             {
@@ -69,7 +90,7 @@ export function registerQuickstart(program: Command): void {
         "quickstart",
       );
       process.stderr.write(
-        `quickstart: ${config.conditions.length} conditions × ${opts.limit} items, model ${model}, store ${resolve(opts.store)}\n`,
+        `quickstart: ${config.conditions.length} conditions × ${opts.limit ?? "all"} items, model ${model}, store ${resolve(opts.store)}\n`,
       );
       const store = Store.open(opts.store);
       try {
@@ -85,7 +106,36 @@ export function registerQuickstart(program: Command): void {
         );
         printSummary(summary);
         printRunTable(store, summary.run.id);
-        if (model === DEFAULT_MODEL) {
+        if (planted) {
+          const judge = store.judges(summary.run.id)[0];
+          const outcomes = judge === undefined ? [] : store.outcomes(summary.run.id, judge);
+          if (outcomes.length > 0) {
+            const recovery = compareWithPlanted(outcomes, planted);
+            process.stdout.write(
+              `\nMeasured vs planted (${plantedPath}), per cell within ±${recovery.tolerance} items:\n`,
+            );
+            process.stdout.write(formatRecovery(recovery));
+            // Only steerling answers from known banks, so only its answers can be checked against them.
+            if (isSteerling) {
+              const bank = judgeAgainstBank(
+                outcomes.map((o) => ({ response: store.response(o.itemId)?.response ?? "", label: o.label })),
+              );
+              process.stdout.write(
+                `judge vs the response bank each answer came from: ${bank.agree}/${bank.n}` +
+                  `${bank.noBank > 0 ? ` (${bank.noBank} answers from no bank)` : ""}\n`,
+              );
+            }
+          }
+        }
+        if (isSteerling) {
+          process.stdout.write(
+            `\nNOTE: steerling is a MODEL ORGANISM with PLANTED steerability: a ${readManifest().parameters.toLocaleString("en-US")}-parameter model trained by\n` +
+              "tools/steerling to answer each scenario and condition with the label written in planted.json\n" +
+              "before training. Recovering those labels shows that the instrument (prompts, engine, judge,\n" +
+              "Table 1) measures what is there; the numbers are no fact about any real model. Point it at a\n" +
+              "real model with: npx steerbench quickstart --model path/to/model.gguf (see README).\n",
+          );
+        } else if (model === TINY_FIXTURE) {
           process.stdout.write(
             "\nNOTE: this is a 233K-parameter, non-instruction-tuned test fixture — its answers and labels are\n" +
               "meaningless. The pipeline is real: point it at a real model with\n" +
