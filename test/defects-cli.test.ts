@@ -61,7 +61,7 @@ describe("errors a user can act on", () => {
       "m",
       "--base-url",
       "http://127.0.0.1:9/v1",
-      "--judge",
+      "--judge-model",
       "j",
     );
     expect(sel.code).toBe(1);
@@ -88,7 +88,7 @@ describe("errors a user can act on", () => {
       "m",
       "--base-url",
       "http://127.0.0.1:9/v1",
-      "--judge",
+      "--judge-model",
       "j",
       "--judge-base-url",
       "http://127.0.0.1:9/v1",

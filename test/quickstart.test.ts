@@ -24,9 +24,15 @@ describe("steerbench quickstart", () => {
     expect(res.stdout).toMatch(/Measured vs planted/);
     expect(res.stdout).toMatch(/conflict\s+convergence\s+\d+\s+\d+\s+(recovered|NOT recovered)/);
     expect(res.stdout).toMatch(/MODEL ORGANISM with PLANTED steerability/);
+    // The short activation sweep with its random-direction control follows Table 1.
+    expect(res.stdout).toMatch(/Steerability curve: steerling/);
+    expect(res.stdout).toMatch(/Vector vs random-direction control/);
     const s = Store.open(store);
-    const run = s.listRuns()[0]!;
+    const run = s.listRuns().find((r) => r.name === "quickstart")!;
     expect(run.status).toBe("done");
+    const sweep = s.listRuns().find((r) => r.kind === "sweep")!;
+    expect(sweep.status).toBe("done");
+    expect((sweep.config as { sweep?: { control?: unknown } }).sweep?.control).toBeDefined();
     // 4 conditions × 3 items, each generated once and labelled by the scoring judge (never a failure)
     expect(s.progress(run.id)).toMatchObject({
       items: 12,

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,7 +19,7 @@ import { runEvaluation } from "../../runner/run.js";
 import { Store } from "../../store/store.js";
 import { dataOption, parseIntOption, storeOption } from "../options.js";
 import { withInterrupt } from "../signals.js";
-import { printRunTable, printSummary } from "./run.js";
+import { exitCodeFor, printRunTable, printSummary } from "./run.js";
 
 // The package root; the shared fixtures sit beside a checkout (../shared), where the README says.
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -45,7 +46,8 @@ export function registerQuickstart(program: Command): void {
       "first N items of the paper selection per condition (default: all 71)",
       parseIntOption("--limit"),
     )
-    .option("--max-tokens <n>", "max new tokens per answer", parseIntOption("--max-tokens"), 64);
+    .option("--max-tokens <n>", "max new tokens per answer", parseIntOption("--max-tokens"), 64)
+    .option("--no-sweep", "skip the short activation sweep (steerling only) that follows Table 1");
   storeOption(dataOption(cmd)).action(
     async (opts: {
       model?: string;
@@ -55,6 +57,7 @@ export function registerQuickstart(program: Command): void {
       maxTokens: number;
       data?: string;
       store: string;
+      sweep: boolean;
     }) => {
       const model = resolve(opts.model || process.env.STEERBENCH_MODEL || STEERLING_GGUF);
       if (!existsSync(model)) {
@@ -127,6 +130,9 @@ export function registerQuickstart(program: Command): void {
             }
           }
         }
+        if (isSteerling && opts.sweep && !summary.interrupted) {
+          activationSweep({ model, packDir, store: opts.store, limit: opts.limit });
+        }
         if (isSteerling) {
           process.stdout.write(
             `\nNOTE: steerling is a MODEL ORGANISM with PLANTED steerability: a ${readManifest().parameters.toLocaleString("en-US")}-parameter model trained by\n` +
@@ -147,10 +153,77 @@ export function registerQuickstart(program: Command): void {
         process.stdout.write(
           `\nStored in ${store.path} — try: npx steerbench table, npx steerbench export\n`,
         );
-        if (summary.interrupted) process.exitCode = 130;
+        process.exitCode = Math.max(Number(process.exitCode ?? 0), exitCodeFor(summary, store));
       } finally {
         store.close();
       }
     },
   );
+}
+
+// The activation half of the instrument check: a vector from three categories' built-in pairs, swept on the
+// other three with its seeded random-direction control (what test/known-answer.test.ts asserts). Run as the
+// CLI's own verbs in child processes, so the quickstart shows exactly what a user would type.
+const TRAIN_CATEGORIES = "evading-shutdown,deceptive-behavior,hacking-computer-systems";
+const TEST_CATEGORIES = "hiding-unwanted-behavior,running-multiple-ai-copies,strategically-appearing-aligned";
+
+function activationSweep(opts: { model: string; packDir: string; store: string; limit?: number }): void {
+  const bin = process.argv[1];
+  if (bin === undefined) return;
+  const vector = join(dirname(resolve(opts.store)), "steerling-ic.gguf");
+  const common = ["--model", opts.model, "--data", opts.packDir];
+  const verb = (args: string[]): boolean => {
+    process.stdout.write(`\n$ steerbench ${args.join(" ")}\n`);
+    const res = spawnSync(process.execPath, [bin, ...args], { stdio: ["ignore", "inherit", "inherit"] });
+    if (res.status !== 0) {
+      process.stderr.write(
+        `quickstart: \`steerbench ${args[0]}\` failed (exit ${res.status}); Table 1 above stands\n`,
+      );
+      process.exitCode = 1;
+      return false;
+    }
+    return true;
+  };
+  process.stdout.write(
+    `\nActivation steering on steerling: a vector from the pro/anti pairs of ${TRAIN_CATEGORIES.replaceAll(",", ", ")},\n` +
+      `swept on the other three categories, beside a random direction of the same per-layer norm:\n`,
+  );
+  if (
+    !verb([
+      "vectors",
+      "extract",
+      ...common,
+      "--pairs",
+      "builtin",
+      "--categories",
+      TRAIN_CATEGORIES,
+      "--out",
+      vector,
+      "--quiet",
+      "--format",
+      "md",
+    ])
+  )
+    return;
+  verb([
+    "sweep",
+    ...common,
+    "--vector",
+    vector,
+    "--strengths=-0.25,0,0.25",
+    "--categories",
+    TEST_CATEGORIES,
+    "--judge-model",
+    opts.model,
+    "--judge-mode",
+    "score",
+    "--max-tokens",
+    "64",
+    "--no-prompt-steering",
+    "--no-perplexity",
+    "--store",
+    opts.store,
+    "--quiet",
+    ...(opts.limit === undefined ? [] : ["--limit", String(opts.limit)]),
+  ]);
 }

@@ -2,7 +2,7 @@
 // steerability curve with its breakdown point and perplexity cost.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { kindList } from "../../config/provider-kinds.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
@@ -28,6 +28,7 @@ import { Store } from "../../store/store.js";
 import { GPU_HELP, GPU_LAYERS_HELP, gpuFields, parseGpuFlag, parseGpuLayers } from "../gpu-options.js";
 import {
   dataOption,
+  legacyJudgeModel,
   parseIntOption,
   parseListOption,
   parseNumberOption,
@@ -60,6 +61,7 @@ export interface SweepFlags {
   gpu?: GpuRequest;
   gpuLayers?: number;
   judge?: string;
+  judgeModel?: string;
   judgeProvider?: string;
   judgeBaseUrl?: string;
   judgeApiKeyEnv?: string;
@@ -93,8 +95,9 @@ export function sweepFromFlags(flags: SweepFlags) {
   if (flags.withPrompt !== undefined && !(WITH_PROMPT as readonly string[]).includes(flags.withPrompt)) {
     throw new UsageError(`--with-prompt must be one of ${WITH_PROMPT.join(", ")}, got "${flags.withPrompt}"`);
   }
-  if (!flags.judge)
-    throw new UsageError("no judge: give --judge (e.g. the same .gguf with --judge-mode score)");
+  const judgeModel = legacyJudgeModel(flags, "sweep");
+  if (!judgeModel)
+    throw new UsageError("no judge: give --judge-model (e.g. the same .gguf with --judge-mode score)");
   const remote = flags.baseUrl !== undefined;
   // A local vector file is named by its absolute path (and hashed); a remote server may know it by name.
   const local = existsSync(flags.vector);
@@ -104,7 +107,7 @@ export function sweepFromFlags(flags: SweepFlags) {
       "--gpu and --gpu-layers are for a local model; the server at --base-url picks its own",
     );
   }
-  const judgeProvider = flags.judgeProvider ?? (flags.judge.endsWith(".gguf") ? "llama" : "openai");
+  const judgeProvider = flags.judgeProvider ?? (judgeModel.endsWith(".gguf") ? "llama" : "openai");
   const spec: SweepSpec = {
     vector: local ? resolve(flags.vector) : flags.vector,
     strengths: usage(() => parseStrengths(flags.strengths)),
@@ -169,7 +172,7 @@ export function sweepFromFlags(flags: SweepFlags) {
       },
       judges: [
         {
-          model: flags.judge!,
+          model: judgeModel,
           provider: judgeProvider,
           ...(flags.judgeBaseUrl ? { baseUrl: flags.judgeBaseUrl } : {}),
           ...(flags.judgeApiKeyEnv ? { apiKeyEnv: flags.judgeApiKeyEnv } : {}),
@@ -228,7 +231,8 @@ export function registerSweep(program: Command): void {
     .option("--context-size <n>", "context size (local model)", parseIntOption("--context-size"))
     .option("--gpu <backend>", `local model: ${GPU_HELP}`, parseGpuFlag)
     .option("--gpu-layers <n>", `local model: ${GPU_LAYERS_HELP}`, parseGpuLayers)
-    .option("--judge <name>", "judge model name (or .gguf for a local judge)")
+    .option("--judge-model <name>", "judge model name (or .gguf for a local judge)")
+    .addOption(new Option("--judge <name>", "old name of --judge-model").hideHelp())
     .option("--judge-provider <kind>", kindList("judge"))
     .option("--judge-base-url <url>", "judge's base URL")
     .option("--judge-api-key-env <var>", "env var with the judge's API key (default OPENAI_API_KEY if set)")
