@@ -114,9 +114,9 @@ describe("per-sequence steering in one batch", () => {
     });
   });
 
-  it("rotation keeps ‖h‖ and sets the angle to v̂ to the strength in degrees", async () => {
+  it("rotation keeps ‖h‖ and turns h toward v̂ by the strength in radians", async () => {
     const u = unit(v);
-    const theta = 60;
+    const theta = 0.5;
     const mixed = await capture([
       undefined,
       { data: at(v), strength: theta, mode: "rotate" },
@@ -129,7 +129,8 @@ describe("per-sequence steering in one batch", () => {
     rows.forEach((row, p) => {
       const before = norm(base[p]!);
       expect(Math.abs(norm(row) - before) / before).toBeLessThan(1e-6);
-      expect(dot(row, u) / norm(row)).toBeCloseTo(Math.cos((theta * Math.PI) / 180), 5);
+      const phi = Math.acos(dot(base[p]!, u) / before);
+      expect(dot(row, u) / norm(row)).toBeCloseTo(Math.cos(Math.max(0, phi - theta)), 5);
     });
   });
 
@@ -169,7 +170,7 @@ describe("per-sequence steering in one batch", () => {
         { data: layers(v), strength: 3 },
         { data: layers(w), strength: -2, normPreserving: true },
         { data: layers(v), strength: 1, mode: "ablate" },
-        { data: layers(w), strength: 70, mode: "rotate" },
+        { data: layers(w), strength: 1.2, mode: "rotate" },
       ];
       const alone = [];
       for (const [i, prompt] of PROMPTS.entries()) {
@@ -231,8 +232,8 @@ describe("per-sequence steering in one batch", () => {
       engine.generate({
         prompt: "x",
         maxTokens: 1,
-        steering: { data: at(v), strength: 200, mode: "rotate" },
+        steering: { data: at(v), strength: 4, mode: "rotate" },
       }),
-    ).rejects.toThrow(/0…180/);
+    ).rejects.toThrow(/−π…π/);
   });
 });

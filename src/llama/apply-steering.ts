@@ -100,9 +100,9 @@ export async function controlVectorSpec(
   if (!Number.isFinite(steering.strength)) {
     throw new SteeringError(`activation strength ${steering.strength} is not a finite number`);
   }
-  if (mode === "rotate" && !(steering.strength >= 0 && steering.strength <= 180)) {
+  if (mode === "rotate" && !(Math.abs(steering.strength) <= Math.PI)) {
     throw new SteeringError(
-      `activation mode rotate takes the angle in degrees as its strength (0…180), got ${steering.strength}`,
+      `activation mode rotate takes the rotation angle in radians as its strength (−π…π; + toward the direction, − away), got ${steering.strength}`,
     );
   }
   if (mode !== "add" && steering.normPreserving) {

@@ -55,24 +55,27 @@ describe("steer-ops", () => {
     }
   });
 
-  it("rotate: ‖h‖ is kept and the angle to v̂ becomes θ; 90° is a norm-preserving ablation", () => {
+  it("rotate: ‖h‖ is kept and h turns by α toward v̂ (away for α < 0), stopping at ±v̂; 0 changes nothing", () => {
     const u = Float32Array.from(v, (x) => x / norm(v));
-    for (const theta of [0, 30, 90, 150, 180]) {
-      const s = prepareSteering(spec({ strength: theta, mode: "rotate" }), N, 4);
+    for (const alpha of [0, 0.3, -0.3, 1, -1, Math.PI, -Math.PI]) {
+      const s = prepareSteering(spec({ strength: alpha, mode: "rotate" }), N, 4);
       const out = rows.slice();
       steerRows(out, N, s, 1);
       for (let r = 0; r < 3; r++) {
         const h = rows.subarray(r * N, (r + 1) * N);
         const o = out.subarray(r * N, (r + 1) * N);
+        if (alpha === 0) expect(o).toEqual(h);
         expect(Math.abs(norm(o) - norm(h)) / norm(h)).toBeLessThan(1e-6);
-        expect(dot(o, u) / norm(o)).toBeCloseTo(Math.cos((theta * Math.PI) / 180), 5);
+        const phi = Math.acos(dot(h, u) / norm(h));
+        const want = Math.min(Math.PI, Math.max(0, phi - alpha));
+        expect(dot(o, u) / norm(o)).toBeCloseTo(Math.cos(want), 5);
       }
     }
   });
 
   it("refuses bad modes, angles and normPreserving outside add, by name", () => {
     expect(() => prepareSteering(spec({ mode: "spin" }), N, 4)).toThrow(/steering mode "spin"/);
-    expect(() => prepareSteering(spec({ mode: "rotate", strength: -5 }), N, 4)).toThrow(/0…180/);
+    expect(() => prepareSteering(spec({ mode: "rotate", strength: -5 }), N, 4)).toThrow(/−π…π/);
     expect(() => prepareSteering(spec({ mode: "ablate", normPreserving: true }), N, 4)).toThrow(
       /normPreserving is for add/,
     );

@@ -4,9 +4,10 @@
 // - ablate: h ← h − (h·v̂)v̂, the direction projected out (directional ablation, Arditi et al. 2024);
 // - rotate: the norm-preserving rotation of "Selective Steering" (h' = h − P h + ‖P h‖·(cos θ·b1 + sin θ·b2),
 //           P the projector onto the steering plane span(b1, b2)), with b1 = v̂ and the plane that of h and v̂
-//           (b2 = the unit part of h orthogonal to v̂), so P h = h and h' = ‖h‖·(cos θ·v̂ + sin θ·b2): the angle
-//           between h and v̂ becomes θ = strength degrees (0 = along v̂, 90 = norm-preserving ablation,
-//           180 = against v̂), and ‖h‖ is kept.
+//           (b2 = the unit part of h orthogonal to v̂), so P h = h and h' = ‖h‖·(cos θ·v̂ + sin θ·b2) with
+//           θ = φ − α: h turns by α = strength radians from its own angle φ to v̂ (toward v̂ for α > 0, away
+//           for α < 0, θ kept in [0, π]); strength 0 leaves h untouched, so a sweep's 0 is the unsteered
+//           reference, and ‖h‖ is kept exactly.
 // Arithmetic is float64, stored back as float32.
 import { type ControlVectorSpec, prepareControlVector } from "./control-vector.js";
 
@@ -14,7 +15,10 @@ export type SteeringMode = "add" | "ablate" | "rotate";
 
 /** A control vector plus how it acts: the per-sequence steering a generate or capture request carries. */
 export interface SequenceSteeringSpec extends ControlVectorSpec {
-  /** Default "add". For "ablate" the strength is ignored; for "rotate" it is the angle θ in degrees, 0…180. */
+  /**
+   * Default "add". For "ablate" the strength is ignored; for "rotate" it is the angle α in radians (−π…π) by
+   * which h turns in the plane of h and v̂: toward v̂ when positive, away when negative, 0 = unchanged.
+   */
   mode?: SteeringMode;
 }
 
@@ -26,7 +30,7 @@ export interface PreparedSteering {
   normPreserving: boolean;
   /** Per steered layer: s·v (add, float32 as llama.cpp would add it) or the unit direction v̂ (ablate, rotate). */
   layers: Map<number, Float32Array>;
-  /** θ in radians (rotate). */
+  /** The rotation angle α in radians (rotate): toward v̂ when positive, away when negative. */
   theta: number;
 }
 
@@ -37,8 +41,8 @@ export function prepareSteering(spec: SequenceSteeringSpec, nEmbd: number, nLaye
     throw new RangeError(`steering mode "${String(mode)}" is not one of add, ablate, rotate`);
   }
   const strength = spec.strength ?? 1;
-  if (mode === "rotate" && !(strength >= 0 && strength <= 180)) {
-    throw new RangeError(`rotate steering: strength ${strength} must be an angle in degrees, 0…180`);
+  if (mode === "rotate" && !(Math.abs(strength) <= Math.PI)) {
+    throw new RangeError(`rotate steering: strength ${strength} must be an angle in radians, −π…π`);
   }
   if (mode !== "add" && spec.normPreserving) {
     throw new RangeError(`steering mode ${mode} keeps or sets the norm itself: normPreserving is for add`);
@@ -64,7 +68,7 @@ export function prepareSteering(spec: SequenceSteeringSpec, nEmbd: number, nLaye
     strength,
     normPreserving: prepared.normPreserving,
     layers,
-    theta: (strength * Math.PI) / 180,
+    theta: strength,
   };
 }
 
@@ -103,7 +107,8 @@ function ablateRow(h: Float32Array, u: Float32Array): void {
   for (let i = 0; i < h.length; i++) h[i] = h[i]! - d * u[i]!;
 }
 
-function rotateRow(h: Float32Array, u: Float32Array, theta: number): void {
+function rotateRow(h: Float32Array, u: Float32Array, alpha: number): void {
+  if (alpha === 0) return; // strength 0 is the unsteered reference, bit for bit
   let a = 0;
   let r2 = 0;
   for (let i = 0; i < h.length; i++) {
@@ -119,8 +124,12 @@ function rotateRow(h: Float32Array, u: Float32Array, theta: number): void {
   // h along ±v̂: the plane of h and v̂ is undefined, so h is left as it is.
   if (!(w2 > 1e-24 * r2)) return;
   const r = Math.sqrt(r2);
-  const c = r * Math.cos(theta);
-  const sn = (r * Math.sin(theta)) / Math.sqrt(w2);
+  // Rotate by α within the plane: the angle to v̂ goes from φ to φ − α (toward v̂ for α > 0, away for α < 0),
+  // kept within [0, π] so a large angle stops at ±v̂ instead of wrapping round.
+  const phi = Math.atan2(Math.sqrt(w2), a);
+  const target = Math.min(Math.PI, Math.max(0, phi - alpha));
+  const c = r * Math.cos(target);
+  const sn = (r * Math.sin(target)) / Math.sqrt(w2);
   for (let i = 0; i < h.length; i++) {
     const x = h[i]!;
     h[i] = c * u[i]! + sn * (x - a * u[i]!);

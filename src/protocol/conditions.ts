@@ -85,12 +85,16 @@ export const activationSchema = z
     strength: z
       .number()
       .optional()
-      .describe("multiplier applied to the vector (rotate: the angle in degrees; ablate: not used)"),
+      .describe(
+        "multiplier applied to the vector (rotate: the rotation angle in radians, + toward v̂, − away; ablate: not used)",
+      ),
     normPreserving: z.boolean().optional().describe("rescale steered hidden states to their original norm"),
     mode: z
       .enum(["add", "ablate", "rotate"])
       .optional()
-      .describe("add (default): h + s·v; ablate: project v̂ out; rotate: set the angle to v̂ to s degrees"),
+      .describe(
+        "add (default): h + s·v; ablate: project v̂ out; rotate: turn h by s radians toward v̂ in the plane of h and v̂, keeping ‖h‖",
+      ),
   })
   .strict()
   .refine((a) => a.strength !== undefined || a.mode === "ablate", {
