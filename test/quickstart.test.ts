@@ -1,6 +1,6 @@
 // The README's first command, for real: the embedded engine on steerling (the committed model organism),
 // steerling as the local label-scoring judge, a SQLite store, Table 1 and measured vs planted, offline.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,16 +9,35 @@ import { Store } from "../src/store/store.js";
 import { repoRoot } from "./paths.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sb-quick-"));
+
+/** The CLI as a child process, awaited without blocking this worker (a blocking spawnSync of a minute
+ *  starves vitest's own RPC and fails the run with "Timeout calling onTaskUpdate"). */
+function quickstart(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, "bin", "steerbench.js"), "quickstart", ...args], {
+      env,
+      cwd: dir,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("steerbench quickstart", () => {
-  it("runs the paper conditions and conflict offline, stores every item, prints Table 1 beside planted", () => {
+  it("runs the paper conditions and conflict offline, stores every item, prints Table 1 beside planted", async () => {
     const store = join(dir, "q.sqlite");
-    const res = spawnSync(
-      process.execPath,
-      [join(repoRoot, "bin", "steerbench.js"), "quickstart", "--limit", "3", "--store", store],
-      { encoding: "utf8", env: { ...process.env, STEERBENCH_DATA: "", STEERBENCH_MODEL: "" }, cwd: dir },
-    );
+    const res = await quickstart(["--limit", "3", "--store", store], {
+      ...process.env,
+      STEERBENCH_DATA: "",
+      STEERBENCH_MODEL: "",
+    });
     expect(res.status, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/baseline[\s\S]*pro_ic[\s\S]*anti_ic[\s\S]*conflict/);
     expect(res.stdout).toMatch(/Measured vs planted/);
@@ -48,12 +67,8 @@ describe("steerbench quickstart", () => {
     ]);
     s.close();
     // A second invocation resumes: nothing left to do.
-    const again = spawnSync(
-      process.execPath,
-      [join(repoRoot, "bin", "steerbench.js"), "quickstart", "--limit", "3", "--store", store],
-      { encoding: "utf8", cwd: dir },
-    );
+    const again = await quickstart(["--limit", "3", "--store", store]);
     expect(again.status).toBe(0);
     expect(again.stderr).toMatch(/already done/);
-  });
+  }, 300_000);
 });
