@@ -40,7 +40,18 @@ export interface RunResult {
   /** CPU time of this process during the run (user + system). */
   cpuMicros: number;
   /** RSS as the run passes milestones; with --expose-gc also the live heap after a full GC. */
-  rssSamples: Array<{ done: number; rssMB: number; heapAfterGcMB?: number }>;
+  /**
+   * RSS as the run passes milestones; with --expose-gc also, after a full GC, the live heap, the heap V8
+   * keeps committed, and native memory JS objects hold (external, of it ArrayBuffers): where RSS goes.
+   */
+  rssSamples: Array<{
+    done: number;
+    rssMB: number;
+    heapAfterGcMB?: number;
+    heapTotalMB?: number;
+    externalMB?: number;
+    arrayBuffersMB?: number;
+  }>;
   maxRssMB: number;
   /** CPU time of the whole process, start-up included. */
   processCpuMicros: number;
@@ -83,7 +94,15 @@ const sample = (done: number) => {
   const rss = rssMB();
   if (!gc) return { done, rssMB: rss };
   gc();
-  return { done, rssMB: rss, heapAfterGcMB: process.memoryUsage().heapUsed / 2 ** 20 };
+  const m = process.memoryUsage();
+  return {
+    done,
+    rssMB: rss,
+    heapAfterGcMB: m.heapUsed / 2 ** 20,
+    heapTotalMB: m.heapTotal / 2 ** 20,
+    externalMB: m.external / 2 ** 20,
+    arrayBuffersMB: m.arrayBuffers / 2 ** 20,
+  };
 };
 const processCpu = () => {
   const u = process.resourceUsage();

@@ -560,7 +560,16 @@ function printMemory(m: MemoryResult): void {
   process.stdout.write(
     `\n2. ${m.items}-item run (L = 1 ms, C = 256): ${round(m.itemsPerS, 0)} items/s, steerbench CPU ${round(m.cpuMsPerItem, 3)} ms/item ` +
       `(server ${round(m.serverCpuMsPerItem, 3)}), peak RSS ${round(m.maxRssMB, 0)} MB; RSS at ` +
-      `${m.rssSamples.map((s) => `${s.done}: ${round(s.rssMB, 0)} MB${s.heapAfterGcMB === undefined ? "" : ` (live heap ${round(s.heapAfterGcMB, 0)} MB)`}`).join(", ")}\n`,
+      `${m.rssSamples
+        .map(
+          (s) =>
+            `${s.done}: ${round(s.rssMB, 0)} MB${
+              s.heapAfterGcMB === undefined
+                ? ""
+                : ` (live heap ${round(s.heapAfterGcMB, 0)}, V8 heap committed ${round(s.heapTotalMB ?? 0, 0)}, external ${round(s.externalMB ?? 0, 0)} of which ArrayBuffers ${round(s.arrayBuffersMB ?? 0, 0)} MB)`
+            }`,
+        )
+        .join(", ")}\n`,
   );
 }
 

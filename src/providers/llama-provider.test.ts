@@ -71,13 +71,13 @@ describe("llama provider", () => {
     const [a, b, c] = await Promise.all([
       provider.generate({ ...req, steering: condition.activation }),
       provider.generate(req),
-      provider.generate({ ...req, steering: { vector: vectorPath, strength: 45, mode: "rotate" } }),
+      provider.generate({ ...req, steering: { vector: vectorPath, strength: 0.8, mode: "rotate" } }),
     ]);
     expect(b.response).toBe(plain.response);
     expect(a.response).not.toBe(plain.response);
     expect(c.response).not.toBe(plain.response);
     await expect(
-      provider.generate({ ...req, steering: { vector: vectorPath, strength: 400, mode: "rotate" } }),
-    ).rejects.toThrow(/rotate takes the angle in degrees/);
+      provider.generate({ ...req, steering: { vector: vectorPath, strength: 4, mode: "rotate" } }),
+    ).rejects.toThrow(/rotate takes the rotation angle in radians/);
   });
 });
