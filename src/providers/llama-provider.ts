@@ -1,13 +1,6 @@
-// The embedded llama.cpp engine as a model provider (its judges are in src/judge/llama-judge.ts). The runner
-// imports this module lazily, so HTTP-only users never load the native library. One engine per model file is shared by the
-// subject and the judge, and decodes up to `parallel` requests together (continuous batching). Activation
-// steering is a property of each request's sequence (applied to its own rows in the eval callback), so a
-// steered generation and a judge scoring beside it in the same batch never see each other's vector.
-import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import type { ModelConfig } from "../config/run-config.js";
 import type { GpuRequest } from "../llama/backend.js";
-import { LlamaEngine, type LlamaEngineOptions } from "../llama/engine.js";
+import { defaultThreads, LlamaEngine, type LlamaEngineOptions } from "../llama/engine.js";
 import { resolveModelFile } from "../llama/model-source.js";
 import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
 import type { BoundJudgePrompt } from "../protocol/judge-prompts.js";
@@ -39,14 +32,7 @@ function engineKey(path: string, o: EngineOptions): string {
   ].join("\u0000");
 }
 
-/**
- * Threads for a model file. ggml's workers spin at every barrier: for a small model the barriers dominate,
- * and on a busy machine (parallel tests, a judge beside the subject) two spinning threads were measured
- * 400x slower than one (2 vs 815 tokens/s on the 1 MB test fixture). Small files get one thread.
- */
-export function defaultThreads(path: string): number {
-  return statSync(path).size < 256 * 1024 * 1024 ? 1 : availableParallelism();
-}
+export { defaultThreads } from "../llama/engine.js";
 
 /**
  * The shared engine for a model file. Its parallelism is fixed when it is loaded (the first user's, normally
