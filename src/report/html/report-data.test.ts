@@ -244,6 +244,9 @@ describe("sweeps and deltas", () => {
     expect(all.texts.length).toBeLessThan(300);
     const cursor = runCursor(store, runId);
     expect(loadItems(store, runId, new Date(Date.now() + 60_000).toISOString()).items).toEqual([]);
+    // Rows written in the cursor's own millisecond by the import come again ("≥"); how many depends on the
+    // machine's write speed, so count them rather than assume a number.
+    const sameMillisecond = loadItems(store, runId, cursor.split("#")[0]).items.length;
     await new Promise((r) => setTimeout(r, 5));
     const item = all.items[5]!;
     store.saveJudgement({
@@ -261,7 +264,8 @@ describe("sweeps and deltas", () => {
     // ">=": items written in the cursor's own millisecond come again (merged by id on the client).
     const changed = loadItems(store, runId, cursor.split("#")[0]);
     expect(changed.items.map((i) => i.id)).toContain(item.id);
-    expect(changed.items.length).toBeLessThan(20);
+    expect(changed.items.length).toBeLessThanOrEqual(sameMillisecond + 1);
+    expect(changed.items.length).toBeLessThan(all.items.length);
     expect(changed.items.find((i) => i.id === item.id)!.verdicts["second-judge"]).toEqual({
       status: "failed",
       label: null,
