@@ -6,45 +6,18 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
-import { registerCompare } from "../src/cli/commands/compare.js";
-import { registerSweep } from "../src/cli/commands/sweep.js";
-import { registerVectors } from "../src/cli/commands/vectors.js";
 import { modelLabel, parseRunConfig } from "../src/config/run-config.js";
 import { runEvaluation } from "../src/runner/run.js";
 import type { AttackTable } from "../src/steering/attacks.js";
 import { Store } from "../src/store/store.js";
+import { cliInProcess } from "./helpers/cli-in-process.js";
 import { packDir, tinyModel } from "./paths.js";
 
 const dir = mkdtempSync(join(tmpdir(), "steerbench-attacks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const program = new Command("steerbench").exitOverride();
-  registerVectors(program);
-  registerSweep(program);
-  registerCompare(program);
-  let stdout = "";
-  let stderr = "";
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(["node", "steerbench", ...args]);
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-  return { stdout, stderr };
-}
+const cli = cliInProcess;
 
 const local = ["--threads", "1", "--context-size", "128"];
 const HELD_OUT = "evading-shutdown";

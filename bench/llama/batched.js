@@ -13,21 +13,13 @@
 // decode + one sample) and TG with G greedy tokens each. Aggregate generation tok/s = Σ(sampled − 1) /
 // (TG − T1). Ratios ours/n-l-c and steered/unsteered are taken per repetition (adjacent runs, same load).
 import { fork } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import Table from "cli-table3";
+import { repoRoot } from "./repo-root.js";
 
-function findRepoRoot(from) {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "steerbench") return dir;
-    if (dirname(dir) === dir) throw new Error(`no steerbench package.json above ${from}`);
-  }
-}
-
-const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 const workerPath = join(repoRoot, "bench", "llama", "batch-worker.js");
 const distDir = join(repoRoot, "dist");
 const resultsDir = join(repoRoot, "bench", "results");

@@ -22,23 +22,13 @@
 // with 2 threads on this 2-core machine a busy box can slow a decode 10–100×, so 1 and 2 threads are
 // measured separately and the load average is printed beside every section.
 import { fork } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import Table from "cli-table3";
+import { repoRoot } from "./repo-root.js";
 
-/** The repository root: the nearest folder above this module with steerbench's package.json. Found by walking
- * up rather than by a fixed depth, so that this module also works when bundled into bench/dist/. */
-function findRepoRoot(from) {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "steerbench") return dir;
-    if (dirname(dir) === dir) throw new Error(`no steerbench package.json above ${from}`);
-  }
-}
-
-const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 const workerPath = join(repoRoot, "bench", "llama", "worker.js");
 const distDir = join(repoRoot, "dist");
 const resultsDir = join(repoRoot, "bench", "results");

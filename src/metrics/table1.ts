@@ -120,6 +120,11 @@ export interface Table1Options {
 export const DEFAULT_PAIRS: readonly ConditionPair[] = [{ high: "pro_ic", low: "anti_ic" }];
 
 /** Every condition except `baseline`, compared against `baseline` (high = condition, low = baseline). */
+/** The conditions named by `pairs` that are not in `known` (so a typo is refused, never a silent no-op). */
+export function unknownConditions(pairs: readonly ConditionPair[], known: readonly string[]): string[] {
+  return [...new Set(pairs.flatMap((p) => [p.high, p.low]))].filter((c) => !known.includes(c));
+}
+
 export function pairsAgainst(baseline: string, conditions: readonly string[]): ConditionPair[] {
   return conditions.filter((c) => c !== baseline).map((high) => ({ high, low: baseline }));
 }

@@ -29,6 +29,7 @@ import {
   loadItemStates,
   needsGeneration as needsGen,
   needsJudge as needsJudgeOf,
+  workLeft,
 } from "./work-left.js";
 
 export interface RunEvaluationOptions {
@@ -145,7 +146,7 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
   }
   store.setRunStatus(run.id, "running");
   try {
-    return await execute(opts, plan, run, resumed, lease, pack.strings, pack.hash);
+    return await execute(opts, plan, run, resumed, lease, pack.strings);
   } finally {
     lease.release();
   }
@@ -158,7 +159,6 @@ async function execute(
   resumed: boolean,
   lease: RunLease,
   strings: ConnectContext["strings"],
-  _dataHash: string,
 ): Promise<RunSummary> {
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
@@ -174,8 +174,8 @@ async function execute(
     (s?.response?.status === "ok" && judgeNames.every((j) => s.judged.has(j)));
 
   const todo = items.filter((it) => {
-    const s = states.get(it.id);
-    return needsGeneration(s) || (s?.response?.status === "ok" && judgeNames.some((j) => needsJudge(s, j)));
+    const left = workLeft(states.get(it.id), judgeNames, retry);
+    return left.generate || left.judges.length > 0;
   });
   const todoIds = new Set(todo.map((it) => it.id));
   let done = items.filter((it) => settled(states.get(it.id)) && !todoIds.has(it.id)).length;

@@ -5,6 +5,7 @@ import {
   conditionsOf,
   DEFAULT_PAIRS,
   pairsAgainst,
+  unknownConditions,
 } from "../../metrics/index.js";
 import { compareProtocols } from "../../metrics/two-label.js";
 import { outcomesFor } from "../../reliability/multi-judge.js";
@@ -24,7 +25,7 @@ const CSV_SECTIONS: readonly CsvSection[] = ["rows", "gaps", "categories"];
 
 /** Refuses pairs naming a condition the run does not have, instead of silently printing no gap. */
 export function checkPairs(pairs: ConditionPair[], known: readonly string[], flag: string): ConditionPair[] {
-  const unknown = [...new Set(pairs.flatMap((p) => [p.high, p.low]))].filter((c) => !known.includes(c));
+  const unknown = unknownConditions(pairs, known);
   if (unknown.length > 0) {
     throw new UsageError(
       `${flag}: the run has no condition ${unknown.map((c) => `"${c}"`).join(", ")}; conditions: ${known.join(", ")}`,

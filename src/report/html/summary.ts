@@ -6,6 +6,7 @@ import {
   DEFAULT_PAIRS,
   pairsAgainst,
   type Table1,
+  unknownConditions,
 } from "../../metrics/index.js";
 import { PAPER_ORDER } from "../../protocol/conditions.js";
 import type { RunRecord, Store } from "../../store/store.js";
@@ -210,9 +211,7 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
   );
   const categories = distinct("category");
   if (opts.pairs) {
-    const unknown = [...new Set(opts.pairs.flatMap((p) => [p.high, p.low]))].filter(
-      (c) => !conditions.includes(c),
-    );
+    const unknown = unknownConditions(opts.pairs, conditions);
     if (unknown.length > 0) {
       throw new Error(
         `--pairs: run ${run.id} has no condition ${unknown.map((c) => `"${c}"`).join(", ")}; conditions: ${conditions.join(", ")}`,
