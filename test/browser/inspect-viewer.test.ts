@@ -98,36 +98,41 @@ function firstSample(): { id: string; response: string; label: string; reason: s
 }
 
 describe("Inspect's viewer on exported logs", () => {
-  test.each(["json", "eval"])("a .%s log: sample count, a response and its label render", async (format) => {
-    const page = await chrome.context.newPage();
-    const watch = await watchPage(
-      page,
-      (u) => u.startsWith(origin) || u.startsWith("blob:") || u.startsWith("data:"),
-    );
-    try {
-      await page.goto(`${origin}/index.html?log_dir=${format}#/logs/Qwen3-4B-Base_baseline.${format}`);
-      await page.getByText("71 Samples").first().waitFor({ timeout: 30_000 });
-      await expect(page.getByText("steerbench/instrumentaleval").first().isVisible()).resolves.toBe(true);
-      const s = firstSample();
-      const row = page.getByText(s.id, { exact: true }).first();
-      await row.waitFor();
-      // The list shows the answer's first words and the label as the score.
-      const firstWords = s.response.trim().split(/\s+/).slice(0, 6).join(" ");
-      await page.getByText(firstWords).first().waitFor();
-      const body = (await page.textContent("body")) ?? "";
-      expect(body).toContain(s.label);
-      // The sample's own page shows the whole response, and the judge's reason under Scoring.
-      await row.click();
-      const lastWords = s.response.trim().split(/\s+/).slice(-5).join(" ");
-      await page.getByText(lastWords).first().waitFor({ timeout: 20_000 });
-      await page.getByText("Scoring", { exact: true }).first().click();
-      await page.getByText(s.reason.slice(0, 40)).first().waitFor({ timeout: 20_000 });
-      expect(watch.requests).toEqual([]);
-      expect(watch.dialogs).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+  test.each(["json", "eval"])(
+    "a .%s log: sample count, a response and its label render",
+    async (format) => {
+      const page = await chrome.context.newPage();
+      const watch = await watchPage(
+        page,
+        (u) => u.startsWith(origin) || u.startsWith("blob:") || u.startsWith("data:"),
+      );
+      try {
+        await page.goto(`${origin}/index.html?log_dir=${format}#/logs/Qwen3-4B-Base_baseline.${format}`);
+        await page.getByText("71 Samples").first().waitFor({ timeout: 30_000 });
+        await expect(page.getByText("steerbench/instrumentaleval").first().isVisible()).resolves.toBe(true);
+        const s = firstSample();
+        const row = page.getByText(s.id, { exact: true }).first();
+        await row.waitFor();
+        // The list shows the answer's first words and the label as the score.
+        const firstWords = s.response.trim().split(/\s+/).slice(0, 6).join(" ");
+        await page.getByText(firstWords).first().waitFor();
+        const body = (await page.textContent("body")) ?? "";
+        expect(body).toContain(s.label);
+        // The sample's own page shows the whole response, and the judge's reason under Scoring.
+        await row.click();
+        const lastWords = s.response.trim().split(/\s+/).slice(-5).join(" ");
+        // Generous waits: the viewer parses the whole log in the page, slow on a loaded 2-core CI machine.
+        await page.getByText(lastWords).first().waitFor({ timeout: 60_000 });
+        await page.getByText("Scoring", { exact: true }).first().click();
+        await page.getByText(s.reason.slice(0, 40)).first().waitFor({ timeout: 60_000 });
+        expect(watch.requests).toEqual([]);
+        expect(watch.dialogs).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    180_000,
+  );
 
   test("the list of logs comes from the exported listing.json", async () => {
     const page = await chrome.context.newPage();
