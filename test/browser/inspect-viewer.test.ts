@@ -119,10 +119,19 @@ describe("Inspect's viewer on exported logs", () => {
         const body = (await page.textContent("body")) ?? "";
         expect(body).toContain(s.label);
         // The sample's own page shows the whole response, and the judge's reason under Scoring.
-        await row.click();
         const lastWords = s.response.trim().split(/\s+/).slice(-5).join(" ");
-        // Generous waits: the viewer parses the whole log in the page, slow on a loaded 2-core CI machine.
-        await page.getByText(lastWords).first().waitFor({ timeout: 60_000 });
+        // A click that lands while the list is still re-rendering opens nothing (seen in full CI runs, never
+        // alone, and not a matter of time: a 60 s wait failed too): click again until the sample's page shows.
+        const shown = page.getByText(lastWords).first();
+        for (let attempt = 0; ; attempt++) {
+          await row.click();
+          const ok = await shown.waitFor({ timeout: 15_000 }).then(
+            () => true,
+            () => false,
+          );
+          if (ok) break;
+          if (attempt === 3) await shown.waitFor({ timeout: 1 }); // fails the test, naming what never showed
+        }
         await page.getByText("Scoring", { exact: true }).first().click();
         await page.getByText(s.reason.slice(0, 40)).first().waitFor({ timeout: 60_000 });
         expect(watch.requests).toEqual([]);
