@@ -47,6 +47,32 @@ const file = (name: string, v: ControlVector): string => {
 };
 
 describe("controlVectorSpec", () => {
+  it("ablate: blocks 0..n−1 by default (0 allowed), one direction: the best held-out AUC layer, else the middle", async () => {
+    const plain = file("abl.gguf", vec([2, 3, 5]));
+    const spec = await controlVectorSpec({ vector: plain, strength: 1, mode: "ablate" }, info);
+    expect([spec.layerStart, spec.layerEnd, spec.directionLayer, spec.mode]).toEqual([0, 5, 3, "ablate"]);
+    const part = await controlVectorSpec(
+      { vector: plain, strength: 1, mode: "ablate", layers: [0, 1] },
+      info,
+    );
+    expect([part.layerStart, part.layerEnd]).toEqual([0, 1]);
+    await expect(
+      controlVectorSpec({ vector: plain, strength: 1, mode: "ablate", layers: [-1, 2] }, info),
+    ).rejects.toThrow(/outside the model's blocks 0\.\.5 \(mode ablate\)/);
+    const scored = vec([2, 3, 5], 4, 1, 6);
+    const q = (auc: number) => ({ auc, pairAccuracy: auc, norm: 1 });
+    scored.meta!.quality = new Map([
+      [2, q(0.6)],
+      [3, q(0.7)],
+      [5, q(0.9)],
+    ]);
+    const best = await controlVectorSpec(
+      { vector: file("abl-q.gguf", scored), strength: 1, mode: "ablate" },
+      info,
+    );
+    expect(best.directionLayer).toBe(5);
+  });
+
   it("loads the file and uses all its layers by default", async () => {
     const p = file("a.gguf", vec([2, 3, 5]));
     const spec = await controlVectorSpec({ vector: p, strength: -2.5 }, info);

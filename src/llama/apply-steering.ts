@@ -114,6 +114,7 @@ export async function controlVectorSpec(
   const vec = loadControlVector(path);
   checkVectorFitsModel(vec, info, path);
   const available = [...vec.directions.keys()].sort((a, b) => a - b);
+  if (mode === "ablate") return ablationSpec(steering, vec, info, path);
   let layerStart = available[0]!;
   let layerEnd = available[available.length - 1]!;
   if (steering.layers) {
@@ -141,5 +142,59 @@ export async function controlVectorSpec(
     strength: steering.strength,
     normPreserving: steering.normPreserving ?? false,
     ...(mode !== "add" ? { mode } : {}),
+  };
+}
+
+/**
+ * The layer whose direction an ablation removes, at run time and in `vectors bake`: the vector's best held-out
+ * AUC layer, else its middle layer. One direction for every block, as in Arditi et al.: per-layer directions
+ * could not be baked into weights (a writer edited against one block's direction still leaves the other
+ * directions in the residual stream).
+ */
+export function ablationDirectionLayer(vec: ControlVector): number {
+  const layers = [...vec.directions.keys()].sort((a, b) => a - b);
+  const q = vec.meta?.quality;
+  const scored = layers.filter((il) => Number.isFinite(q?.get(il)?.auc));
+  if (scored.length > 0) return scored.sort((a, b) => q!.get(b)!.auc - q!.get(a)!.auc || a - b)[0]!;
+  return layers[Math.floor(layers.length / 2)]!;
+}
+
+/**
+ * Ablation: blocks a..b (default all, 0..n−1; block 0 allowed, since our hooks, not llama.cpp, do it) stop
+ * writing along v̂, and the embedding too when a = 0: what `vectors bake --mode ablate --layers a-b` does.
+ */
+function ablationSpec(
+  steering: ActivationSteering,
+  vec: ControlVector,
+  info: Pick<LlamaModelInfo, "nEmbd" | "nLayer">,
+  path: string,
+): SequenceSteeringSpec {
+  let layerStart = 0;
+  let layerEnd = info.nLayer - 1;
+  if (steering.layers) {
+    [layerStart, layerEnd] = steering.layers;
+    if (!Number.isInteger(layerStart) || !Number.isInteger(layerEnd) || layerStart > layerEnd) {
+      throw new SteeringError(
+        `activation layers [${steering.layers.join(", ")}] must be [first, last] integers`,
+      );
+    }
+    if (layerStart < 0 || layerEnd > info.nLayer - 1) {
+      throw new SteeringError(
+        `activation layers ${layerStart}..${layerEnd} are outside the model's blocks 0..${info.nLayer - 1} (mode ablate)`,
+      );
+    }
+  }
+  const directionLayer = ablationDirectionLayer(vec);
+  if (!vec.directions.has(directionLayer)) {
+    throw new SteeringError(`control vector ${path} has no direction for layer ${directionLayer}`);
+  }
+  return {
+    data: vec.directions,
+    layerStart,
+    layerEnd,
+    strength: steering.strength,
+    normPreserving: false,
+    mode: "ablate",
+    directionLayer,
   };
 }

@@ -1,14 +1,21 @@
 // The graph eval callback (`llama_context_params.cb_eval`): how we read and rewrite the residual stream.
 //
 // ggml's scheduler calls it twice per node: with ask = true ("do you want this node's data?") and, for nodes
-// we said yes to, with ask = false once the node is computed and before any later node runs. We want only
-// the per-layer outputs `l_out-<il>` (il = 0-based block index; llama.cpp names them after the control vector
-// was added). In the data phase we copy the rows out (capture) and/or rescale them in place (norm-preserving
-// steering): later nodes read the rewritten values, since the scheduler computes the graph in pieces split at
-// the nodes we asked for.
+// we said yes to, with ask = false once the node is computed and before any later node runs. We want only a
+// few named nodes (il = 0-based block index), as llama.cpp v0.5.0's Llama graph names them:
+// - `l_out-<il>`: the block's output (after the control vector was added): capture, add, rotate;
+// - `attn_out-<il>` and `ffn_out-<il>`: what the block writes into the residual stream (the attention and
+//   FFN outputs, before their residual adds), and `embd`: the token embedding rows (block 0's input).
+//   Directional ablation works on these, the same tensors `vectors bake --mode ablate` edits the weights of.
+//   (With a global control vector the residual sum is also named `ffn_out-<il>`; per-sequence steering is
+//   refused beside a global vector, so an ablation never meets that name twice.)
+// In the data phase we copy the rows out (capture) and/or rewrite them in place: later nodes read the
+// rewritten values, since the scheduler computes the graph in pieces split at the nodes we asked for (a node
+// we ask for always ends a piece, so it is neither computed in place of a later node nor fused with one).
 //
 // Rows: a layer tensor is [n_embd, rows]. Normally rows = the tokens of the current batch, but llama.cpp
-// drops non-output rows before the last block (`inp_out_ids`), so there rows = the batch's output tokens.
+// drops non-output rows in the last block (`inp_out_ids`: after `attn_out`, before `ffn_inp`), so from there
+// rows = the batch's output tokens.
 // A batch holds several sequences, each a contiguous run of tokens (the engine stages them so); `beginBatch`
 // gets the batch's sequence ids and positions, and each sequence's steering and capture touch only its rows.
 //
@@ -37,9 +44,19 @@ const DIMS_I64 = koffi.array("int64_t", GGML_MAX_DIMS, "Array");
 const DIMS_SIZE = koffi.array("size_t", GGML_MAX_DIMS, "Array");
 
 export const LAYER_TENSOR_PREFIX = "l_out-";
+export const ATTN_OUT_PREFIX = "attn_out-";
+export const FFN_OUT_PREFIX = "ffn_out-";
+export const EMBD_TENSOR = "embd";
 // The first 4 name bytes as a little-endian uint32: most nodes are rejected on this number alone, because
 // decoding every node's name as a JS string costs a little native memory each time (and time).
-const PREFIX_WORD = Buffer.from(LAYER_TENSOR_PREFIX).readUInt32LE(0);
+const word = (name: string) => Buffer.from(name).readUInt32LE(0);
+const PREFIX_WORDS = new Set([LAYER_TENSOR_PREFIX, ATTN_OUT_PREFIX, FFN_OUT_PREFIX, EMBD_TENSOR].map(word));
+
+/** A node the callback acts on: a block output (`l_out`), a residual writer of block il, or the embedding. */
+interface HookPoint {
+  kind: "l_out" | "writer" | "embd";
+  il: number;
+}
 
 interface Capture {
   layers: Set<number>;
@@ -76,8 +93,8 @@ export class EvalHooks {
   /** strength × direction per layer, for norm-preserving steering of a global control vector (all rows). */
   private steer: Map<number, Float32Array> | undefined;
   private readonly slots = new Map<number, SlotHooks>();
-  /** `l_out-<il>` → il for the layers some feature wants. */
-  private wanted = new Map<string, number>();
+  /** Node name → what it is, for the nodes some feature wants. */
+  private wanted = new Map<string, HookPoint>();
   private batch: BatchRows | undefined;
   private ranges: SlotRange[] = [];
   private outputs: number[] = [];
@@ -167,11 +184,21 @@ export class EvalHooks {
 
   private refreshWanted(): void {
     this.wanted.clear();
-    const want = (il: number) => this.wanted.set(`${LAYER_TENSOR_PREFIX}${il}`, il);
+    const want = (il: number) => this.wanted.set(`${LAYER_TENSOR_PREFIX}${il}`, { kind: "l_out", il });
     for (const il of this.steer?.keys() ?? []) want(il);
     for (const s of this.slots.values()) {
       for (const il of s.capture?.layers ?? []) want(il);
-      for (const il of s.steering?.layers.keys() ?? []) want(il);
+      const steering = s.steering;
+      if (!steering) continue;
+      if (steering.mode !== "ablate") {
+        for (const il of steering.layers.keys()) want(il);
+        continue;
+      }
+      for (const il of steering.layers.keys()) {
+        this.wanted.set(`${ATTN_OUT_PREFIX}${il}`, { kind: "writer", il });
+        this.wanted.set(`${FFN_OUT_PREFIX}${il}`, { kind: "writer", il });
+      }
+      if (steering.embedding) this.wanted.set(EMBD_TENSOR, { kind: "embd", il: 0 });
     }
   }
 
@@ -179,12 +206,12 @@ export class EvalHooks {
     // Fast path: with nothing wanted, every node is declined without decoding its name.
     if (this.wanted.size === 0) return !ask;
     try {
-      const il =
-        (koffi.decode(t, OFF_NAME, "uint32_t") as number) === PREFIX_WORD
-          ? this.wanted.get(koffi.decode(t, OFF_NAME, "char", -1) as string)
-          : undefined;
-      if (ask) return il !== undefined;
-      if (il !== undefined) this.onLayer(t, il);
+      const name = PREFIX_WORDS.has(koffi.decode(t, OFF_NAME, "uint32_t") as number)
+        ? (koffi.decode(t, OFF_NAME, "char", -1) as string)
+        : undefined;
+      const point = name === undefined ? undefined : this.wanted.get(name);
+      if (ask) return point !== undefined;
+      if (point !== undefined) this.onNode(t, point, name!);
     } catch (err) {
       this.error ??= err instanceof Error ? err : new Error(String(err));
       if (ask) return false;
@@ -193,14 +220,14 @@ export class EvalHooks {
     return true;
   }
 
-  private onLayer(t: TensorPtr, il: number): void {
+  private onNode(t: TensorPtr, point: HookPoint, name: string): void {
+    const il = point.il;
     const batch = this.batch;
     if (!batch) throw new Error("eval callback fired outside a batch");
     const type = koffi.decode(t, OFF_TYPE, "int") as number;
     const ne = (koffi.decode(t, OFF_NE, DIMS_I64) as (number | bigint)[]).map(Number);
     const nb = (koffi.decode(t, OFF_NB, DIMS_SIZE) as (number | bigint)[]).map(Number);
     const buffer = Number(koffi.decode(t, OFF_BUFFER, "uintptr_t") as number | bigint);
-    const name = `${LAYER_TENSOR_PREFIX}${il}`;
     if (type !== GGML_TYPE_F32) throw new Error(`${name} has ggml type ${type}, expected F32`);
     if (ne[0] !== this.nEmbd || ne[2] !== 1 || ne[3] !== 1) {
       throw new Error(`${name} has shape [${ne.join(", ")}], expected [${this.nEmbd}, rows, 1, 1]`);
@@ -218,7 +245,7 @@ export class EvalHooks {
     }
     const rowBytes = 4 * this.nEmbd;
 
-    const v = this.steer?.get(il);
+    const v = point.kind === "l_out" ? this.steer?.get(il) : undefined;
     if (v) {
       // ggml_backend_tensor_get works whatever backend holds the tensor (a plain memcpy on the CPU).
       const data = new Float32Array(rows * this.nEmbd);
@@ -236,8 +263,8 @@ export class EvalHooks {
     for (const range of this.ranges) {
       const hooks = this.slots.get(range.slot);
       if (!hooks) continue;
-      const steering = hooks.steering?.layers.has(il) ? hooks.steering : undefined;
-      const capture = hooks.capture?.layers.has(il) ? hooks.capture : undefined;
+      const steering = acts(hooks.steering, point) ? hooks.steering : undefined;
+      const capture = point.kind === "l_out" && hooks.capture?.layers.has(il) ? hooks.capture : undefined;
       if (!steering && !capture) continue;
       const r0 = allRows ? range.t0 : range.o0;
       const r1 = allRows ? range.t1 : range.o1;
@@ -253,6 +280,7 @@ export class EvalHooks {
     for (const { r0, r1, steering, capture } of work) {
       const data = span.subarray((r0 - lo) * this.nEmbd, (r1 - lo) * this.nEmbd);
       if (steering) {
+        // The embedding is ablated with block 0's direction (an ablation that starts at block 0 has one).
         steerRows(data, this.nEmbd, steering, il);
         changed = true;
       }
@@ -268,6 +296,13 @@ export class EvalHooks {
     }
     if (changed) this.fn.ggml_backend_tensor_set(t, span, lo * rowBytes, span.byteLength);
   }
+}
+
+/** Whether a sequence's steering acts on this node: ablation on the writers and embedding, the rest on l_out. */
+function acts(s: PreparedSteering | undefined, point: HookPoint): boolean {
+  if (!s) return false;
+  if (point.kind === "embd") return s.embedding;
+  return (point.kind === "writer") === (s.mode === "ablate") && s.layers.has(point.il);
 }
 
 /**

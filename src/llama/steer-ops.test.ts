@@ -55,6 +55,31 @@ describe("steer-ops", () => {
     }
   });
 
+  it("ablate: one direction (directionLayer, else the middle key) for blocks 0..n−1 by default, embedding included", () => {
+    const w = rand(9);
+    const data = new Map([
+      [1, v],
+      [2, w],
+      [3, rand(10)],
+    ]);
+    const s = prepareSteering({ data, mode: "ablate" }, N, 4);
+    expect([s.layerStart, s.layerEnd, s.embedding, s.directionLayer]).toEqual([0, 3, true, 2]);
+    const uw = Float32Array.from(w, (x) => x / norm(w));
+    for (const il of [0, 1, 2, 3]) expect(s.layers.get(il)).toEqual(uw);
+    const part = prepareSteering(
+      { data, mode: "ablate", directionLayer: 1, layerStart: 2, layerEnd: 3 },
+      N,
+      4,
+    );
+    expect([part.embedding, [...part.layers.keys()]]).toEqual([false, [2, 3]]);
+    expect(part.layers.get(2)).toEqual(Float32Array.from(v, (x) => x / norm(v)));
+    expect(() => prepareSteering({ data, mode: "ablate", directionLayer: 0 }, N, 4)).toThrow(
+      /no direction at layer 0/,
+    );
+    expect(() => prepareSteering({ data, mode: "ablate", layerEnd: 4 }, N, 4)).toThrow(/within 0\.\.3/);
+    expect(() => prepareSteering({ data, directionLayer: 1 }, N, 4)).toThrow(/directionLayer is for ablate/);
+  });
+
   it("rotate: ‖h‖ is kept and h turns by α toward v̂ (away for α < 0), stopping at ±v̂; 0 changes nothing", () => {
     const u = Float32Array.from(v, (x) => x / norm(v));
     for (const alpha of [0, 0.3, -0.3, 1, -1, Math.PI, -Math.PI]) {

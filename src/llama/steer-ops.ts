@@ -1,7 +1,12 @@
-// Per-sequence activation steering: what the eval callback does to one sequence's rows of `l_out-<il>`.
+// Per-sequence activation steering: what the eval callback does to one sequence's rows.
 // Three modes, each on every position of the sequence at the chosen layers:
-// - add:    h ← h + s·v (with normPreserving, rescaled back to ‖h‖ afterwards);
-// - ablate: h ← h − (h·v̂)v̂, the direction projected out (directional ablation, Arditi et al. 2024);
+// - add:    h ← h + s·v on `l_out-<il>` (with normPreserving, rescaled back to ‖h‖ afterwards);
+// - ablate: directional ablation (Arditi et al. 2024) with ONE unit direction v̂ (that of `directionLayer`):
+//           x ← x − (x·v̂)v̂ on what blocks a..b write into the residual stream, the attention output
+//           `attn_out-<il>` and the FFN output `ffn_out-<il>` (before their residual adds), and on the token
+//           embedding `embd` when a = 0. That is exactly what `vectors bake --mode ablate --layers a-b` does
+//           to the weights (W ← (I − v̂v̂ᵀ)W for the same writers), so runtime and baked ablation agree for any
+//           range; for all blocks (the default, 0..n−1) the residual stream has no v̂ component anywhere;
 // - rotate: the norm-preserving rotation of "Selective Steering" (h' = h − P h + ‖P h‖·(cos θ·b1 + sin θ·b2),
 //           P the projector onto the steering plane span(b1, b2)), with b1 = v̂ and the plane that of h and v̂
 //           (b2 = the unit part of h orthogonal to v̂), so P h = h and h' = ‖h‖·(cos θ·v̂ + sin θ·b2) with
@@ -20,6 +25,11 @@ export interface SequenceSteeringSpec extends ControlVectorSpec {
    * which h turns in the plane of h and v̂: toward v̂ when positive, away when negative, 0 = unchanged.
    */
   mode?: SteeringMode;
+  /**
+   * Ablate only: the key of `data` whose direction is ablated at every chosen block (default: the middle key).
+   * The layer range of an ablation is blocks 0..nLayer−1 (default: all), 0 included.
+   */
+  directionLayer?: number;
 }
 
 export interface PreparedSteering {
@@ -32,6 +42,10 @@ export interface PreparedSteering {
   layers: Map<number, Float32Array>;
   /** The rotation angle α in radians (rotate): toward v̂ when positive, away when negative. */
   theta: number;
+  /** Ablate: the layer of the vector whose direction is ablated. */
+  directionLayer?: number;
+  /** Ablate with layerStart 0: the token embedding is ablated too. */
+  embedding: boolean;
 }
 
 /** Validates a spec against the model's shape (errors name the layer or value) and precomputes the rows. */
@@ -46,6 +60,10 @@ export function prepareSteering(spec: SequenceSteeringSpec, nEmbd: number, nLaye
   }
   if (mode !== "add" && spec.normPreserving) {
     throw new RangeError(`steering mode ${mode} keeps or sets the norm itself: normPreserving is for add`);
+  }
+  if (mode === "ablate") return prepareAblation(spec, nEmbd, nLayer);
+  if (spec.directionLayer !== undefined) {
+    throw new RangeError(`steering mode ${mode}: directionLayer is for ablate`);
   }
   const prepared = prepareControlVector({ ...spec, strength: mode === "add" ? strength : 1 }, nEmbd, nLayer);
   const layers = new Map<number, Float32Array>();
@@ -69,6 +87,48 @@ export function prepareSteering(spec: SequenceSteeringSpec, nEmbd: number, nLaye
     normPreserving: prepared.normPreserving,
     layers,
     theta: strength,
+    embedding: false,
+  };
+}
+
+function prepareAblation(spec: SequenceSteeringSpec, nEmbd: number, nLayer: number): PreparedSteering {
+  // The data's shapes are checked as a control vector's; the range is checked here (block 0 is allowed).
+  prepareControlVector({ data: spec.data }, nEmbd, nLayer);
+  const keys = [...spec.data.keys()].sort((a, b) => a - b);
+  const il = spec.directionLayer ?? keys[Math.floor(keys.length / 2)]!;
+  const dir = spec.data.get(il);
+  if (!dir)
+    throw new RangeError(`ablate steering: no direction at layer ${il}; the vector has ${keys.join(", ")}`);
+  const layerStart = spec.layerStart ?? 0;
+  const layerEnd = spec.layerEnd ?? nLayer - 1;
+  if (
+    !Number.isInteger(layerStart) ||
+    !Number.isInteger(layerEnd) ||
+    layerStart < 0 ||
+    layerEnd > nLayer - 1 ||
+    layerStart > layerEnd
+  ) {
+    throw new RangeError(
+      `ablate steering: blocks ${layerStart}..${layerEnd} are not a range within 0..${nLayer - 1}`,
+    );
+  }
+  let n = 0;
+  for (const x of dir) n += x * x;
+  n = Math.sqrt(n);
+  if (n === 0) throw new RangeError(`ablate steering: the direction at layer ${il} is the zero vector`);
+  const u = Float32Array.from(dir, (x) => x / n);
+  const layers = new Map<number, Float32Array>();
+  for (let b = layerStart; b <= layerEnd; b++) layers.set(b, u);
+  return {
+    mode: "ablate",
+    layerStart,
+    layerEnd,
+    strength: spec.strength ?? 1,
+    normPreserving: false,
+    layers,
+    theta: 0,
+    directionLayer: il,
+    embedding: layerStart === 0,
   };
 }
 

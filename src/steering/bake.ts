@@ -16,6 +16,7 @@
 import { basename } from "node:path";
 import type { GgufValue } from "../gguf/gguf.js";
 import type { ControlVector } from "../gguf/vector-file.js";
+import { ablationDirectionLayer } from "../llama/apply-steering.js";
 import { fileSha256 } from "./file-hash.js";
 import {
   elementCount,
@@ -153,15 +154,6 @@ function editable(model: ModelFile, t: ModelTensor): void {
   }
 }
 
-/** The best-AUC layer of the vector, else its middle layer. */
-function defaultDirectionLayer(vec: ControlVector): number {
-  const layers = [...vec.directions.keys()].sort((a, b) => a - b);
-  const q = vec.meta?.quality;
-  const scored = layers.filter((il) => Number.isFinite(q?.get(il)?.auc));
-  if (scored.length > 0) return scored.sort((a, b) => q!.get(b)!.auc - q!.get(a)!.auc || a - b)[0]!;
-  return layers[Math.floor(layers.length / 2)]!;
-}
-
 /** Bakes `vec` into the model at `modelPath` and writes `outPath`. */
 export function bakeModel(
   modelPath: string,
@@ -208,7 +200,7 @@ export function bakeModel(
     if (opts.strength !== undefined) {
       throw new BakeError("--strength has no meaning for --mode ablate (the direction is removed entirely)");
     }
-    const il = opts.directionLayer ?? autoBest ?? defaultDirectionLayer(vec);
+    const il = opts.directionLayer ?? autoBest ?? ablationDirectionLayer(vec);
     const dir = vec.directions.get(il);
     if (!dir) {
       throw new BakeError(
