@@ -78,10 +78,10 @@ export const activationSchema = z
   .object({
     vector: z.string().min(1).describe("control-vector GGUF path, or a name the provider resolves"),
     layers: z
-      .tuple([z.number().int().min(1), z.number().int().min(1)])
+      .tuple([z.number().int().min(0), z.number().int().min(0)])
       .refine(([a, b]) => a <= b, "layers must be [first, last] with first <= last")
       .optional()
-      .describe("inclusive 1-based layer range"),
+      .describe("inclusive range of blocks il (as l_out-<il>): 1.. for add and rotate, 0.. for ablate"),
     strength: z
       .number()
       .optional()
