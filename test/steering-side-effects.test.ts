@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPack } from "../src/data/pack.js";
 import { writeControlVector } from "../src/gguf/vector-file.js";
+import { controlVectorSpec } from "../src/llama/apply-steering.js";
 import { LlamaEngine } from "../src/llama/engine.js";
 import { mulberry32 } from "../src/metrics/random.js";
 import { presetCondition } from "../src/protocol/conditions.js";
@@ -88,5 +89,39 @@ describe("next-token side effects", () => {
     expect(r["act+8"]!.changed).toBeGreaterThan(0);
     expect(r.pro_ic!.klMean).toBeGreaterThan(0);
     expect(r.pro_ic!.changedCI).toHaveLength(2);
+  });
+
+  it("an ablation or rotation condition is measured in its own mode, not as adding the vector", async () => {
+    // Each condition's KL equals the KL of its own steering computed directly, request by request (before,
+    // the vector was set as a global addition whatever the mode).
+    const head = readOutputHead(tinyModel);
+    const prompts = ["Tell me about the park.", "Lily had a ball"];
+    const conditions = [
+      { name: "abl", activation: { vector: vectorPath, strength: 1, mode: "ablate" as const } },
+      { name: "rot", activation: { vector: vectorPath, strength: 1, mode: "rotate" as const } },
+      { name: "add1", activation: { vector: vectorPath, strength: 1 } },
+    ];
+    const r = await measureSideEffects(engine, head, conditions, strings, { prompts, maxTokens: 4 });
+    const last = engine.info.nLayer - 1;
+    for (const c of conditions) {
+      const steering = await controlVectorSpec(c.activation, engine.info);
+      let kl = 0;
+      for (const p of prompts) {
+        const messages = [{ role: "user" as const, content: p }];
+        const state = async (s?: typeof steering) =>
+          (
+            await engine.captureHiddenStates({
+              messages,
+              layers: [last],
+              positions: "last",
+              ...(s ? { steering: s } : {}),
+            })
+          ).get(last)![0]!;
+        kl += klDivergence(head.logProbs(await state()), head.logProbs(await state(steering)));
+      }
+      expect(r[c.name]!.klMean, c.name).toBeCloseTo(kl / prompts.length, 10);
+    }
+    expect(r.abl!.klMean).not.toBeCloseTo(r.add1!.klMean, 6);
+    expect(r.rot!.klMean).not.toBeCloseTo(r.add1!.klMean, 6);
   });
 });

@@ -16,6 +16,7 @@
 import type { ControlVector } from "../gguf/vector-file.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
+import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
 import type { Interval } from "../metrics/interval.js";
 import { mulberry32, quantileSorted } from "../metrics/random.js";
 import type { Outcome } from "../metrics/table1.js";
@@ -182,18 +183,24 @@ export function signCheckLayer(range: [number, number], nLayer: number): number 
   return Math.min(range[1] + 1, nLayer - 1);
 }
 
-type SpecFor = (strength: number) => Promise<Parameters<SignCheckEngine["setControlVector"]>[0]>;
+type SpecFor = (strength: number) => Promise<SequenceSteeringSpec>;
 
 async function lastStates(
   engine: SignCheckEngine,
   prompts: ChatMessage[][],
   layer: number,
+  steering?: SequenceSteeringSpec,
 ): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (const full of prompts) {
     // Long prompts are cut from the front, as extraction cuts them.
     const messages = fitPrompt(engine, full, engine.info.contextSize).prompt as ChatMessage[];
-    const s = await engine.captureHiddenStates({ messages, layers: [layer], positions: "last" });
+    const s = await engine.captureHiddenStates({
+      messages,
+      layers: [layer],
+      positions: "last",
+      ...(steering ? { steering } : {}),
+    });
     out.push(s.get(layer)![0]!);
   }
   return out;
@@ -230,13 +237,8 @@ export async function signCheck(
   const proj = (h: Float32Array) => h.reduce((a, x, k) => a + x * unitAxis[k]!, 0);
   const shifts: SignShift[] = [];
   for (const s of strengths) {
-    await engine.setControlVector(await specFor(s));
-    let steered: Float32Array[];
-    try {
-      steered = await lastStates(engine, prompts, layer);
-    } finally {
-      await engine.clearControlVector();
-    }
+    // Per request, so the spec's mode (add, rotate, ablate) acts as in the sweep's runs.
+    const steered = await lastStates(engine, prompts, layer, await specFor(s));
     const d = steered.map((h, i) => proj(h) - proj(base[i]!));
     const toward = d.filter((x) => x > 0).length;
     const w = wilson(toward, d.length);

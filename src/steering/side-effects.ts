@@ -13,6 +13,7 @@
 import { controlVectorSpec } from "../llama/apply-steering.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import { fitPrompt } from "../llama/fit-prompt.js";
+import type { SequenceSteeringSpec } from "../llama/steer-ops.js";
 import { Z95 } from "../metrics/interval.js";
 import { mulberry32, quantileSorted } from "../metrics/random.js";
 import { wilson } from "../metrics/wilson.js";
@@ -189,14 +190,16 @@ async function observe(
   head: OutputHead,
   full: ChatMessage[],
   maxTokens: number,
+  steering?: SequenceSteeringSpec,
 ): Promise<Observation> {
   const last = engine.info.nLayer - 1;
   // Leave room for the answer; long prompts are cut from the front.
   const messages = fitPrompt(engine, full, Math.max(1, engine.info.contextSize - maxTokens - 1))
     .prompt as ChatMessage[];
-  const states = await engine.captureHiddenStates({ messages, layers: [last], positions: "last" });
+  const s = steering ? { steering } : {};
+  const states = await engine.captureHiddenStates({ messages, layers: [last], positions: "last", ...s });
   const logProbs = head.logProbs(states.get(last)![0]!);
-  const gen = await engine.generate({ messages, maxTokens, temperature: 0 });
+  const gen = await engine.generate({ messages, maxTokens, temperature: 0, ...s });
   return { logProbs, tokens: gen.tokens };
 }
 
@@ -219,8 +222,8 @@ export async function observeReference(
 
 /**
  * KL and changed-answer share for each condition against the unsteered model on the neutral prompts. A
- * condition's prompt intervention is applied to each neutral prompt; its activation steering is set while it
- * is measured. `given` (from `observeReference`, e.g. of the original model when `engine` is an edited copy)
+ * condition's prompt intervention is applied to each neutral prompt; its activation steering rides on each
+ * request (per sequence, in its mode). `given` (from `observeReference`, e.g. of the original model when `engine` is an edited copy)
  * defaults to this engine unsteered; it must come from the same prompts and options.
  */
 export async function measureSideEffects(
@@ -246,16 +249,12 @@ export async function measureSideEffects(
     const spec = c.activation ? await controlVectorSpec(c.activation, engine.info) : undefined;
     const kls: number[] = [];
     let changed = 0;
-    if (spec) await engine.setControlVector(spec);
-    try {
-      for (const [i, p] of prompts.entries()) {
-        const o = await observe(engine, head, messagesFor(p, i, c, strings), maxTokens);
-        kls.push(klDivergence(reference[i]!.logProbs, o.logProbs));
-        const ref = reference[i]!.tokens;
-        if (ref.length !== o.tokens.length || ref.some((t, k) => o.tokens[k] !== t)) changed++;
-      }
-    } finally {
-      if (spec) await engine.clearControlVector();
+    // Per request, as runs apply it: every mode (add, ablate, rotate) acts as it does in the benchmark.
+    for (const [i, p] of prompts.entries()) {
+      const o = await observe(engine, head, messagesFor(p, i, c, strings), maxTokens, spec);
+      kls.push(klDivergence(reference[i]!.logProbs, o.logProbs));
+      const ref = reference[i]!.tokens;
+      if (ref.length !== o.tokens.length || ref.some((t, k) => o.tokens[k] !== t)) changed++;
     }
     const n = prompts.length;
     const w = wilson(changed, n, Z95);
