@@ -251,5 +251,10 @@ describe("per-sequence steering in one batch", () => {
         steering: { data: at(v), strength: 4, mode: "rotate" },
       }),
     ).rejects.toThrow(/−π…π/);
+    // The global vector only adds: another mode is refused by name, never applied as an addition.
+    await expect(
+      engine.setControlVector({ data: at(v), strength: 1, mode: "ablate" } as SequenceSteeringSpec),
+    ).rejects.toThrow(/setControlVector only adds.*mode "ablate"/);
+    expect(engine.controlVector).toBeUndefined();
   });
 });

@@ -646,6 +646,13 @@ export class LlamaEngine {
     this.assertLive();
     return this.scheduler.exclusive(() => {
       this.assertLive();
+      // A per-request spec (SequenceSteeringSpec) fits this type too: its mode must not be dropped silently.
+      const mode = (spec as { mode?: unknown }).mode;
+      if (mode !== undefined && mode !== "add") {
+        throw new Error(
+          `setControlVector only adds the vector; mode "${String(mode)}" works per request (generate / captureHiddenStates({ steering }))`,
+        );
+      }
       const prepared = prepareControlVector(spec, this.info.nEmbd, this.info.nLayer);
       if (prepared.normPreserving && !this.hooks) {
         throw new Error("norm-preserving steering needs the engine loaded with hooks: true");
