@@ -240,7 +240,7 @@ export function registerVectors(program: Command): void {
     .option("--strength <s>", "add: the multiplier of the vector", parseNumberOption("--strength"))
     .option(
       "--layers <a-b|auto>",
-      "blocks whose writers are edited (ablate default: the embedding and every block; auto: selective-steering rule)",
+      "blocks a-b (0-based) whose residual writers (attn_output, ffn_down) are edited, plus token_embd when a is 0; the same blocks runtime `mode: ablate` with layers [a, b] ablates (ablate default: the embedding and every block; auto: selective-steering rule)",
     )
     .option(
       "--direction-layer <il>",
