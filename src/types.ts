@@ -90,7 +90,10 @@ export interface PromptIntervention {
 export interface ActivationSteering {
   /** Path of a control-vector GGUF file, or a name the provider resolves. */
   vector: string;
-  /** Inclusive layer range [first, last] (1-based, as llama.cpp counts control-vector layers). */
+  /**
+   * Inclusive block range [first, last], il as in `l_out-<il>`: from 1 for add and rotate (llama.cpp's
+   * control-vector layers), from 0 for ablate (default: every block and the token embedding).
+   */
   layers?: [number, number];
   /** Multiplier applied to the vector. */
   strength: number;
@@ -99,7 +102,8 @@ export interface ActivationSteering {
   /**
    * How the direction acts on the residual stream (default `add`):
    * - `add`: h ← h + s·v (with `normPreserving`, rescaled back to ‖h‖);
-   * - `ablate`: h ← h − (h·v̂)v̂, the direction projected out (strength ignored);
+   * - `ablate`: x ← x − (x·v̂)v̂ on what the chosen blocks write into the residual stream (and the embedding
+   *   from block 0), one direction for all: the same edit as `vectors bake --mode ablate` (strength ignored);
    * - `rotate`: h rotated in the plane of h and v̂ toward v̂ by an angle set by the strength, ‖h‖ kept exactly.
    */
   mode?: "add" | "ablate" | "rotate";

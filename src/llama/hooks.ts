@@ -49,8 +49,20 @@ export const FFN_OUT_PREFIX = "ffn_out-";
 export const EMBD_TENSOR = "embd";
 // The first 4 name bytes as a little-endian uint32: most nodes are rejected on this number alone, because
 // decoding every node's name as a JS string costs a little native memory each time (and time).
-const word = (name: string) => Buffer.from(name).readUInt32LE(0);
-const PREFIX_WORDS = new Set([LAYER_TENSOR_PREFIX, ATTN_OUT_PREFIX, FFN_OUT_PREFIX, EMBD_TENSOR].map(word));
+// The writers' names share their first 4 bytes with many other nodes (attn_norm, ffn_up, ...), so they are
+// also checked on bytes 4..7 before a string is decoded: "_out" / "out-", and the NUL that ends "embd".
+const name8 = (name: string) => {
+  const b = Buffer.alloc(8);
+  b.write(name);
+  return [b.readUInt32LE(0), b.readUInt32LE(4)] as const;
+};
+/** First word → the second word it must have (undefined: any; `l_out-` is followed by the layer number). */
+const SIGNATURES = new Map<number, number | undefined>([
+  [name8(LAYER_TENSOR_PREFIX)[0], undefined],
+  name8("attn_out"),
+  name8("ffn_out-"),
+]);
+const EMBD_WORD = name8(EMBD_TENSOR)[0];
 
 /** A node the callback acts on: a block output (`l_out`), a residual writer of block il, or the embedding. */
 interface HookPoint {
@@ -206,9 +218,7 @@ export class EvalHooks {
     // Fast path: with nothing wanted, every node is declined without decoding its name.
     if (this.wanted.size === 0) return !ask;
     try {
-      const name = PREFIX_WORDS.has(koffi.decode(t, OFF_NAME, "uint32_t") as number)
-        ? (koffi.decode(t, OFF_NAME, "char", -1) as string)
-        : undefined;
+      const name = this.maybeWanted(t) ? (koffi.decode(t, OFF_NAME, "char", -1) as string) : undefined;
       const point = name === undefined ? undefined : this.wanted.get(name);
       if (ask) return point !== undefined;
       if (point !== undefined) this.onNode(t, point, name!);
@@ -218,6 +228,15 @@ export class EvalHooks {
     }
     // Returning false in the data phase would cancel the rest of the graph.
     return true;
+  }
+
+  /** Whether the node's name may be one we want, from its first 8 bytes (read as numbers, no string). */
+  private maybeWanted(t: TensorPtr): boolean {
+    const w0 = koffi.decode(t, OFF_NAME, "uint32_t") as number;
+    if (w0 === EMBD_WORD) return ((koffi.decode(t, OFF_NAME + 4, "uint32_t") as number) & 0xff) === 0;
+    if (!SIGNATURES.has(w0)) return false;
+    const w1 = SIGNATURES.get(w0);
+    return w1 === undefined || (koffi.decode(t, OFF_NAME + 4, "uint32_t") as number) === w1;
   }
 
   private onNode(t: TensorPtr, point: HookPoint, name: string): void {
