@@ -76,6 +76,8 @@ export interface ReportSettings {
   steerbenchVersion: string | null;
   /** The stored config, pretty-printed (secrets are never stored). */
   configJson: string;
+  /** Why the stored config could not be read, when it could not (the settings are then empty). */
+  configError?: string;
 }
 
 /** Work done and failures per model × condition (all judges). */
