@@ -220,6 +220,7 @@ function Settings(props: { summary: ReportSummary }) {
         ),
       ),
     ),
+    s.configError ? h("p", { class: "warn" }, s.configError) : null,
     h(
       "details",
       { class: "sb-raw" },
