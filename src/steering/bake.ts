@@ -16,6 +16,7 @@
 import { basename } from "node:path";
 import type { GgufValue } from "../gguf/gguf.js";
 import type { ControlVector } from "../gguf/vector-file.js";
+import { autoLayers } from "../protocol/layer-select.js";
 import { fileSha256 } from "./file-hash.js";
 import {
   elementCount,
@@ -27,7 +28,6 @@ import {
   readTensorF32,
   writeModelFile,
 } from "./gguf-model.js";
-import { autoLayers } from "./layer-select.js";
 import { encodedSize, ggmlTypeName, isEditableType } from "./quant.js";
 
 export class BakeError extends Error {}
