@@ -17,6 +17,7 @@ import { LEASE_RENEW_MS } from "../store/store.js";
 import type { Condition } from "../types.js";
 import { forEachConcurrent } from "../util/limiter.js";
 import { versions } from "../version.js";
+import { resolveAutoLayers } from "./auto-layers.js";
 import {
   type ConnectContext,
   type Connected,
@@ -106,9 +107,13 @@ export function operationalChanges(stored: StoredConfig, plan: RunPlan): string[
   return changes;
 }
 
-export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSummary> {
+export async function runEvaluation(given: RunEvaluationOptions): Promise<RunSummary> {
+  // `layers: auto` becomes a range before planning: the range is part of the run's identity.
+  const { config: resolved, choices } = resolveAutoLayers(given.config);
+  const opts = { ...given, config: resolved };
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
+  for (const [name, c] of Object.entries(choices)) log(`layers auto for ${name}: ${c.reason}`);
   const pack = await loadPack(opts.packDir);
   const plan = planRun(config, pack);
   for (const w of pack.warnings) (opts.warn ?? log)(`warning: ${w}`);
@@ -128,6 +133,7 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
           categories: pack.categories.map((c) => ({ slug: c.slug, scenarios: c.scenarios.length })),
           warnings: pack.warnings,
         },
+        ...(Object.keys(choices).length > 0 ? { layerSelection: choices } : {}),
         ...opts.extraConfig,
       }),
       versions: versions(),

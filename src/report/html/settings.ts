@@ -3,6 +3,7 @@
 // the source folders' configs. An unreadable config still gives a report: empty settings, the reader's
 // error, and the raw JSON.
 import {
+  type LayerChoice,
   readStoredConfig,
   type StoredConfig,
   StoredConfigError,
@@ -83,7 +84,7 @@ function judgeInfos(judges: readonly StoredJudge[]): JudgeInfo[] {
   });
 }
 
-function conditionInfo(c: string | Condition): ConditionInfo {
+function conditionInfo(c: string | Condition, layerSelection?: Record<string, LayerChoice>): ConditionInfo {
   if (typeof c === "string") return { name: c };
   const info: ConditionInfo = { name: c.name };
   if (c.description !== undefined) info.description = c.description;
@@ -97,6 +98,8 @@ function conditionInfo(c: string | Condition): ConditionInfo {
     info.activation = { vector: a.vector, strength: a.strength };
     if (a.layers !== undefined) info.activation.layers = a.layers;
     if (a.normPreserving !== undefined) info.activation.normPreserving = a.normPreserving;
+    const chosen = layerSelection?.[c.name];
+    if (chosen) info.activation.layersReason = chosen.reason;
   }
   if (c.requestBody !== undefined) info.requestBody = JSON.stringify(c.requestBody);
   return info;
@@ -134,7 +137,7 @@ function settingsOf(sc: StoredConfig): Omit<ReportSettings, "steerbenchVersion" 
     return {
       ...EMPTY,
       models: importedModelInfos(sc.config.models, folders),
-      conditions: sc.config.conditions.map(conditionInfo),
+      conditions: sc.config.conditions.map((x) => conditionInfo(x)),
       judges: judgeInfos(sc.config.judges),
       selection: describeSelection(folderSelection(folders)),
     };
@@ -142,7 +145,7 @@ function settingsOf(sc: StoredConfig): Omit<ReportSettings, "steerbenchVersion" 
   const c = sc.config;
   return {
     models: modelInfos(c.models ?? [], c.decoding),
-    conditions: (c.conditions ?? []).map(conditionInfo),
+    conditions: (c.conditions ?? []).map((x) => conditionInfo(x, c.layerSelection)),
     judges: judgeInfos(c.judges ?? []),
     decoding: c.decoding ?? null,
     selection: describeSelection(c.selection),

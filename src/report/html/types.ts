@@ -33,6 +33,8 @@ export interface ConditionInfo {
     layers?: [number, number];
     strength: number;
     normPreserving?: boolean;
+    /** Why these layers, when the config said `layers: auto` (the run's stored choice). */
+    layersReason?: string;
   };
   /** Extra request-body fields, as JSON text. */
   requestBody?: string;
