@@ -201,24 +201,15 @@ export type StoredConfig =
   | { kind: "published"; config: PublishedStoredConfig }
   | { kind: "inspect"; config: InspectStoredConfig };
 
-/** The store's run kinds. `judge-check` is reserved and read as a live run (no version has written it). */
-export type StoredRunKind = "live" | "import" | "sweep" | "judge-check";
-
 export class StoredConfigError extends Error {}
 
-const SCHEMAS = {
-  live: liveStoredConfigSchema,
-  sweep: sweepStoredConfigSchema,
-  published: publishedStoredConfigSchema,
-  inspect: inspectStoredConfigSchema,
-} as const;
-
-type Form = keyof typeof SCHEMAS;
+type Form = StoredConfig["kind"];
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 function formOf(kind: string, config: unknown): Form | undefined {
+  // The store's kind `judge-check` is reserved (no version has written it): read as a live run.
   if (kind === "live" || kind === "judge-check") return "live";
   if (kind === "sweep") return "sweep";
   if (kind === "import") {
@@ -236,10 +227,22 @@ function problem(runId: string, form: Form, error: z.ZodError): StoredConfigErro
   );
 }
 
-function parse<F extends Form>(runId: string, form: F, config: unknown): StoredConfig {
-  const parsed = SCHEMAS[form].safeParse(config);
-  if (!parsed.success) throw problem(runId, form, parsed.error);
-  return { kind: form, config: parsed.data } as StoredConfig;
+function parse(runId: string, form: Form, config: unknown): StoredConfig {
+  const check = <T>(schema: z.ZodType<T>): T => {
+    const parsed = schema.safeParse(config);
+    if (!parsed.success) throw problem(runId, form, parsed.error);
+    return parsed.data;
+  };
+  switch (form) {
+    case "live":
+      return { kind: form, config: check(liveStoredConfigSchema) };
+    case "sweep":
+      return { kind: form, config: check(sweepStoredConfigSchema) };
+    case "published":
+      return { kind: form, config: check(publishedStoredConfigSchema) };
+    case "inspect":
+      return { kind: form, config: check(inspectStoredConfigSchema) };
+  }
 }
 
 /**
