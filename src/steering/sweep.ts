@@ -9,6 +9,7 @@ import { loadPack } from "../data/pack.js";
 import { controlVectorSpec, loadControlVector, resolveVectorPath } from "../llama/apply-steering.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import type { Outcome } from "../metrics/table1.js";
+import { resolveAutoLayers } from "../runner/auto-layers.js";
 import { planRun } from "../runner/plan.js";
 import type { ProgressReporter } from "../runner/progress.js";
 import { type RunSummary, runEvaluation } from "../runner/run.js";
@@ -87,7 +88,8 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
   const pack = await loadPack(opts.packDir);
-  const plan = planRun(config, pack);
+  // The plan runEvaluation makes (with any `layers: auto` resolved the same way), for the run id and conditions.
+  const plan = planRun(resolveAutoLayers(config).config, pack);
   let record: SweepRecord = opts.sweep;
 
   const run = store.getRun(plan.runId);
