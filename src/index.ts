@@ -2,6 +2,11 @@
 
 export { PROVIDER_KINDS, type ProviderKind } from "./config/provider-kinds.js";
 export * from "./config/run-config.js";
+export {
+  readStoredConfig,
+  type StoredConfig,
+  StoredConfigError,
+} from "./config/stored-config.js";
 export * from "./data/index.js";
 export { parsePublishedRun } from "./importers/hoscilowicz-log.js";
 export { importPublishedRuns } from "./importers/import-published.js";

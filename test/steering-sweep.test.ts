@@ -212,7 +212,7 @@ describe("the vectors, sweep and compare verbs", () => {
     try {
       const run = store.listRuns()[0]!;
       expect(run.kind).toBe("sweep");
-      const sweep = storedSweep(run.config)!;
+      const sweep = storedSweep(run)!;
       expect(sweep.strengths).toEqual({ "act-4": -4, act0: 0, "act+4": 4 });
       expect(Object.keys(sweep.perplexity!.byCondition).sort()).toEqual([
         "act+4",

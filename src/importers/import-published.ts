@@ -3,6 +3,7 @@
 // comes out of the same code path as live runs.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { storedConfig } from "../config/stored-config.js";
 import { loadPack } from "../data/pack.js";
 import type { NewItem, RunRecord, Store } from "../store/store.js";
 import { isLabel, type Pack } from "../types.js";
@@ -118,13 +119,13 @@ export async function importPublishedRuns(
       id: runId,
       name,
       kind: "import",
-      config: {
+      config: storedConfig("published", {
         source: basename(resolve(dir)),
         models,
         conditions,
         judges: [{ name: judge, model: judge, prompt: "paper" }],
         folders: configs,
-      },
+      }),
       versions: versions(),
       dataHash: pack?.hash ?? null,
       primaryJudge: judge,

@@ -71,6 +71,18 @@ describe("controlVectorSpec", () => {
       info,
     );
     expect(best.directionLayer).toBe(5);
+    // With class-mean projections, a layer whose means are on one side loses to a discriminative one:
+    // the direction `vectors bake --layers auto` removes.
+    scored.meta!.quality = new Map([
+      [2, { ...q(0.6), posMean: 1, negMean: -1 }],
+      [3, { ...q(0.8), posMean: 1, negMean: -1 }],
+      [5, { ...q(0.9), posMean: 2, negMean: 1 }],
+    ]);
+    const disc = await controlVectorSpec(
+      { vector: file("abl-q2.gguf", scored), strength: 1, mode: "ablate" },
+      info,
+    );
+    expect(disc.directionLayer).toBe(3);
   });
 
   it("loads the file and uses all its layers by default", async () => {

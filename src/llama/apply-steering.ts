@@ -147,7 +147,8 @@ export async function controlVectorSpec(
 
 /**
  * The layer whose direction an ablation removes, at run time and in `vectors bake`: the vector's best held-out
- * AUC layer, else its middle layer. One direction for every block, as in Arditi et al.: per-layer directions
+ * AUC layer among the discriminative ones (class means of opposite signs), else among all, else its middle
+ * layer. One direction for every block, as in Arditi et al.: per-layer directions
  * could not be baked into weights (a writer edited against one block's direction still leaves the other
  * directions in the residual stream).
  */
@@ -155,7 +156,14 @@ export function ablationDirectionLayer(vec: ControlVector): number {
   const layers = [...vec.directions.keys()].sort((a, b) => a - b);
   const q = vec.meta?.quality;
   const scored = layers.filter((il) => Number.isFinite(q?.get(il)?.auc));
-  if (scored.length > 0) return scored.sort((a, b) => q!.get(b)!.auc - q!.get(a)!.auc || a - b)[0]!;
+  // Discriminative layers (class means on opposite sides, the `layers: auto` rule) first, so that the
+  // runtime direction is the one `vectors bake --layers auto` removes: the top of the auto ranking.
+  const discriminative = scored.filter((il) => {
+    const lq = q!.get(il)!;
+    return lq.posMean !== undefined && lq.negMean !== undefined && lq.posMean > 0 && lq.negMean < 0;
+  });
+  const pool = discriminative.length > 0 ? discriminative : scored;
+  if (pool.length > 0) return pool.sort((a, b) => q!.get(b)!.auc - q!.get(a)!.auc || a - b)[0]!;
   return layers[Math.floor(layers.length / 2)]!;
 }
 

@@ -78,10 +78,22 @@ export const activationSchema = z
   .object({
     vector: z.string().min(1).describe("control-vector GGUF path, or a name the provider resolves"),
     layers: z
-      .tuple([z.number().int().min(0), z.number().int().min(0)])
-      .refine(([a, b]) => a <= b, "layers must be [first, last] with first <= last")
+      .union([
+        z
+          .tuple([z.number().int().min(0), z.number().int().min(0)])
+          .refine(([a, b]) => a <= b, "layers must be [first, last] with first <= last"),
+        // A string, then "auto" only: so that any other string is refused by name, not as "Invalid input".
+        z
+          .string()
+          .refine((s) => s === "auto", {
+            error: (iss) => `must be [first, last] or "auto", got ${JSON.stringify(iss.input)}`,
+          })
+          .meta({ enum: ["auto"] }),
+      ])
       .optional()
-      .describe("inclusive range of blocks il (as l_out-<il>): 1.. for add and rotate, 0.. for ablate"),
+      .describe(
+        'inclusive range of blocks il [first, last] (as l_out-<il>: 1.. for add and rotate, 0.. for ablate), or "auto": chosen from the vector file\'s extraction metadata when the run starts (selective steering: layers whose class means project with opposite signs, ranked by held-out AUC), stored with the run',
+      ),
     strength: z
       .number()
       .optional()
@@ -151,6 +163,10 @@ export function conditionFromSpec(
     const { vector, layers, strength, normPreserving, mode } = spec.activation;
     // Ablation has no strength; 1 is stored so the field stays a number (it is not used).
     condition.activation = { vector, strength: strength ?? 1 };
+    if (typeof layers === "string") {
+      // The runner resolves it from the vector file before planning (runner/auto-layers.ts).
+      throw new Error(`condition ${spec.name}: layers "auto" must be resolved to a range before planning`);
+    }
     if (layers !== undefined) condition.activation.layers = [layers[0], layers[1]];
     if (normPreserving !== undefined) condition.activation.normPreserving = normPreserving;
     if (mode !== undefined && mode !== "add") condition.activation.mode = mode;

@@ -3,6 +3,7 @@
 // there (judge-check), without generating anything again. Resumable like a live run.
 import type { JudgeConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
+import { readStoredConfig, withStored } from "../config/stored-config.js";
 import type { ItemRecord, Store } from "../store/store.js";
 import type { ProtocolStrings } from "../types.js";
 import { forEachConcurrent } from "../util/limiter.js";
@@ -66,15 +67,16 @@ export async function judgeRun(opts: JudgeRunOptions): Promise<JudgeRunSummary> 
   if (todo.length === 0) return summary;
 
   // Record which judges were applied, so reports can show their settings.
-  const config = (run.config ?? {}) as Record<string, unknown>;
-  const added = Array.isArray(config.addedJudges) ? (config.addedJudges as unknown[]) : [];
-  const known = new Set(added.map((j) => (j as { name?: string }).name));
+  const added = readStoredConfig(run).config.addedJudges ?? [];
+  const known = new Set(added.map((j) => j.name));
   const fresh = opts.judges.filter((j) => !known.has(modelLabel(j)));
   if (fresh.length > 0) {
-    store.updateRunConfig(runId, {
-      ...config,
-      addedJudges: [...added, ...fresh.map((j) => ({ ...j, name: modelLabel(j), headers: undefined }))],
-    });
+    store.updateRunConfig(
+      runId,
+      withStored(run, {
+        addedJudges: [...added, ...fresh.map((j) => ({ ...j, name: modelLabel(j), headers: undefined }))],
+      }),
+    );
   }
 
   const judges = new Map<string, ConnectedJudge>();

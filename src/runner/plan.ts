@@ -3,6 +3,7 @@
 import type { RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import { runIdentity, runIdOf } from "../config/run-identity.js";
+import { type LiveStoredConfig, storedConfig } from "../config/stored-config.js";
 import { selectScenarios } from "../data/selection.js";
 import { buildPrompt } from "../protocol/build-prompt.js";
 import { resolveConditions } from "../protocol/conditions.js";
@@ -15,7 +16,7 @@ export interface RunPlan {
   conditions: Condition[];
   items: NewItem[];
   /** The config as stored with the run: everything that defines the results, nothing secret. */
-  storedConfig: unknown;
+  storedConfig: LiveStoredConfig;
 }
 
 export function systemSource(system: RunConfig["system"]): SystemPromptSource {
@@ -95,7 +96,7 @@ export function planRun(config: RunConfig, pack: Pack): RunPlan {
   const runId = runIdOf(id);
   const name =
     config.name ?? `${config.models.map(modelLabel).join("+")} × ${conditions.map((c) => c.name).join("/")}`;
-  const storedConfig = {
+  const stored = storedConfig("live", {
     ...id,
     name,
     models: config.models.map((m) => ({
@@ -107,6 +108,6 @@ export function planRun(config: RunConfig, pack: Pack): RunPlan {
     concurrency: config.concurrency,
     retry: config.retry,
     decoding: config.decoding,
-  };
-  return { runId, name, conditions, items, storedConfig };
+  });
+  return { runId, name, conditions, items, storedConfig: stored };
 }

@@ -4,13 +4,20 @@
 import { setMaxListeners } from "node:events";
 import type { JudgeConfig, ModelConfig, RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
+import {
+  readStoredConfig,
+  type StoredConfig,
+  type StoredConfigPatch,
+  storedConfig,
+} from "../config/stored-config.js";
 import { loadPack } from "../data/pack.js";
 import { isProviderError } from "../providers/index.js";
-import type { ItemRecord, ResponseFlags, RunKind, RunLease, RunRecord, Store } from "../store/store.js";
+import type { ItemRecord, ResponseFlags, RunLease, RunRecord, Store } from "../store/store.js";
 import { LEASE_RENEW_MS } from "../store/store.js";
 import type { Condition } from "../types.js";
 import { forEachConcurrent } from "../util/limiter.js";
 import { versions } from "../version.js";
+import { resolveAutoLayers } from "./auto-layers.js";
 import {
   type ConnectContext,
   type Connected,
@@ -38,9 +45,9 @@ export interface RunEvaluationOptions {
   /** The benchmark pack directory (already resolved). */
   packDir: string;
   /** The run's kind when it is created (default live; sweeps pass sweep). */
-  kind?: RunKind;
-  /** Extra fields stored with the run's config when it is created (e.g. a sweep's strengths). */
-  extraConfig?: Record<string, unknown>;
+  kind?: "live" | "sweep";
+  /** Extra fields stored with the run's config when it is created (e.g. a sweep's record). */
+  extraConfig?: StoredConfigPatch;
   /** Also redo items whose generation or judgement failed before. */
   retryErrors?: boolean;
   signal?: AbortSignal;
@@ -84,18 +91,14 @@ function errorText(err: unknown): string {
 }
 
 /** What changed on resume among the fields that are not part of the run's identity. */
-export function operationalChanges(stored: unknown, plan: RunPlan): string[] {
-  const before = (stored ?? {}) as {
-    name?: unknown;
-    models?: { name?: unknown; model?: unknown; baseUrl?: unknown; baseUrls?: unknown }[];
-    judges?: { name?: unknown; model?: unknown; baseUrl?: unknown; baseUrls?: unknown }[];
-    concurrency?: unknown;
-  };
-  const now = plan.storedConfig as typeof before;
+export function operationalChanges(stored: StoredConfig, plan: RunPlan): string[] {
+  if (stored.kind !== "live" && stored.kind !== "sweep") return [];
+  const before = stored.config;
+  const now = plan.storedConfig;
   const changes: string[] = [];
   if (before.name !== undefined && before.name !== now.name)
     changes.push(`name "${String(now.name)}" given, run keeps "${String(before.name)}"`);
-  const endpoints = (list: typeof before.models) =>
+  const endpoints = (list: { baseUrl?: string | undefined; baseUrls?: string[] | undefined }[] | undefined) =>
     JSON.stringify((list ?? []).map((e) => [e.baseUrl ?? null, e.baseUrls ?? null]));
   if (endpoints(before.models) !== endpoints(now.models)) changes.push("model endpoint changed");
   if (endpoints(before.judges) !== endpoints(now.judges)) changes.push("judge endpoint changed");
@@ -104,29 +107,35 @@ export function operationalChanges(stored: unknown, plan: RunPlan): string[] {
   return changes;
 }
 
-export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSummary> {
+export async function runEvaluation(given: RunEvaluationOptions): Promise<RunSummary> {
+  // `layers: auto` becomes a range before planning: the range is part of the run's identity.
+  const { config: resolved, choices } = resolveAutoLayers(given.config);
+  const opts = { ...given, config: resolved };
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
+  for (const [name, c] of Object.entries(choices)) log(`layers auto for ${name}: ${c.reason}`);
   const pack = await loadPack(opts.packDir);
   const plan = planRun(config, pack);
   for (const w of pack.warnings) (opts.warn ?? log)(`warning: ${w}`);
 
   let run = store.getRun(plan.runId);
   const resumed = run !== undefined;
+  const kind = opts.kind ?? "live";
   if (!run) {
     run = store.createRun({
       id: plan.runId,
       name: plan.name,
-      kind: opts.kind ?? "live",
-      config: {
-        ...(plan.storedConfig as Record<string, unknown>),
+      kind,
+      config: storedConfig(kind, {
+        ...plan.storedConfig,
         // Which categories the data had: a pack missing one is visible in the run, not just in a log.
         pack: {
           categories: pack.categories.map((c) => ({ slug: c.slug, scenarios: c.scenarios.length })),
           warnings: pack.warnings,
         },
+        ...(Object.keys(choices).length > 0 ? { layerSelection: choices } : {}),
         ...opts.extraConfig,
-      },
+      }),
       versions: versions(),
       dataHash: pack.hash,
       primaryJudge: modelLabel(config.judges[0]!),
@@ -135,7 +144,7 @@ export async function runEvaluation(opts: RunEvaluationOptions): Promise<RunSumm
   // One writer per run: a second process on the same run refuses here, before touching anything.
   const lease = store.acquireLease(run.id);
   if (resumed) {
-    const changes = operationalChanges(run.config, plan);
+    const changes = operationalChanges(readStoredConfig(run), plan);
     log(
       `resuming run ${run.id} (${run.name}): same models, conditions, decoding and data${
         changes.length > 0 ? `; ${changes.join("; ")}` : ""

@@ -17,6 +17,7 @@ import { basename } from "node:path";
 import type { GgufValue } from "../gguf/gguf.js";
 import type { ControlVector } from "../gguf/vector-file.js";
 import { ablationDirectionLayer } from "../llama/apply-steering.js";
+import { autoLayers } from "../protocol/layer-select.js";
 import { fileSha256 } from "./file-hash.js";
 import {
   elementCount,
@@ -28,7 +29,6 @@ import {
   readTensorF32,
   writeModelFile,
 } from "./gguf-model.js";
-import { autoLayers } from "./layer-select.js";
 import { encodedSize, ggmlTypeName, isEditableType } from "./quant.js";
 
 export class BakeError extends Error {}
@@ -173,11 +173,9 @@ export function bakeModel(
   }
   let layerReason: string | undefined;
   let range: [number, number] | undefined;
-  let autoBest: number | undefined;
   if (opts.layers === "auto") {
     const auto = autoLayers(vec, opts.vectorPath ?? "the vector");
     range = auto.range;
-    autoBest = auto.ranked[0]!.layer;
     layerReason = auto.reason;
   } else if (opts.layers) {
     range = opts.layers;
@@ -200,7 +198,8 @@ export function bakeModel(
     if (opts.strength !== undefined) {
       throw new BakeError("--strength has no meaning for --mode ablate (the direction is removed entirely)");
     }
-    const il = opts.directionLayer ?? autoBest ?? ablationDirectionLayer(vec);
+    // The runtime's choice, which is also the top of the auto ranking when the vector has discriminative layers.
+    const il = opts.directionLayer ?? ablationDirectionLayer(vec);
     const dir = vec.directions.get(il);
     if (!dir) {
       throw new BakeError(

@@ -1,7 +1,7 @@
 // Prompt steering vs activation steering for one model, side by side: the prompt gap (pro_ic − anti_ic) and
 // the activation gap (strongest positive − strongest negative strength), each with its Newcombe interval and
 // McNemar p, and what each costs in plain language (perplexity of the neutral passage relative to no steering).
-import { z } from "zod";
+import { storedConditionSchema } from "../config/stored-config.js";
 import { buildTable1, type GapRow, type Outcome } from "../metrics/table1.js";
 import { deltaText, fixed, NA, pText } from "../report/table-common.js";
 import type { Condition } from "../types.js";
@@ -222,31 +222,16 @@ export function formatSteeringComparison(
   );
 }
 
-/** Condition objects as stored in a run's config (the resolved `conditions`), read leniently. */
-const storedCondition = z
-  .object({
-    name: z.string(),
-    prompt: z.record(z.string(), z.unknown()).optional(),
-    activation: z
-      .object({
-        vector: z.string(),
-        strength: z.number(),
-        layers: z.tuple([z.number(), z.number()]).optional(),
-        normPreserving: z.boolean().optional(),
-        mode: z.enum(["add", "ablate", "rotate"]).optional(),
-      })
-      .optional(),
-  })
-  .passthrough();
-
-/** The resolved conditions stored in a run's config; entries that are not condition objects are skipped. */
+/**
+ * The resolved conditions in a stored config's JSON, skipping entries that are not conditions: for callers
+ * holding only the JSON. A run's are read with `conditionsOf(readStoredConfig(run))`, which refuses damage.
+ */
 export function storedConditions(config: unknown): Condition[] {
-  const list = (config as { conditions?: unknown } | null)?.conditions;
+  const list =
+    typeof config === "object" && config !== null && "conditions" in config ? config.conditions : [];
   if (!Array.isArray(list)) return [];
-  const out: Condition[] = [];
-  for (const item of list) {
-    const parsed = storedCondition.safeParse(item);
-    if (parsed.success) out.push(parsed.data as unknown as Condition);
-  }
-  return out;
+  return list.flatMap((item) => {
+    const parsed = storedConditionSchema.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
 }

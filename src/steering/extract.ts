@@ -6,6 +6,7 @@ import { basename } from "node:path";
 import type { ControlVector, VectorMetadata } from "../gguf/vector-file.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import { countPromptTokens, fitPrompt, type PromptInput } from "../llama/fit-prompt.js";
+import { formatLayerList } from "../protocol/layer-select.js";
 import { forEachConcurrent } from "../util/limiter.js";
 import {
   type ExtractionMethod,
@@ -197,16 +198,6 @@ export async function extractSteeringVectors(
     seed,
     holdout,
   };
-}
-
-/** "1-3" for a contiguous range, else "1,3,5". */
-export function formatLayerList(layers: readonly number[]): string {
-  const sorted = [...layers].sort((a, b) => a - b);
-  const first = sorted[0];
-  const last = sorted[sorted.length - 1];
-  if (first === undefined || last === undefined) return "";
-  if (last - first === sorted.length - 1) return first === last ? `${first}` : `${first}-${last}`;
-  return sorted.join(",");
 }
 
 /** The extraction as a control-vector file's content, with steerbench's metadata. */

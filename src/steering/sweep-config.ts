@@ -1,12 +1,12 @@
 // A strength sweep as a run config: one activation condition per strength (strength 0 = the unsteered
 // reference), optionally on top of a prompt condition, plus the pro_ic / anti_ic prompt conditions so that the
 // same run (same items, same judge) also measures prompt steering for the comparison.
-import { z } from "zod";
 import { parseRunConfig, type RunConfig } from "../config/run-config.js";
+import type { SweepRecord, WithPrompt } from "../config/sweep-record.js";
 import type { ConditionSpec } from "../protocol/conditions.js";
 
-export const WITH_PROMPT = ["baseline", "pro_ic", "anti_ic"] as const;
-export type WithPrompt = (typeof WITH_PROMPT)[number];
+// The stored `sweep` record's schema lives with the stored config's (config/sweep-record.ts).
+export { type SweepRecord, WITH_PROMPT, type WithPrompt } from "../config/sweep-record.js";
 
 /** What a sweep steers with, as stored beside the run config (`sweep` key). */
 export interface SweepSpec {
@@ -149,82 +149,6 @@ export function sweepConditions(spec: SweepSpec): (string | ConditionSpec)[] {
   if (spec.promptSteering ?? true) out.push("pro_ic", "anti_ic");
   return out;
 }
-
-/** The stored `sweep` record: the spec, each activation condition's strength, and perplexities once measured. */
-export const perplexityResultSchema = z.object({
-  perplexity: z.number(),
-  logProb: z.number(),
-  tokens: z.number().int(),
-  promptTruncated: z.boolean(),
-  passageTruncated: z.boolean(),
-});
-
-const intervalSchema = z.tuple([z.number(), z.number()]);
-
-export const sideEffectSchema = z.object({
-  prompts: z.number().int(),
-  klMean: z.number(),
-  klCI: intervalSchema.nullable(),
-  klMax: z.number(),
-  changed: z.number().int(),
-  changedRate: z.number(),
-  changedCI: intervalSchema.nullable(),
-  maxTokens: z.number().int(),
-});
-
-export const signCheckSchema = z.object({
-  layer: z.number().int(),
-  pairs: z.number().int(),
-  source: z.string().optional(),
-  passed: z.boolean(),
-  classGap: z.number(),
-  shifts: z.array(
-    z.object({
-      strength: z.number(),
-      shift: z.number(),
-      towardPositive: z.number().int(),
-      prompts: z.number().int(),
-      towardPositiveCI: intervalSchema.nullable(),
-    }),
-  ),
-});
-
-export const sweepRecordSchema = z.object({
-  vector: z.string(),
-  vectorSha256: z.string().optional(),
-  layers: z.tuple([z.number().int(), z.number().int()]).optional(),
-  /** Why these layers, when they were chosen by `--layers auto`. */
-  layersReason: z.string().optional(),
-  normPreserving: z.boolean().optional(),
-  mode: z.enum(["add", "rotate"]).optional(),
-  withPrompt: z.enum(WITH_PROMPT).optional(),
-  strengths: z.record(z.string(), z.number()),
-  control: z
-    .object({
-      vector: z.string(),
-      vectorSha256: z.string().optional(),
-      seed: z.number().int(),
-      strengths: z.record(z.string(), z.number()),
-    })
-    .optional(),
-  /** Next-token KL and changed answers on neutral prompts, per condition (see side-effects.ts). */
-  sideEffects: z
-    .object({ promptsSha256: z.string(), byCondition: z.record(z.string(), sideEffectSchema) })
-    .optional(),
-  /** Skipped side effects, with the reason (e.g. a K-quant output head). */
-  sideEffectsSkipped: z.string().optional(),
-  signCheck: signCheckSchema.optional(),
-  signCheckSkipped: z.string().optional(),
-  perplexity: z
-    .object({
-      passageSha256: z.string(),
-      reference: perplexityResultSchema,
-      byCondition: z.record(z.string(), perplexityResultSchema),
-    })
-    .optional(),
-});
-
-export type SweepRecord = z.infer<typeof sweepRecordSchema>;
 
 export function sweepRecord(spec: SweepSpec): SweepRecord {
   const strengths: Record<string, number> = {};

@@ -4,10 +4,12 @@
 // that also checks the vector against the model before any generation is spent.
 import type { RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
+import { readStoredConfig, sweepOf, withStored } from "../config/stored-config.js";
 import { loadPack } from "../data/pack.js";
 import { controlVectorSpec, loadControlVector, resolveVectorPath } from "../llama/apply-steering.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import type { Outcome } from "../metrics/table1.js";
+import { resolveAutoLayers } from "../runner/auto-layers.js";
 import { planRun } from "../runner/plan.js";
 import type { ProgressReporter } from "../runner/progress.js";
 import { type RunSummary, runEvaluation } from "../runner/run.js";
@@ -26,7 +28,7 @@ import {
 } from "./perplexity.js";
 import { measureSideEffects, NEUTRAL_PROMPTS, readOutputHead, SideEffectError } from "./side-effects.js";
 import { analyzeSweep, type SweepAnalysis } from "./sweep-analysis.js";
-import { type SweepRecord, sweepRecordSchema } from "./sweep-config.js";
+import type { SweepRecord } from "./sweep-config.js";
 
 export interface RunSweepOptions {
   config: RunConfig;
@@ -59,11 +61,9 @@ export const PROMPTS_SHA256 = sha256(JSON.stringify(NEUTRAL_PROMPTS));
 
 export { fileSha256 };
 
-/** The sweep record stored with a run, if it has a valid one. */
-export function storedSweep(config: unknown): SweepRecord | undefined {
-  if (config === null || typeof config !== "object") return undefined;
-  const parsed = sweepRecordSchema.safeParse((config as { sweep?: unknown }).sweep);
-  return parsed.success ? parsed.data : undefined;
+/** The sweep record stored with a run (a sweep run's; none for other kinds). */
+export function storedSweep(run: { id: string; kind: string; config: unknown }): SweepRecord | undefined {
+  return sweepOf(readStoredConfig(run));
 }
 
 /** Perplexity of the neutral passage under each condition, plus the unsteered reference. */
@@ -88,13 +88,14 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
   const pack = await loadPack(opts.packDir);
-  const plan = planRun(config, pack);
+  // The plan runEvaluation makes (with any `layers: auto` resolved the same way), for the run id and conditions.
+  const plan = planRun(resolveAutoLayers(config).config, pack);
   let record: SweepRecord = opts.sweep;
 
   const run = store.getRun(plan.runId);
   // A first start creates the run inside runEvaluation (kind sweep, the record stored with it), so it
   // says "starting", not "resuming"; a resume keeps what the stored record already measured.
-  if (run) record = { ...record, ...storedSweep(run.config), strengths: record.strengths };
+  if (run) record = { ...record, ...storedSweep(run), strengths: record.strengths };
 
   const local = config.models.every((m) => m.provider === "llama");
   const wantPerplexity = opts.perplexity ?? local;
@@ -148,7 +149,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
     } finally {
       await engine.dispose();
     }
-    if (run) store.updateRunConfig(run.id, { ...(run.config as Record<string, unknown>), sweep: record });
+    if (run) store.updateRunConfig(run.id, withStored(run, { sweep: record }));
   }
 
   const summary = await runEvaluation({
@@ -216,7 +217,9 @@ async function runSignCheck(
   const pos = values.filter((v) => v > 0).sort((a, b) => a - b)[0];
   const neg = values.filter((v) => v < 0).sort((a, b) => b - a)[0];
   const strengths = [pos, neg].filter((v): v is number => v !== undefined);
-  const vec = loadControlVector(resolveVectorPath(record.vector));
+  const vector = record.vector;
+  if (vector === undefined) throw new Error("the sign check needs the sweep record's vector");
+  const vec = loadControlVector(resolveVectorPath(vector));
   const layers = [...vec.directions.keys()].sort((a, b) => a - b);
   const range: [number, number] = record.layers ?? [layers[0]!, layers[layers.length - 1]!];
   const layer = signCheckLayer(range, engine.info.nLayer);
@@ -227,7 +230,7 @@ async function runSignCheck(
     (strength) =>
       controlVectorSpec(
         {
-          vector: record.vector,
+          vector,
           strength,
           ...(record.layers ? { layers: record.layers } : {}),
           ...(record.normPreserving ? { normPreserving: true } : {}),

@@ -8,7 +8,14 @@
 // The merged run id is recomputed from the stored config the way planRun computes it. So that this can
 // never silently drift from planRun, every input run's own id is recomputed first and must match.
 
-import { type IdentityParts, runIdOf, runIdentity as sharedRunIdentity } from "../config/run-identity.js";
+import { modelLabel } from "../config/run-config.js";
+import { runIdOf, runIdentity as sharedRunIdentity } from "../config/run-identity.js";
+import {
+  type LiveStoredConfig,
+  readStoredConfig,
+  type StoredConfig,
+  StoredConfigError,
+} from "../config/stored-config.js";
 import { canonicalJson } from "../util/hash.js";
 import { connectionOf } from "./connection.js";
 import type { Store, ItemRow as StoreItemRow } from "./store.js";
@@ -54,6 +61,9 @@ interface RunRow {
 interface SourceRun {
   input: MergeInput;
   row: RunRow;
+  /** The stored config as read (typed by kind). */
+  stored: StoredConfig;
+  /** The stored JSON, copied as it is. */
   config: Record<string, unknown>;
   shard: { index: number; count: number } | null;
 }
@@ -67,21 +77,28 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  * The identity planRun hashes into the run id, rebuilt from a stored live-run config: everything that
  * changes results, nothing operational. `shard` is replaced by the given value.
  */
-export function runIdentity(stored: Record<string, unknown>, shard: unknown): Record<string, unknown> {
-  const list = (v: unknown) =>
-    (Array.isArray(v) ? v.filter(isRecord) : []) as unknown as IdentityParts["models"];
+export function runIdentity(stored: unknown, shard: unknown): Record<string, unknown> {
+  const read = readStoredConfig({ id: "(stored config)", kind: "live", config: stored });
+  return identityOf(read.kind === "live" ? read.config : {}, shard);
+}
+
+function identityOf(c: LiveStoredConfig, shard: unknown): Record<string, unknown> {
   return sharedRunIdentity({
-    ...(stored as Partial<IdentityParts>),
-    selection: stored.selection,
-    system: stored.system,
-    conditions: stored.conditions,
-    epochs: stored.epochs,
-    dataHash: stored.dataHash,
-    models: list(stored.models),
-    judges: list(stored.judges),
+    ...c,
+    selection: c.selection,
+    system: c.system,
+    conditions: c.conditions,
+    epochs: c.epochs,
+    dataHash: c.dataHash,
+    models: c.models ?? [],
+    // Every writer stores a judge's model; a hand-made judge known by name only is labelled by it.
+    judges: (c.judges ?? []).map((j) => ({ ...j, model: j.model ?? j.name ?? "" })),
     shard,
   });
 }
+
+const liveConfig = (r: SourceRun): LiveStoredConfig =>
+  r.stored.kind === "live" || r.stored.kind === "sweep" ? r.stored.config : {};
 
 export { runIdOf };
 
@@ -137,13 +154,16 @@ function readRuns(input: MergeInput): SourceRun[] {
     } catch {
       throw new MergeError(`${input.label}: run ${row.id} has an unreadable config`);
     }
-    const cfg = isRecord(config) ? config : {};
-    const s = cfg.shard;
-    const shard =
-      row.kind === "live" && isRecord(s) && typeof s.index === "number" && typeof s.count === "number"
-        ? { index: s.index, count: s.count }
-        : null;
-    return { input, row, config: cfg, shard };
+    let stored: StoredConfig;
+    try {
+      stored = readStoredConfig({ id: row.id, kind: row.kind, config });
+    } catch (err) {
+      if (err instanceof StoredConfigError) throw new MergeError(`${input.label}: ${err.message}`);
+      throw err;
+    }
+    const s = stored.kind === "live" ? stored.config.shard : undefined;
+    const shard = row.kind === "live" && s ? { index: s.index, count: s.count } : null;
+    return { input, row, stored, config: isRecord(config) ? config : {}, shard };
   });
 }
 
@@ -168,7 +188,7 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
   // Every live run's id must be what planRun would give its stored config; otherwise the merged id
   // computed the same way could not be trusted.
   for (const r of runs.filter((r) => r.row.kind === "live")) {
-    const id = runIdOf(runIdentity(r.config, r.shard));
+    const id = runIdOf(identityOf(liveConfig(r), r.shard));
     if (id !== r.row.id) {
       throw new MergeError(
         `${r.input.label}: run ${r.row.id}: its config does not give back its id (${id}); was it made by another steerbench version?`,
@@ -181,9 +201,9 @@ export function mergeStores(out: Store, inputs: readonly MergeInput[]): MergeRes
   const groups = new Map<string, SourceRun[]>();
   if (sharded.length > 0) {
     const ref = sharded[0]!;
-    const refIdentity = runIdentity(ref.config, null);
+    const refIdentity = identityOf(liveConfig(ref), null);
     for (const r of sharded.slice(1)) {
-      const identity = runIdentity(r.config, null);
+      const identity = identityOf(liveConfig(r), null);
       const d = firstDifference(identity, refIdentity);
       if (d) {
         throw new MergeError(
@@ -363,13 +383,10 @@ function orderItems(
   items: Array<{ part: SourceRun; row: ItemRow }>,
 ): Array<{ part: SourceRun; row: ItemRow }> {
   if (parts.length === 1) return items;
-  const cfg = parts[0]!.config;
-  const models = (Array.isArray(cfg.models) ? cfg.models : []).map((m) =>
-    isRecord(m) ? String(m.name ?? m.model) : "",
-  );
-  const conditions = (Array.isArray(cfg.conditions) ? cfg.conditions : []).map((c) =>
-    isRecord(c) ? String(c.name) : String(c),
-  );
+  const cfg = liveConfig(parts[0]!);
+  // Labels as items carry them (a local GGUF by its file name).
+  const models = (cfg.models ?? []).map(modelLabel);
+  const conditions = (cfg.conditions ?? []).map((c) => (typeof c === "string" ? c : c.name));
   const rank = scenarioOrder(parts.map((p) => items.filter((i) => i.part === p).map((i) => i.row)));
   const index = (list: string[], v: string) => {
     const i = list.indexOf(v);

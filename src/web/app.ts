@@ -64,6 +64,7 @@ function ConditionCard(props: { c: ConditionInfo; conditions: readonly string[] 
           ["Control vector", a.vector],
           ["Strength", String(a.strength)],
           ["Layers", a.layers ? `${a.layers[0]}–${a.layers[1]}` : "all"],
+          ...(a.layersReason ? [["Layers chosen by layers: auto", a.layersReason] as const] : []),
           ["Norm-preserving", a.normPreserving ? "yes" : "no"],
         ],
       }),
@@ -220,6 +221,7 @@ function Settings(props: { summary: ReportSummary }) {
         ),
       ),
     ),
+    s.configError ? h("p", { class: "warn" }, s.configError) : null,
     h(
       "details",
       { class: "sb-raw" },

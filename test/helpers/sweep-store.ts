@@ -5,6 +5,15 @@ import { Store } from "../../src/store/store.js";
 export const STRENGTHS = [-8, -4, -2, 0, 2, 4, 8];
 const name = (s: number) => (s === 0 ? "act0" : `act${s > 0 ? "+" : ""}${s}`);
 
+/** A perplexity result as a sweep stores it. */
+const ppl = (perplexity: number) => ({
+  perplexity,
+  logProb: -Math.log(perplexity),
+  tokens: 1,
+  promptTruncated: false,
+  passageTruncated: false,
+});
+
 export function sweepStore(): Store {
   const store = Store.open(":memory:");
   const conditions = [
@@ -23,7 +32,9 @@ export function sweepStore(): Store {
         strengths: Object.fromEntries(STRENGTHS.map((s) => [name(s), s])),
         control: { vector: "c", seed: 0, strengths: { "ctl+8": 8, "ctl-8": -8 } },
         perplexity: {
-          byCondition: Object.fromEntries(STRENGTHS.map((s) => [name(s), { perplexity: 10 + Math.abs(s) }])),
+          passageSha256: "0".repeat(64),
+          reference: ppl(10),
+          byCondition: Object.fromEntries(STRENGTHS.map((s) => [name(s), ppl(10 + Math.abs(s))])),
         },
       },
     },

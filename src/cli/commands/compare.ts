@@ -4,6 +4,14 @@ import { existsSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import { modelLabel } from "../../config/run-config.js";
+import {
+  conditionsOf,
+  modelsOf,
+  readStoredConfig,
+  type StoredConfig,
+  type StoredModel,
+  sweepOf,
+} from "../../config/stored-config.js";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { loadPack } from "../../data/pack.js";
 import { parseGpuRequest } from "../../llama/backend.js";
@@ -12,18 +20,14 @@ import { type AttackModel, measureMissingCosts, storedCosts } from "../../steeri
 import { type AttackCost, buildAttackTables } from "../../steering/attacks.js";
 import { attackReportHtml, formatAttackTables } from "../../steering/attacks-format.js";
 import { bakedEdit } from "../../steering/bake.js";
-import {
-  buildSteeringComparison,
-  formatSteeringComparison,
-  storedConditions,
-} from "../../steering/compare.js";
+import { buildSteeringComparison, formatSteeringComparison } from "../../steering/compare.js";
 import { STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
 import type { PerplexityResult } from "../../steering/perplexity.js";
 import type { SideEffectResult } from "../../steering/side-effects.js";
-import { measurePerplexities, PASSAGE_SHA256, storedSweep } from "../../steering/sweep.js";
+import { measurePerplexities, PASSAGE_SHA256 } from "../../steering/sweep.js";
 import { Store } from "../../store/store.js";
 import type { Condition } from "../../types.js";
-import { type GpuFlags, gpuFields } from "../gpu-options.js";
+import { gpuFields } from "../gpu-options.js";
 import { dataOption, storeOption, UsageError } from "../options.js";
 
 interface CompareFlags {
@@ -37,21 +41,17 @@ interface CompareFlags {
   html?: string;
 }
 
-/** The local GGUF of a stored run config's first model, if it is an in-process one. */
-type LocalModel = { model: string; threads?: number; contextSize?: number } & GpuFlags;
-
-function localModel(config: unknown): LocalModel | undefined {
-  const models = (config as { models?: unknown } | null)?.models;
-  if (!Array.isArray(models) || models.length === 0) return undefined;
-  const m = models[0] as Record<string, unknown>;
-  if (m.provider !== "llama" || typeof m.model !== "string") return undefined;
+/** A stored model entry as a local GGUF to load, if it runs in-process (provider llama). */
+function localModel(m: StoredModel | undefined, key: string): AttackModel | undefined {
+  if (m === undefined || m.provider !== "llama") return undefined;
   return {
-    model: m.model,
-    ...(typeof m.threads === "number" ? { threads: m.threads } : {}),
-    ...(typeof m.contextSize === "number" ? { contextSize: m.contextSize } : {}),
-    // The run's backend choice, so the perplexity pass runs where the run did.
-    ...(m.gpu !== undefined ? { gpu: parseGpuRequest(m.gpu, "models[0].gpu") } : {}),
-    ...(typeof m.gpuLayers === "number" ? { gpuLayers: m.gpuLayers } : {}),
+    label: modelLabel(m),
+    path: m.model,
+    ...(m.threads !== undefined ? { threads: m.threads } : {}),
+    ...(m.contextSize !== undefined ? { contextSize: m.contextSize } : {}),
+    // The run's backend choice, so a perplexity pass runs where the run did.
+    ...(m.gpu !== undefined ? { gpu: parseGpuRequest(m.gpu, key) } : {}),
+    ...(m.gpuLayers !== undefined ? { gpuLayers: m.gpuLayers } : {}),
   };
 }
 
@@ -107,18 +107,18 @@ export function registerCompare(program: Command): void {
           .filter((o) => !taken.has(`${o.model}\u0000${o.condition}`));
         for (const o of fresh) outcomes.push(o);
         for (const o of fresh) taken.add(`${o.model}\u0000${o.condition}`);
-        const runConditions = storedConditions(run.config).filter(
-          (c) => !conditions.some((x) => x.name === c.name),
-        );
+        const sc: StoredConfig = readStoredConfig(run);
+        const runConditions = conditionsOf(sc).filter((c) => !conditions.some((x) => x.name === c.name));
         conditions.push(...runConditions);
 
-        for (const name of Object.keys(storedSweep(run.config)?.control?.strengths ?? {})) controls.add(name);
-        for (const [name, se] of Object.entries(storedSweep(run.config)?.sideEffects?.byCondition ?? {})) {
+        const record = sweepOf(sc);
+        for (const name of Object.keys(record?.control?.strengths ?? {})) controls.add(name);
+        for (const [name, se] of Object.entries(record?.sideEffects?.byCondition ?? {})) {
           sideEffects[name] ??= se;
         }
-        let stored = storedSweep(run.config)?.perplexity;
+        let stored = record?.perplexity;
         if (stored?.passageSha256 !== PASSAGE_SHA256) stored = undefined;
-        const model = localModel(run.config);
+        const model = localModel(modelsOf(sc)[0], "models[0].gpu");
         if (!stored && flags.perplexity && model) {
           stored = await computePerplexities(model, runConditions, flags.data);
         }
@@ -143,11 +143,11 @@ export function registerCompare(program: Command): void {
   });
 }
 
-async function computePerplexities(model: LocalModel, conditions: Condition[], data: string | undefined) {
+async function computePerplexities(model: AttackModel, conditions: Condition[], data: string | undefined) {
   const pack = await loadPack(resolveDataDir({ flag: data }));
   const { LlamaEngine } = await import("../../llama/engine.js");
   const { resolveModelFile } = await import("../../llama/model-source.js");
-  const engine = await LlamaEngine.load(await resolveModelFile(model.model), {
+  const engine = await LlamaEngine.load(await resolveModelFile(model.path), {
     threads: model.threads,
     contextSize: model.contextSize,
     ...gpuFields(model),
@@ -157,30 +157,6 @@ async function computePerplexities(model: LocalModel, conditions: Condition[], d
   } finally {
     await engine.dispose();
   }
-}
-
-/** The local GGUF of every model of a stored run config, by its label in the outcomes. */
-function localModels(config: unknown): AttackModel[] {
-  const models = (config as { models?: unknown } | null)?.models;
-  if (!Array.isArray(models)) return [];
-  const out: AttackModel[] = [];
-  for (const raw of models) {
-    const m = raw as Record<string, unknown>;
-    if (m.provider !== "llama" || typeof m.model !== "string") continue;
-    out.push({
-      label: modelLabel({
-        model: m.model,
-        provider: "llama",
-        ...(typeof m.name === "string" ? { name: m.name } : {}),
-      }),
-      path: m.model,
-      ...(typeof m.threads === "number" ? { threads: m.threads } : {}),
-      ...(typeof m.contextSize === "number" ? { contextSize: m.contextSize } : {}),
-      ...(m.gpu !== undefined ? { gpu: parseGpuRequest(m.gpu, "models[].gpu") } : {}),
-      ...(typeof m.gpuLayers === "number" ? { gpuLayers: m.gpuLayers } : {}),
-    });
-  }
-  return out;
 }
 
 /** `compare --attacks`: the attack-surface table over the given runs (default: every run in the store). */
@@ -209,7 +185,8 @@ async function compareAttacks(flags: CompareFlags): Promise<void> {
         outcomes.push(o);
         taken.add(`${o.model}\u0000${o.condition}`);
       }
-      for (const c of storedConditions(run.config)) {
+      const sc = readStoredConfig(run);
+      for (const c of conditionsOf(sc)) {
         const same = conditions.find((x) => x.name === c.name);
         if (!same) conditions.push(c);
         else if (
@@ -221,9 +198,9 @@ async function compareAttacks(flags: CompareFlags): Promise<void> {
           );
         }
       }
-      const record = storedSweep(run.config);
+      const record = sweepOf(sc);
       for (const name of Object.keys(record?.control?.strengths ?? {})) controls.add(name);
-      const locals = localModels(run.config);
+      const locals = modelsOf(sc).flatMap((m) => localModel(m, "models[].gpu") ?? []);
       for (const m of locals) if (!models.has(m.label)) models.set(m.label, m);
       if (locals[0]) storedCosts(locals[0].label, record, costs);
     }

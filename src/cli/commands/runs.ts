@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { Store } from "../../store/store.js";
+import { readStoredConfig, StoredConfigError } from "../../config/stored-config.js";
+import { type RunRecord, Store } from "../../store/store.js";
 import { storeOption, UsageError } from "../options.js";
 
 export function registerRuns(program: Command): void {
@@ -41,11 +42,26 @@ export function registerRuns(program: Command): void {
         process.stdout.write(
           `${r.id}  ${r.kind.padEnd(6)} ${r.status.padEnd(11)} ${r.createdAt}  ${r.name}\n` +
             `    ${p.items} items, ${p.responsesOk} responses (${p.responseErrors} errors)${judged ? `; ${judged}` : ""}\n` +
-            (r.status === "failed" && r.error ? `    failed: ${r.error}\n` : ""),
+            (r.status === "failed" && r.error ? `    failed: ${r.error}\n` : "") +
+            storedNotes(r),
         );
       }
     } finally {
       store.close();
     }
   });
+}
+
+/** Lines from a run's stored config worth listing: layers chosen by `layers: auto`; or why it is unreadable. */
+function storedNotes(run: RunRecord): string {
+  try {
+    const sc = readStoredConfig(run);
+    const chosen = sc.kind === "live" || sc.kind === "sweep" ? (sc.config.layerSelection ?? {}) : {};
+    return Object.entries(chosen)
+      .map(([name, c]) => `    ${name}: layers auto chose ${c.reason}\n`)
+      .join("");
+  } catch (err) {
+    if (err instanceof StoredConfigError) return `    ${err.message}\n`;
+    throw err;
+  }
 }

@@ -9,10 +9,10 @@ import { loadPack } from "../../data/pack.js";
 import { parseSelection } from "../../data/selection.js";
 import { type ControlVector, readControlVector } from "../../gguf/vector-file.js";
 import type { GpuRequest } from "../../llama/backend.js";
+import { autoLayers } from "../../protocol/layer-select.js";
 import { createProgress } from "../../runner/progress.js";
 import { writeRandomControl } from "../../steering/control-file.js";
 import { formatSweep, STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js";
-import { autoLayers } from "../../steering/layer-select.js";
 import { builtinPairs } from "../../steering/pairs.js";
 import { fileSha256, runSweep } from "../../steering/sweep.js";
 import {

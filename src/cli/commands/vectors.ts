@@ -244,7 +244,7 @@ export function registerVectors(program: Command): void {
     )
     .option(
       "--direction-layer <il>",
-      "ablate: the layer whose direction is removed (default: best held-out AUC)",
+      "ablate: the layer whose direction is removed (default: best held-out AUC, discriminative layers first, as at run time)",
       parseIntOption("--direction-layer"),
     )
     .option("--format <fmt>", `output format: ${STEERING_FORMATS.join(", ")}`, "terminal")

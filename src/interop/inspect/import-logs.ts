@@ -3,6 +3,7 @@
 // becomes a judge, and each score value becomes a label through a label map (label-map.ts).
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { storedConfig } from "../../config/stored-config.js";
 import type { NewItem, RunRecord, Store } from "../../store/store.js";
 import { canonicalJson, sha256 } from "../../util/hash.js";
 import { versions } from "../../version.js";
@@ -190,7 +191,7 @@ export function importInspectLogs(
       id: runId,
       name,
       kind: "import",
-      config: {
+      config: storedConfig("inspect", {
         source: "inspect",
         models,
         conditions,
@@ -204,7 +205,7 @@ export function importInspectLogs(
           evalId: l.eval.eval_id ?? null,
           created: l.eval.created ?? null,
         })),
-      },
+      }),
       versions: versions(),
       dataHash: null,
     });

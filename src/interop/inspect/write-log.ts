@@ -3,6 +3,8 @@
 // schema requires is written (inspect itself serialises every field with its default), so the logs
 // validate against log-schema.json. Ids are derived from the run, so exporting twice gives the same
 // bytes.
+import { modelLabel } from "../../config/run-config.js";
+import { conditionsOf, modelsOf, readStoredConfig } from "../../config/stored-config.js";
 import { buildTable1, type Outcome } from "../../metrics/index.js";
 import type { ItemDetail, RunRecord, Store } from "../../store/store.js";
 import { isLabel, LABELS, type Label } from "../../types.js";
@@ -146,37 +148,31 @@ interface RunView {
 
 /** Reads what the export needs from a run's stored config (live and imported runs store different shapes). */
 function runView(run: RunRecord): RunView {
-  const cfg = (run.config ?? {}) as Record<string, unknown>;
-  const list = (v: unknown): Record<string, unknown>[] =>
-    Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => !!x && typeof x === "object") : [];
-  const models = list(cfg.models);
-  const label = (m: Record<string, unknown>) => (typeof m.name === "string" ? m.name : String(m.model));
-  const findModel = (name: string) => models.find((m) => label(m) === name);
-  const topDecoding = (cfg.decoding ?? {}) as Record<string, unknown>;
-  const folders = list(cfg.folders);
+  const sc = readStoredConfig(run);
+  const models = modelsOf(sc);
+  // Labels as items and judgements carry them (a local GGUF by its file name).
+  const findModel = (name: string) => models.find((m) => modelLabel(m) === name);
+  const live = sc.kind === "live" || sc.kind === "sweep" ? sc.config : undefined;
+  const folders = sc.kind === "published" ? sc.config.folders : [];
+  const judges: { name?: string | undefined; model?: string | undefined }[] = sc.config.judges ?? [];
   return {
     decoding(model) {
-      const m = findModel(model);
-      const d = { ...topDecoding, ...((m?.decoding as Record<string, unknown> | undefined) ?? {}) };
-      return d as ReturnType<RunView["decoding"]>;
+      return { ...live?.decoding, ...findModel(model)?.decoding };
     },
     inspectModel(model) {
       const m = findModel(model);
-      if (m && typeof m.model === "string") {
-        const provider = typeof m.provider === "string" ? m.provider : "openai";
-        return `${provider}/${m.model}`;
-      }
+      if (m) return `${m.provider ?? "openai"}/${m.model}`;
       // Imported paper runs know the Hugging Face name of each model.
-      const folder = folders.find((f) => String(f.HF_MODEL_NAME ?? "").endsWith(`/${model}`));
-      if (folder) return `hf/${String(folder.HF_MODEL_NAME)}`;
+      const folder = folders.find((f) => f.HF_MODEL_NAME.endsWith(`/${model}`));
+      if (folder) return `hf/${folder.HF_MODEL_NAME}`;
       return `steerbench/${model}`;
     },
     condition(name) {
-      const c = list(cfg.conditions).find((x) => x.name === name);
+      const c = conditionsOf(sc).find((x) => x.name === name);
       return c ? toJson(c) : name;
     },
     judge(name) {
-      const j = list(cfg.judges).find((x) => label(x) === name);
+      const j = judges.find((x) => (x.name ?? x.model) === name);
       return j ? toJson({ ...j, headers: undefined }) : { name };
     },
   };

@@ -1,89 +1,29 @@
-// Reads the run settings the report shows out of a run's stored config. Stored configs differ by run
-// kind (live runs keep the resolved conditions, imports keep preset names and the source folders'
-// configs), so every field is optional here and unknown fields are kept in the raw JSON view.
-import { z } from "zod";
+// The run settings the report shows, from a run's stored config as the one reader reads it
+// (config/stored-config.ts): live runs keep resolved conditions and model entries, imports keep names and
+// the source folders' configs. An unreadable config still gives a report: empty settings, the reader's
+// error, and the raw JSON.
+import {
+  type LayerChoice,
+  readStoredConfig,
+  type StoredConfig,
+  StoredConfigError,
+  type StoredJudge,
+  type StoredModel,
+} from "../../config/stored-config.js";
+import type { Condition, SystemPromptSource } from "../../types.js";
 import type { ConditionInfo, JudgeInfo, ModelInfo, ReportSettings } from "./types.js";
 
-const systemSourceSchema = z.union([
-  z.enum(["category", "instrumentaleval-agent", "none"]),
-  z.looseObject({ kind: z.string(), text: z.string().optional() }),
-  z.looseObject({ text: z.string() }),
-]);
+/** A system source as stored: a run config's (`"category"`, `{text}`) or a condition's (`{kind}`). */
+type SystemSource = string | { text: string } | SystemPromptSource;
 
-const conditionSchema = z.looseObject({
-  name: z.string(),
-  description: z.string().optional(),
-  prompt: z
-    .looseObject({
-      userSuffix: z.string().optional(),
-      userPrefix: z.string().optional(),
-      systemSuffix: z.string().optional(),
-      system: systemSourceSchema.optional(),
-    })
-    .optional(),
-  activation: z
-    .looseObject({
-      vector: z.string(),
-      layers: z.tuple([z.number(), z.number()]).optional(),
-      strength: z.number(),
-      normPreserving: z.boolean().optional(),
-    })
-    .optional(),
-  requestBody: z.record(z.string(), z.unknown()).optional(),
-});
-
-const decodingSchema = z.record(z.string(), z.unknown());
-
-const modelSchema = z.union([
-  z.string(),
-  z.looseObject({
-    name: z.string().optional(),
-    model: z.string(),
-    provider: z.string().optional(),
-    thinking: z.boolean().optional(),
-    decoding: decodingSchema.optional(),
-  }),
-]);
-
-const judgeSchema = z.union([
-  z.string(),
-  z.looseObject({
-    name: z.string().optional(),
-    model: z.string(),
-    provider: z.string().optional(),
-    mode: z.string().optional(),
-    prompt: z.unknown().optional(),
-    temperature: z.number().optional(),
-    maxTokens: z.number().optional(),
-  }),
-]);
-
-// The source-folder configs an import keeps (arXiv 2601.01584 `config.json`).
-const folderSchema = z.looseObject({
-  HF_MODEL_NAME: z.string(),
-  STEERING_MODE: z.string().optional(),
-  HF_IS_THINKING: z.boolean().optional(),
-  TEMPERATURE_TEST: z.number().optional(),
-  MAX_NEW_TOKENS_TEST: z.number().optional(),
-  MAX_TASKS_PER_BENCH: z.number().optional(),
-  TASK_SAMPLE_SEED: z.number().optional(),
-});
-
-const configSchema = z.looseObject({
-  models: z.array(modelSchema).optional().catch(undefined),
-  conditions: z
-    .array(z.union([z.string(), conditionSchema]))
-    .optional()
-    .catch(undefined),
-  judges: z.array(judgeSchema).optional().catch(undefined),
-  decoding: decodingSchema.optional().catch(undefined),
-  selection: z.unknown().optional(),
-  epochs: z.number().optional().catch(undefined),
-  system: systemSourceSchema.optional().catch(undefined),
-  folders: z.array(folderSchema).optional().catch(undefined),
-});
-
-type SystemSource = z.output<typeof systemSourceSchema>;
+interface Folder {
+  HF_MODEL_NAME: string;
+  HF_IS_THINKING?: boolean | undefined;
+  TEMPERATURE_TEST?: number | undefined;
+  MAX_NEW_TOKENS_TEST?: number | undefined;
+  MAX_TASKS_PER_BENCH?: number | undefined;
+  TASK_SAMPLE_SEED?: number | undefined;
+}
 
 export function describeSystem(s: SystemSource | undefined): string | undefined {
   if (s === undefined) return undefined;
@@ -92,31 +32,30 @@ export function describeSystem(s: SystemSource | undefined): string | undefined 
     if (s === "instrumentaleval-agent") return "original InstrumentalEval agent prompt";
     return "none";
   }
-  const kind = "kind" in s ? s.kind : "text";
-  if (kind === "text") return `text: ${s.text ?? ""}`;
+  if (!("kind" in s) || s.kind === "text") return `text: ${"text" in s ? s.text : ""}`;
+  const kind = s.kind;
   return describeSystem(kind === "category" || kind === "instrumentaleval-agent" ? kind : "none");
 }
 
 const lastSegment = (name: string): string =>
   name.includes("/") ? name.slice(name.lastIndexOf("/") + 1) : name;
 
-function modelInfos(
-  models: z.output<typeof modelSchema>[] | undefined,
-  runDecoding: Record<string, unknown> | undefined,
-  folders: z.output<typeof folderSchema>[] | undefined,
-): ModelInfo[] {
-  return (models ?? []).map((m): ModelInfo => {
-    if (typeof m !== "string") {
-      return {
-        name: m.name ?? m.model,
-        model: m.model,
-        provider: m.provider,
-        thinking: m.thinking,
-        decoding: { ...(runDecoding ?? {}), ...(m.decoding ?? {}) },
-      };
-    }
-    // An imported model: its settings come from the source folders' configs.
-    const folder = folders?.find((f) => lastSegment(f.HF_MODEL_NAME) === m || f.HF_MODEL_NAME === m);
+function modelInfos(models: StoredModel[], runDecoding: Record<string, unknown> | undefined): ModelInfo[] {
+  return models.map(
+    (m): ModelInfo => ({
+      name: m.name ?? m.model,
+      model: m.model,
+      provider: m.provider,
+      thinking: m.thinking,
+      decoding: { ...(runDecoding ?? {}), ...(m.decoding ?? {}) },
+    }),
+  );
+}
+
+/** An imported model: its settings come from the source folders' configs. */
+function importedModelInfos(models: string[], folders: readonly Folder[]): ModelInfo[] {
+  return models.map((m): ModelInfo => {
+    const folder = folders.find((f) => lastSegment(f.HF_MODEL_NAME) === m || f.HF_MODEL_NAME === m);
     if (folder === undefined) return { name: m };
     const decoding: Record<string, unknown> = {};
     if (folder.TEMPERATURE_TEST !== undefined) decoding.temperature = folder.TEMPERATURE_TEST;
@@ -131,11 +70,10 @@ function modelInfos(
   });
 }
 
-function judgeInfos(judges: z.output<typeof judgeSchema>[] | undefined): JudgeInfo[] {
-  return (judges ?? []).map((j): JudgeInfo => {
-    if (typeof j === "string") return { name: j };
+function judgeInfos(judges: readonly StoredJudge[]): JudgeInfo[] {
+  return judges.map((j): JudgeInfo => {
     return {
-      name: j.name ?? j.model,
+      name: j.name ?? j.model ?? "",
       model: j.model,
       provider: j.provider,
       mode: j.mode,
@@ -146,7 +84,7 @@ function judgeInfos(judges: z.output<typeof judgeSchema>[] | undefined): JudgeIn
   });
 }
 
-function conditionInfo(c: string | z.output<typeof conditionSchema>): ConditionInfo {
+function conditionInfo(c: string | Condition, layerSelection?: Record<string, LayerChoice>): ConditionInfo {
   if (typeof c === "string") return { name: c };
   const info: ConditionInfo = { name: c.name };
   if (c.description !== undefined) info.description = c.description;
@@ -160,6 +98,8 @@ function conditionInfo(c: string | z.output<typeof conditionSchema>): ConditionI
     info.activation = { vector: a.vector, strength: a.strength };
     if (a.layers !== undefined) info.activation.layers = a.layers;
     if (a.normPreserving !== undefined) info.activation.normPreserving = a.normPreserving;
+    const chosen = layerSelection?.[c.name];
+    if (chosen) info.activation.layersReason = chosen.reason;
   }
   if (c.requestBody !== undefined) info.requestBody = JSON.stringify(c.requestBody);
   return info;
@@ -175,25 +115,62 @@ function describeSelection(s: unknown): string | null {
   return JSON.stringify(s);
 }
 
-function folderSelection(folders: z.output<typeof folderSchema>[] | undefined): unknown {
-  const f = folders?.[0];
+function folderSelection(folders: readonly Folder[]): unknown {
+  const f = folders[0];
   if (f?.MAX_TASKS_PER_BENCH === undefined || f.TASK_SAMPLE_SEED === undefined) return undefined;
   return { maxPerCategory: f.MAX_TASKS_PER_BENCH, seed: f.TASK_SAMPLE_SEED };
 }
 
-/** Settings of a run from its stored config and versions. Never throws on an unexpected config. */
-export function runSettings(config: unknown, versions: Record<string, string>): ReportSettings {
-  const parsed = configSchema.safeParse(config);
-  const c = parsed.success ? parsed.data : {};
+const EMPTY = {
+  models: [],
+  conditions: [],
+  judges: [],
+  decoding: null,
+  selection: null,
+  epochs: null,
+  system: null,
+};
+
+function settingsOf(sc: StoredConfig): Omit<ReportSettings, "steerbenchVersion" | "configJson"> {
+  if (sc.kind === "published" || sc.kind === "inspect") {
+    const folders = sc.kind === "published" ? sc.config.folders : [];
+    return {
+      ...EMPTY,
+      models: importedModelInfos(sc.config.models, folders),
+      conditions: sc.config.conditions.map((x) => conditionInfo(x)),
+      judges: judgeInfos(sc.config.judges),
+      selection: describeSelection(folderSelection(folders)),
+    };
+  }
+  const c = sc.config;
   return {
-    models: modelInfos(c.models, c.decoding, c.folders),
-    conditions: (c.conditions ?? []).map(conditionInfo),
-    judges: judgeInfos(c.judges),
+    models: modelInfos(c.models ?? [], c.decoding),
+    conditions: (c.conditions ?? []).map((x) => conditionInfo(x, c.layerSelection)),
+    judges: judgeInfos(c.judges ?? []),
     decoding: c.decoding ?? null,
-    selection: describeSelection(c.selection ?? folderSelection(c.folders)),
+    selection: describeSelection(c.selection),
     epochs: c.epochs ?? null,
     system: describeSystem(c.system) ?? null,
+  };
+}
+
+/**
+ * Settings of a run from its stored config and versions. Never throws on an unexpected config: the
+ * report then shows the reader's error beside the raw JSON.
+ */
+export function runSettings(
+  config: unknown,
+  versions: Record<string, string>,
+  run: { id: string; kind: string } = { id: "(config)", kind: "live" },
+): ReportSettings {
+  const common = {
     steerbenchVersion: versions.steerbench ?? null,
     configJson: JSON.stringify(config, null, 2) ?? "null",
   };
+  try {
+    return { ...settingsOf(readStoredConfig({ ...run, config })), ...common };
+  } catch (err) {
+    if (!(err instanceof StoredConfigError)) throw err;
+    return { ...EMPTY, ...common, configError: err.message };
+  }
 }

@@ -1,5 +1,8 @@
 // The report's summary of a run: settings, Table 1 per judge (from src/metrics, never recomputed here),
 // sweep points, failure counts and progress. Item texts are loaded separately (items.ts).
+
+import { readStoredConfig, StoredConfigError, sweepOf } from "../../config/stored-config.js";
+import type { SweepRecord } from "../../config/sweep-record.js";
 import {
   buildTable1,
   type ConditionPair,
@@ -97,25 +100,21 @@ export function sweepStrengths(run: Pick<RunRecord, "kind">, settings: ReportSet
   return new Set(strengths.values()).size >= 2 ? strengths : new Map();
 }
 
-/** The conditions a sweep ran as its random-direction control (its stored `sweep.control` record). */
-export function controlConditions(config: unknown): Set<string> {
-  const sweep = (config as { sweep?: unknown } | null)?.sweep as
-    | { control?: { strengths?: unknown } }
-    | undefined;
-  const strengths = sweep?.control?.strengths;
-  return new Set(strengths !== null && typeof strengths === "object" ? Object.keys(strengths) : []);
+/** A sweep run's stored record; none for other kinds, or when the config is unreadable (settings say why). */
+function sweepRecordOf(run: RunRecord): SweepRecord | undefined {
+  try {
+    return sweepOf(readStoredConfig(run));
+  } catch (err) {
+    if (err instanceof StoredConfigError) return undefined;
+    throw err;
+  }
 }
 
 /** Neutral-passage perplexity per condition, as a sweep stored it (empty when it measured none). */
-export function storedPerplexity(config: unknown): Map<string, number> {
-  const by = (
-    (config as { sweep?: unknown } | null)?.sweep as { perplexity?: { byCondition?: unknown } } | undefined
-  )?.perplexity?.byCondition;
+function storedPerplexity(sweep: SweepRecord | undefined): Map<string, number> {
   const out = new Map<string, number>();
-  if (by === null || typeof by !== "object") return out;
-  for (const [name, r] of Object.entries(by as Record<string, unknown>)) {
-    const ppl = (r as { perplexity?: unknown } | null)?.perplexity;
-    if (typeof ppl === "number" && Number.isFinite(ppl)) out.set(name, ppl);
+  for (const [name, r] of Object.entries(sweep?.perplexity?.byCondition ?? {})) {
+    if (Number.isFinite(r.perplexity)) out.set(name, r.perplexity);
   }
   return out;
 }
@@ -197,7 +196,7 @@ function health(store: Store, runId: string, models: string[], conditions: strin
 
 /** Builds the summary of one run from the store. */
 export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions = {}): ReportSummary {
-  const settings = runSettings(run.config, run.versions);
+  const settings = runSettings(run.config, run.versions, run);
   const seen = store.itemGroups(run.id);
   const distinct = (key: "model" | "condition" | "category") => [...new Set(seen.map((r) => r[key]))];
 
@@ -250,9 +249,11 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
     judges = [opts.judge, ...judges.filter((j) => j !== opts.judge)];
   }
   const strengths = sweepStrengths(run, settings);
-  const controls = controlConditions(run.config);
+  const sweep = sweepRecordOf(run);
+  // The conditions a sweep ran as its random-direction control.
+  const controls = new Set(Object.keys(sweep?.control?.strengths ?? {}));
   const pairs = opts.pairs ?? defaultPairs(conditions, strengths, controls);
-  const perplexity = storedPerplexity(run.config);
+  const perplexity = storedPerplexity(sweep);
   const tables = judges.map((judge) => {
     const table = buildTable1(store.outcomes(run.id, judge), { pairs });
     table.rows.sort(

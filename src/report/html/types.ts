@@ -33,6 +33,8 @@ export interface ConditionInfo {
     layers?: [number, number];
     strength: number;
     normPreserving?: boolean;
+    /** Why these layers, when the config said `layers: auto` (the run's stored choice). */
+    layersReason?: string;
   };
   /** Extra request-body fields, as JSON text. */
   requestBody?: string;
@@ -76,6 +78,8 @@ export interface ReportSettings {
   steerbenchVersion: string | null;
   /** The stored config, pretty-printed (secrets are never stored). */
   configJson: string;
+  /** Why the stored config could not be read, when it could not (the settings are then empty). */
+  configError?: string;
 }
 
 /** Work done and failures per model × condition (all judges). */

@@ -3,10 +3,10 @@
 // project with opposite signs on its direction (positive above 0, negative below); those layers are ranked
 // by held-out AUC. Steering takes a contiguous range (that is what a control vector's [first, last] is), so
 // the chosen range is the longest run of consecutive discriminative layers around the best-ranked one.
-// Everything comes from the vector file's extraction metadata; no model is run.
+// Everything comes from the vector file's extraction metadata; no model is run. Pure, and below the runner,
+// so that `sweep`/`bake --layers auto` and a run config's `layers: auto` choose by the same code.
 
 import type { ControlVector } from "../gguf/vector-file.js";
-import { formatLayerList } from "./extract.js";
 
 export class LayerSelectionError extends Error {}
 
@@ -27,14 +27,39 @@ export interface AutoLayers {
   reason: string;
 }
 
+/** How errors name the setting and the way out: the CLI's `--layers` by default, a config key otherwise. */
+export interface LayerSelectionWording {
+  /** The setting, e.g. `--layers auto` or `conditions.2.activation.layers: auto`. */
+  setting: string;
+  /** What to give instead, e.g. `give --layers a-b`. */
+  instead: string;
+}
+
+const CLI_WORDING: LayerSelectionWording = { setting: "--layers auto", instead: "give --layers a-b" };
+
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
 
+/** "1-3" for a contiguous set, else "1,3,5" (sorted). */
+export function formatLayerList(layers: readonly number[]): string {
+  const sorted = [...layers].sort((a, b) => a - b);
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  if (first === undefined || last === undefined) return "";
+  if (last - first === sorted.length - 1) return first === last ? `${first}` : `${first}-${last}`;
+  return sorted.join(",");
+}
+
 /** Chooses the steered layers of `vec` by the selective-steering rule; `label` names the file in errors. */
-export function autoLayers(vec: ControlVector, label: string): AutoLayers {
+export function autoLayers(
+  vec: ControlVector,
+  label: string,
+  wording: LayerSelectionWording = CLI_WORDING,
+): AutoLayers {
+  const { setting, instead } = wording;
   const q = vec.meta?.quality;
   if (!q || q.size === 0) {
     throw new LayerSelectionError(
-      `--layers auto needs per-layer extraction metadata, and ${label} has none (extract it with \`steerbench vectors extract\`)`,
+      `${setting} needs per-layer extraction metadata, and ${label} has none (extract it with \`steerbench vectors extract\`)`,
     );
   }
   const candidates: LayerCandidate[] = [];
@@ -55,8 +80,8 @@ export function autoLayers(vec: ControlVector, label: string): AutoLayers {
   if (candidates.length === 0) {
     throw new LayerSelectionError(
       missing > 0 && rejected.length === 0
-        ? `--layers auto: ${label} records no class-mean projections (written by an older steerbench); re-extract it`
-        : `--layers auto: no layer of ${label} has positive and negative class means projecting with opposite signs on its direction; give --layers a-b`,
+        ? `${setting}: ${label} records no class-mean projections (written by an older steerbench); re-extract it`
+        : `${setting}: no layer of ${label} has positive and negative class means projecting with opposite signs on its direction; ${instead}`,
     );
   }
   const ranked = [...candidates].sort((a, b) => (b.auc || 0) - (a.auc || 0) || a.layer - b.layer);
