@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { resolveDataDir } from "../../data/data-dir.js";
 import { importPublishedRuns } from "../../importers/import-published.js";
