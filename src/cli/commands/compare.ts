@@ -21,6 +21,7 @@ import { STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js"
 import type { PerplexityResult } from "../../steering/perplexity.js";
 import type { SideEffectResult } from "../../steering/side-effects.js";
 import { measurePerplexities, PASSAGE_SHA256, storedSweep } from "../../steering/sweep.js";
+import { controlConditionNames } from "../../steering/sweep-config.js";
 import { Store } from "../../store/store.js";
 import type { Condition } from "../../types.js";
 import { type GpuFlags, gpuFields } from "../gpu-options.js";
@@ -112,7 +113,7 @@ export function registerCompare(program: Command): void {
         );
         conditions.push(...runConditions);
 
-        for (const name of Object.keys(storedSweep(run.config)?.control?.strengths ?? {})) controls.add(name);
+        for (const name of controlConditionNames(storedSweep(run.config))) controls.add(name);
         for (const [name, se] of Object.entries(storedSweep(run.config)?.sideEffects?.byCondition ?? {})) {
           sideEffects[name] ??= se;
         }
@@ -222,7 +223,7 @@ async function compareAttacks(flags: CompareFlags): Promise<void> {
         }
       }
       const record = storedSweep(run.config);
-      for (const name of Object.keys(record?.control?.strengths ?? {})) controls.add(name);
+      for (const name of controlConditionNames(record)) controls.add(name);
       const locals = localModels(run.config);
       for (const m of locals) if (!models.has(m.label)) models.set(m.label, m);
       if (locals[0]) storedCosts(locals[0].label, record, costs);

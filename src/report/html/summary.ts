@@ -97,13 +97,28 @@ export function sweepStrengths(run: Pick<RunRecord, "kind">, settings: ReportSet
   return new Set(strengths.values()).size >= 2 ? strengths : new Map();
 }
 
-/** The conditions a sweep ran as its random-direction control (its stored `sweep.control` record). */
+/** The conditions a sweep ran as its (first) random-direction control (its stored `sweep.control` record). */
 export function controlConditions(config: unknown): Set<string> {
-  const sweep = (config as { sweep?: unknown } | null)?.sweep as
-    | { control?: { strengths?: unknown } }
-    | undefined;
-  const strengths = sweep?.control?.strengths;
-  return new Set(strengths !== null && typeof strengths === "object" ? Object.keys(strengths) : []);
+  return new Set(Object.keys(storedControl(config)?.strengths ?? {}));
+}
+
+/** The conditions of a sweep's further control seeds (`--control-seeds`): not drawn as the control curve. */
+export function extraControlConditions(config: unknown): Set<string> {
+  const extra = storedControl(config)?.extra;
+  return new Set((Array.isArray(extra) ? extra : []).flatMap((c) => Object.keys(objectOr(c?.strengths))));
+}
+
+const objectOr = (x: unknown): Record<string, unknown> =>
+  x !== null && typeof x === "object" ? (x as Record<string, unknown>) : {};
+
+function storedControl(
+  config: unknown,
+): { strengths?: Record<string, unknown>; extra?: unknown } | undefined {
+  const control = objectOr(objectOr(objectOr(config).sweep).control);
+  return {
+    strengths: objectOr(control.strengths),
+    extra: control.extra as { strengths?: unknown }[] | undefined,
+  };
 }
 
 /** Neutral-passage perplexity per condition, as a sweep stored it (empty when it measured none). */
@@ -251,7 +266,9 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
   }
   const strengths = sweepStrengths(run, settings);
   const controls = controlConditions(run.config);
-  const pairs = opts.pairs ?? defaultPairs(conditions, strengths, controls);
+  const extra = extraControlConditions(run.config);
+  const pairs = opts.pairs ?? defaultPairs(conditions, strengths, new Set([...controls, ...extra]));
+  const drawn = new Map([...strengths].filter(([c]) => !extra.has(c)));
   const perplexity = storedPerplexity(run.config);
   const tables = judges.map((judge) => {
     const table = buildTable1(store.outcomes(run.id, judge), { pairs });
@@ -261,7 +278,7 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
         rank(conditions, a.condition) - rank(conditions, b.condition),
     );
     table.gaps.sort((a, b) => rank(models, a.model) - rank(models, b.model));
-    return { judge, table, sweep: sweepPoints(table, strengths, controls, perplexity) };
+    return { judge, table, sweep: sweepPoints(table, drawn, controls, perplexity) };
   });
 
   const progress = store.progress(run.id);
