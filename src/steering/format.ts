@@ -234,7 +234,9 @@ export function formatSweep(analyses: readonly SweepAnalysis[], format: Steering
       });
     }
     if (a.specificity) {
-      const seed = a.controlSpread ? ` (control seed ${a.controlSpread.seeds[0]?.seed})` : "";
+      const seed = a.controlSpread
+        ? ` (control seed ${a.controlSpread.seeds[0]?.seed} alone: a ratio over one seed's Δ swings with that Δ; the line over all seeds is the one to read)`
+        : "";
       notes.push(`${a.model}: ${specificityText(a.specificity)}${seed}`);
     }
     if (a.controlSpread) notes.push(`${a.model}: ${controlSpreadText(a.controlSpread)}`);
