@@ -141,7 +141,7 @@ describe("known answers: prompt steering on steerling", () => {
 //
 // Why the last layer, measured on steerling (issue 13): its per-scenario labels are memorised by the last
 // block from the residual stream entering it, so any push at layers 1-2 of the vector's size scrambles that
-// lookup. Steering all of layers 1-3 at ±0.25, 8 random seeds moved Conv.% by 3-71 pp (the vector: 78 pp),
+// lookup. Steering all of layers 1-3 at up to ±0.25, 8 random seeds moved Conv.% by 3-71 pp (the vector: 78 pp),
 // and --layers auto (2-3) with --norm-preserving was no better. At layer 3, after the lookup, the same 8
 // seeds at −0.5/+1 moved it by 0-21 pp (mean |gap| 9.9 pp) while the vector moved it by 73.5 pp.
 // Criteria: Conv.% non-decreasing over the strengths; the strongest usable ± pair |Δ| ≥ 40 pp with its
