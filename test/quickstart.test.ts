@@ -46,6 +46,7 @@ describe("steerbench quickstart", () => {
     // The short activation sweep with its random-direction control follows Table 1.
     expect(res.stdout).toMatch(/Steerability curve: steerling/);
     expect(res.stdout).toMatch(/Vector vs random-direction control/);
+    expect(res.stdout).toMatch(/random-direction controls over 3 seeds \(0, 1, 2\)/);
     const s = Store.open(store);
     const run = s.listRuns().find((r) => r.name === "quickstart")!;
     expect(run.status).toBe("done");

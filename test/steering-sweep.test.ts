@@ -193,8 +193,9 @@ describe("the vectors, sweep and compare verbs", () => {
       ...local,
     ];
     const first = await cli(args);
-    // 3 strengths, their random-direction control at ±4, pro_ic and anti_ic: 7 conditions × 2 items.
-    expect(first.stderr).toContain("this session generated 14, judged 14");
+    // 3 strengths, the default 3 random-direction controls (seeds 0-2) at ±4, pro_ic and anti_ic:
+    // 11 conditions × 2 items.
+    expect(first.stderr).toContain("this session generated 22, judged 22");
     expect(first.stdout).toContain("Steerability curve:");
     for (const c of ["act-4", "act0", "act+4"]) expect(first.stdout).toContain(c);
     expect(first.stdout).toContain("strongest + vs −");
@@ -203,6 +204,7 @@ describe("the vectors, sweep and compare verbs", () => {
     expect(first.stdout).toMatch(/\(×1\.00\)/);
     expect(first.stdout).toContain("Vector vs random-direction control (same per-layer norm)");
     expect(first.stdout).toMatch(/specificity Δ\(vector\)\/Δ\(control\) at \+4 vs -4 over 2 items/);
+    expect(first.stdout).toMatch(/random-direction controls over 3 seeds \(0, 1, 2\) at \+4 vs -4, 2 items/);
     expect(first.stdout).toMatch(
       /sign check at layer 3 on 16 pairs \(all categories; they may overlap the extraction pairs\): (passed|FAILED)/,
     );
@@ -221,9 +223,17 @@ describe("the vectors, sweep and compare verbs", () => {
         "anti_ic",
         "ctl+4",
         "ctl-4",
+        "ctl.s1+4",
+        "ctl.s1-4",
+        "ctl.s2+4",
+        "ctl.s2-4",
         "pro_ic",
       ]);
       expect(sweep.control).toMatchObject({ seed: 0, strengths: { "ctl-4": -4, "ctl+4": 4 } });
+      expect(sweep.control!.extra!.map((c) => [c.seed, c.strengths])).toEqual([
+        [1, { "ctl.s1-4": -4, "ctl.s1+4": 4 }],
+        [2, { "ctl.s2-4": -4, "ctl.s2+4": 4 }],
+      ]);
       // The control has the vector's per-layer norm and another direction.
       const v = readControlVector(extracted);
       const c = readControlVector(sweep.control!.vector);
@@ -241,14 +251,14 @@ describe("the vectors, sweep and compare verbs", () => {
       // Strength 0 is exactly the unsteered passage; steering changes it.
       expect(sweep.perplexity!.byCondition.act0!.logProb).toBe(sweep.perplexity!.reference.logProb);
       expect(sweep.perplexity!.byCondition["act+4"]!.logProb).not.toBe(sweep.perplexity!.reference.logProb);
-      expect(store.countItems(run.id)).toBe(14);
+      expect(store.countItems(run.id)).toBe(22);
     } finally {
       store.close();
     }
 
     // The same command again resumes: nothing is generated twice, and JSON output is pure JSON.
     const again = await cli([...args, "--format", "json"]);
-    expect(again.stderr).toContain("14 items; this session generated 0, judged 0");
+    expect(again.stderr).toContain("22 items; this session generated 0, judged 0");
     const analyses = JSON.parse(again.stdout) as { points: { strength: number; total: number }[] }[];
     expect(analyses[0]!.points.map((p) => [p.strength, p.total])).toEqual([
       [-4, 2],
@@ -298,5 +308,12 @@ describe("the vectors, sweep and compare verbs", () => {
         "conflict",
       ]),
     ).rejects.toThrow(/--with-prompt must be one of baseline, pro_ic, anti_ic/);
+    const base = ["sweep", "--model", tinyModel, "--vector", extracted, "--judge", tinyModel];
+    await expect(cli([...base, "--control-seeds", "0"])).rejects.toThrow(
+      /--control-seeds must be at least 1, got 0 \(to run none, give --no-control\)/,
+    );
+    await expect(cli([...base, "--no-control", "--control-seeds", "2"])).rejects.toThrow(
+      /--control-seeds needs the control; drop --no-control/,
+    );
   });
 });

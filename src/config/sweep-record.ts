@@ -44,6 +44,17 @@ export const signCheckSchema = z.object({
   ),
 });
 
+const controlRecordSchema = z.object({
+  vector: z.string(),
+  vectorSha256: z.string().optional(),
+  seed: z.number().int(),
+  /** Condition name → strength. */
+  strengths: z.record(z.string(), z.number()),
+});
+
+/** One seeded random-direction control of a sweep. */
+export type ControlRecord = z.infer<typeof controlRecordSchema>;
+
 export const sweepRecordSchema = z.object({
   /** The swept vector (always set by `steerbench sweep`; a library caller's sweep run may omit it). */
   vector: z.string().optional(),
@@ -55,12 +66,10 @@ export const sweepRecordSchema = z.object({
   mode: z.enum(["add", "rotate"]).optional(),
   withPrompt: z.enum(WITH_PROMPT).optional(),
   strengths: z.record(z.string(), z.number()),
-  control: z
-    .object({
-      vector: z.string(),
-      vectorSha256: z.string().optional(),
-      seed: z.number().int(),
-      strengths: z.record(z.string(), z.number()),
+  control: controlRecordSchema
+    .extend({
+      /** Further seeds (`--control-seeds`), each swept at the same strengths. */
+      extra: z.array(controlRecordSchema).optional(),
     })
     .optional(),
   /** Next-token KL and changed answers on neutral prompts, per condition (see steering/side-effects.ts). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ControlVector } from "../gguf/vector-file.js";
 import type { Outcome } from "../metrics/table1.js";
 import type { Label } from "../types.js";
-import { randomControl, signCheckLayer, specificity } from "./controls.js";
+import { controlSpread, randomControl, signCheckLayer, specificity } from "./controls.js";
 
 const vec: ControlVector = {
   directions: new Map([
@@ -85,5 +85,59 @@ describe("specificity", () => {
     const none = specificity(flat, names, { high: 4, low: -4 });
     expect(none.ratio).toBeNull();
     expect(none.undefinedResamples).toBeGreaterThan(0);
+  });
+});
+
+describe("controls over several seeds", () => {
+  const names = {
+    zero: "act0",
+    vectorHigh: "act+4",
+    vectorLow: "act-4",
+    controls: [
+      { seed: 0, high: "ctl+4", low: "ctl-4" },
+      { seed: 1, high: "ctl.s1+4", low: "ctl.s1-4" },
+    ],
+  };
+  // Unsteered 5/10. Vector 9/10 vs 1/10: gap 80, largest move 40. Seed 0: 7/10 vs 5/10 (gap 20, move 20).
+  // Seed 1 sends both signs up, 9/10 and 9/10: gap 0 but a move of 40, which the gap alone would hide.
+  const data = [
+    ...outcomes("act0", [C, C, C, C, C, N, N, N, N, N]),
+    ...outcomes("act+4", [C, C, C, C, C, C, C, C, C, N]),
+    ...outcomes("act-4", [C, N, N, N, N, N, N, N, N, N]),
+    ...outcomes("ctl+4", [C, C, C, C, C, C, C, N, N, N]),
+    ...outcomes("ctl-4", [C, C, C, C, C, N, N, N, N, N]),
+    ...outcomes("ctl.s1+4", [C, C, C, C, C, C, C, C, C, N]),
+    ...outcomes("ctl.s1-4", [C, C, C, C, C, C, C, C, C, N]),
+  ];
+  it("compares the vector with the mean |gap| and the mean largest move of the controls", () => {
+    const cs = controlSpread(data, names, { high: 4, low: -4 });
+    expect(cs.seeds.map((s) => [s.seed, s.gap, s.shift])).toEqual([
+      [0, expect.closeTo(20, 9), expect.closeTo(20, 9)],
+      [1, expect.closeTo(0, 9), expect.closeTo(40, 9)],
+    ]);
+    expect(cs.vectorGap).toBeCloseTo(80, 9);
+    expect(cs.vectorShift).toBeCloseTo(40, 9);
+    expect(cs.meanAbsGap).toBeCloseTo(10, 9);
+    expect(cs.meanShift).toBeCloseTo(30, 9);
+    expect(cs.gapRatio).toBeCloseTo(8, 9);
+    expect(cs.shiftRatio).toBeCloseTo(4 / 3, 9);
+    expect(cs.items).toBe(10);
+    expect(cs.meanShiftCI![0]).toBeLessThanOrEqual(30);
+    expect(cs.meanShiftCI![1]).toBeGreaterThanOrEqual(30);
+    expect(controlSpread(data, names, { high: 4, low: -4 }).gapRatioCI).toEqual(cs.gapRatioCI);
+  });
+
+  it("is +∞ when no control moves", () => {
+    const still = data
+      .filter((o) => !o.condition.startsWith("ctl"))
+      .concat(
+        ["ctl+4", "ctl-4", "ctl.s1+4", "ctl.s1-4"].flatMap((c) =>
+          outcomes(c, [C, C, C, C, C, N, N, N, N, N]),
+        ),
+      );
+    const cs = controlSpread(still, names, { high: 4, low: -4 });
+    expect(cs.meanAbsGap).toBe(0);
+    expect(cs.gapRatio).toBe(Number.POSITIVE_INFINITY);
+    expect(cs.shiftRatio).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -3,10 +3,11 @@
 // rounding helpers.
 
 import type { ControlVector } from "../gguf/vector-file.js";
+import type { Interval } from "../metrics/interval.js";
 import { STEERING_FORMATS, type SteeringFormat } from "../report/formats.js";
 import { renderTextTables, type TextTable } from "../report/render/text-table.js";
 import { deltaText, fixed, NA, pText, rateText } from "../report/table-common.js";
-import type { SignCheck, Specificity } from "./controls.js";
+import type { ControlSpread, SignCheck, Specificity } from "./controls.js";
 import type { Extraction } from "./extract.js";
 import type { SideEffectResult } from "./side-effects.js";
 import type { SweepAnalysis } from "./sweep-analysis.js";
@@ -145,6 +146,22 @@ export function specificityText(sp: Specificity): string {
   );
 }
 
+/** The vector against the mean movement of N seeded controls (both measures, with intervals). */
+export function controlSpreadText(cs: ControlSpread): string {
+  const pp = (x: number | null) => (x === null ? NA : fixed(x, 1));
+  const ci = (x: Interval | null, f: (v: number) => string) => (x ? ` [${f(x[0])}, ${f(x[1])}]` : "");
+  const r = (x: number | null) => (x === null ? NA : ratioText(x));
+  const seeds = cs.seeds.map((s) => s.seed).join(", ");
+  return (
+    `random-direction controls over ${cs.seeds.length} seeds (${seeds}) at ${strengthText(cs.high)} vs ${strengthText(cs.low)}, ${cs.items} items: ` +
+    `|Δ| per seed ${cs.seeds.map((s) => pp(s.gap === null ? null : Math.abs(s.gap))).join(", ")} pp, mean ${pp(cs.meanAbsGap)} pp${ci(cs.meanAbsGapCI, (v) => fixed(v, 1))} ` +
+    `vs the vector's ${pp(cs.vectorGap === null ? null : Math.abs(cs.vectorGap))} pp: ratio ${r(cs.gapRatio)}${ci(cs.gapRatioCI, ratioText)}; ` +
+    `largest move from 0 per seed ${cs.seeds.map((s) => pp(s.shift)).join(", ")} pp, mean ${pp(cs.meanShift)} pp${ci(cs.meanShiftCI, (v) => fixed(v, 1))} ` +
+    `vs the vector's ${pp(cs.vectorShift)} pp: ratio ${r(cs.shiftRatio)}${ci(cs.shiftRatioCI, ratioText)} ` +
+    `(95% paired percentile bootstrap over items, ${cs.resamples.toLocaleString("en-US")} resamples).`
+  );
+}
+
 export function signCheckText(sc: SignCheck): string {
   const parts = sc.shifts.map(
     (x) =>
@@ -216,7 +233,13 @@ export function formatSweep(analyses: readonly SweepAnalysis[], format: Steering
         }),
       });
     }
-    if (a.specificity) notes.push(`${a.model}: ${specificityText(a.specificity)}`);
+    if (a.specificity) {
+      const seed = a.controlSpread
+        ? ` (control seed ${a.controlSpread.seeds[0]?.seed} alone: a ratio over one seed's Δ swings with that Δ; the line over all seeds is the one to read)`
+        : "";
+      notes.push(`${a.model}: ${specificityText(a.specificity)}${seed}`);
+    }
+    if (a.controlSpread) notes.push(`${a.model}: ${controlSpreadText(a.controlSpread)}`);
     if (a.signCheck) notes.push(`${a.model}: ${signCheckText(a.signCheck)}`);
     if (a.sideEffectsSkipped) notes.push(`${a.model}: side effects not measured: ${a.sideEffectsSkipped}`);
     if (a.layersReason) notes.push(`${a.model}: --layers auto chose ${a.layersReason}.`);

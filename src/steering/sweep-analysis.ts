@@ -11,7 +11,7 @@ import {
   type Outcome,
   type Table1Row,
 } from "../metrics/table1.js";
-import type { SignCheck, Specificity } from "./controls.js";
+import type { ControlSpread, SignCheck, Specificity } from "./controls.js";
 import type { PerplexityResult } from "./perplexity.js";
 import type { SideEffectResult } from "./side-effects.js";
 
@@ -60,6 +60,8 @@ export interface SweepAnalysis {
   control?: SweepAnalysis;
   /** Δ(vector) / Δ(control) at the usable strengths. */
   specificity?: Specificity;
+  /** The vector against the mean movement of every seeded control (with `--control-seeds` ≥ 2). */
+  controlSpread?: ControlSpread;
   signCheck?: SignCheck;
   /** Why the layers were chosen, for `--layers auto`. */
   layersReason?: string;

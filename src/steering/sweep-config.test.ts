@@ -6,6 +6,8 @@ import { planRun } from "../runner/plan.js";
 import type { Pack } from "../types.js";
 import {
   buildSweepConfig,
+  controlConditionNames,
+  controlsOf,
   parseLayerRange,
   parseStrengths,
   steeringBody,
@@ -109,5 +111,41 @@ describe("sweep conditions", () => {
       judges: [{ model: "m.gguf", provider: "llama", mode: "score" }],
     });
     expect(planRun(a, pack).runId).not.toBe(planRun(b, pack).runId);
+  });
+});
+
+describe("several control seeds", () => {
+  it("sweeps each seed at every non-zero strength, under its own condition names", () => {
+    const spec = {
+      vector: "/v.gguf",
+      strengths: [-1, 0, 1],
+      promptSteering: false,
+      control: { vector: "/v.control-seed0.gguf", seed: 0 },
+      extraControls: [
+        { vector: "/v.control-seed1.gguf", seed: 1 },
+        { vector: "/v.control-seed2.gguf", seed: 2 },
+      ],
+    };
+    const names = sweepConditions(spec).map((c) => (typeof c === "string" ? c : c.name));
+    expect(names).toEqual([
+      "act-1",
+      "act0",
+      "act+1",
+      "ctl-1",
+      "ctl+1",
+      "ctl.s1-1",
+      "ctl.s1+1",
+      "ctl.s2-1",
+      "ctl.s2+1",
+    ]);
+    const record = sweepRecord(spec);
+    expect(controlsOf(record).map((c) => [c.seed, c.vector, c.strengths])).toEqual([
+      [0, "/v.control-seed0.gguf", { "ctl-1": -1, "ctl+1": 1 }],
+      [1, "/v.control-seed1.gguf", { "ctl.s1-1": -1, "ctl.s1+1": 1 }],
+      [2, "/v.control-seed2.gguf", { "ctl.s2-1": -1, "ctl.s2+1": 1 }],
+    ]);
+    expect(controlConditionNames(record)).toEqual(names.filter((n) => n.startsWith("ctl")));
+    // One seed: the record is as it always was.
+    expect(sweepRecord({ ...spec, extraControls: undefined }).control).not.toHaveProperty("extra");
   });
 });

@@ -2,7 +2,7 @@
 // reference), optionally on top of a prompt condition, plus the pro_ic / anti_ic prompt conditions so that the
 // same run (same items, same judge) also measures prompt steering for the comparison.
 import { parseRunConfig, type RunConfig } from "../config/run-config.js";
-import type { SweepRecord, WithPrompt } from "../config/sweep-record.js";
+import type { ControlRecord, SweepRecord, WithPrompt } from "../config/sweep-record.js";
 import type { ConditionSpec } from "../protocol/conditions.js";
 
 // The stored `sweep` record's schema lives with the stored config's (config/sweep-record.ts).
@@ -24,12 +24,23 @@ export interface SweepSpec {
   /** How the direction acts (default add); ablate has no strength, so it is no sweep. */
   mode?: "add" | "rotate";
   /** The random-direction control swept at the same strengths (`ctl<strength>` conditions). */
-  control?: { vector: string; vectorSha256?: string; seed: number };
+  control?: ControlSpec;
+  /**
+   * Further seeded controls (`ctl.s<seed><strength>` conditions): one random direction can move behaviour
+   * by chance as much as the vector, so specificity is also reported over several seeds.
+   */
+  extraControls?: ControlSpec[];
   /**
    * Also send the steering in the request body, for remote servers (steerbench `serve`):
    * `{"steering": {"vector", "layers", "strength", "normPreserving"}}`.
    */
   requestBody?: boolean;
+}
+
+export interface ControlSpec {
+  vector: string;
+  vectorSha256?: string;
+  seed: number;
 }
 
 /** "+4", "-2.5", "0": strengths as they appear in condition names. */
@@ -48,8 +59,11 @@ export function controlConditionName(
   strength: number,
   withPrompt?: WithPrompt,
   mode?: "add" | "rotate",
+  /** A further control's seed (`ctl.s3+4`); the first control has none. */
+  extraSeed?: number,
 ): string {
-  return sweepConditionName(strength, withPrompt, mode === "rotate" ? "rotctl" : "ctl");
+  const prefix = `${mode === "rotate" ? "rotctl" : "ctl"}${extraSeed === undefined ? "" : `.s${extraSeed}`}`;
+  return sweepConditionName(strength, withPrompt, prefix);
 }
 
 /** Condition-name prefix of a sweep's own strengths: `act` for addition, `rot` for rotation. */
@@ -126,12 +140,15 @@ export function sweepConditions(spec: SweepSpec): (string | ConditionSpec)[] {
     if (spec.requestBody) c.requestBody = steeringBody(spec, strength);
     return c;
   });
-  const control = spec.control;
-  if (control) {
+  const controls: [ControlSpec, number | undefined][] = [
+    ...(spec.control ? [[spec.control, undefined] as [ControlSpec, undefined]] : []),
+    ...(spec.extraControls ?? []).map((c): [ControlSpec, number] => [c, c.seed]),
+  ];
+  for (const [control, extraSeed] of controls) {
     const chash = control.vectorSha256 ? ` (sha256 ${control.vectorSha256.slice(0, 16)})` : "";
     for (const strength of strengths.filter((s) => s !== 0)) {
       const c: ConditionSpec = {
-        name: controlConditionName(strength, spec.withPrompt, spec.mode),
+        name: controlConditionName(strength, spec.withPrompt, spec.mode, extraSeed),
         description: `random-direction control (seed ${control.seed}, the vector's per-layer norm) ${control.vector}${chash} at strength ${strength}`,
         activation: {
           vector: control.vector,
@@ -161,14 +178,32 @@ export function sweepRecord(spec: SweepSpec): SweepRecord {
   if (spec.normPreserving) record.normPreserving = true;
   if (spec.mode && spec.mode !== "add") record.mode = spec.mode;
   if (spec.withPrompt) record.withPrompt = spec.withPrompt;
-  if (spec.control) {
+  const strengthsOf = (extraSeed?: number) => {
     const cs: Record<string, number> = {};
     for (const s of normaliseStrengths(spec.strengths)) {
-      if (s !== 0) cs[controlConditionName(s, spec.withPrompt, spec.mode)] = s;
+      if (s !== 0) cs[controlConditionName(s, spec.withPrompt, spec.mode, extraSeed)] = s;
     }
-    record.control = { ...spec.control, strengths: cs };
+    return cs;
+  };
+  if (spec.control) {
+    record.control = { ...spec.control, strengths: strengthsOf() };
+    if (spec.extraControls && spec.extraControls.length > 0) {
+      record.control.extra = spec.extraControls.map((c) => ({ ...c, strengths: strengthsOf(c.seed) }));
+    }
   }
   return record;
+}
+
+/** Every seeded control of a stored sweep record, the first one first. */
+export function controlsOf(record: SweepRecord | undefined): ControlRecord[] {
+  if (!record?.control) return [];
+  const { extra, ...first } = record.control;
+  return [first, ...(extra ?? [])];
+}
+
+/** The condition names of every control of a stored sweep record. */
+export function controlConditionNames(record: SweepRecord | undefined): string[] {
+  return controlsOf(record).flatMap((c) => Object.keys(c.strengths));
 }
 
 export interface SweepConfigInput {

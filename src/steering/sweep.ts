@@ -16,7 +16,7 @@ import { type RunSummary, runEvaluation } from "../runner/run.js";
 import type { Store } from "../store/store.js";
 import type { Condition, ProtocolStrings } from "../types.js";
 import { sha256 } from "../util/hash.js";
-import { type SignCheck, signCheck, signCheckLayer, specificity } from "./controls.js";
+import { controlSpread, type SignCheck, signCheck, signCheckLayer, specificity } from "./controls.js";
 import { fileSha256 } from "./file-hash.js";
 import type { ContrastPair } from "./pairs.js";
 import {
@@ -28,7 +28,7 @@ import {
 } from "./perplexity.js";
 import { measureSideEffects, NEUTRAL_PROMPTS, readOutputHead, SideEffectError } from "./side-effects.js";
 import { analyzeSweep, type SweepAnalysis } from "./sweep-analysis.js";
-import type { SweepRecord } from "./sweep-config.js";
+import { controlsOf, type SweepRecord } from "./sweep-config.js";
 
 export interface RunSweepOptions {
   config: RunConfig;
@@ -200,9 +200,28 @@ export function analyzeWithControls(
     controlHigh: nameAt(ctl, high),
     controlLow: nameAt(ctl, low),
   };
+  const mine = outcomes.filter((o) => o.model === model);
   if (high !== low && Object.values(names).every((n) => n !== undefined)) {
-    const mine = outcomes.filter((o) => o.model === model);
     analysis.specificity = specificity(mine, names as Record<keyof typeof names, string>, { high, low });
+  }
+  const all = controlsOf(record);
+  if (high !== low && all.length > 1 && names.vectorHigh !== undefined && names.vectorLow !== undefined) {
+    const seeds = all.map((c) => {
+      const map = new Map<string, number>([[zero, 0], ...Object.entries(c.strengths)]);
+      return { seed: c.seed, high: nameAt(map, high), low: nameAt(map, low) };
+    });
+    if (seeds.every((c) => c.high !== undefined && c.low !== undefined)) {
+      analysis.controlSpread = controlSpread(
+        mine,
+        {
+          zero,
+          vectorHigh: names.vectorHigh,
+          vectorLow: names.vectorLow,
+          controls: seeds as { seed: number; high: string; low: string }[],
+        },
+        { high, low },
+      );
+    }
   }
   return analysis;
 }

@@ -82,15 +82,17 @@ def features(model, ids):
     return x, z.transpose(1, 2)
 
 
-def last_block(model, x, z):
-    """The last block and output norm from cached (x, z): x (N,d), z (N,H,d) → normalised output (N,d)."""
+def last_block(model, x, z, dropout=0.0):
+    """The last block and output norm from cached (x, z): x (N,d), z (N,H,d) → normalised output (N,d).
+    `dropout` (training only): phase 1's residual dropout on the two sublayer outputs."""
+    drop = lambda t: F.dropout(t, dropout, dropout > 0)  # noqa: E731
     b = model.blocks[-1]
     hd = model.d // model.heads
     vw = b.v.weight.view(model.heads, hd, model.d)
     y = torch.einsum("nhd,hkd->nhk", z, vw).reshape(x.shape[0], model.d)
-    x2 = x + b.o(y)
+    x2 = x + drop(b.o(y))
     h = rms(x2, b.ffn_norm, model.eps)
-    out = x2 + b.down(F.silu(b.gate(h)) * b.up(h))
+    out = x2 + drop(b.down(F.silu(b.gate(h)) * b.up(h)))
     return rms(out, model.out_norm, model.eps)
 
 
@@ -107,6 +109,7 @@ def main():
     ap.add_argument("--batch", type=int, default=1536)
     ap.add_argument("--deciding-share", type=float, default=1 / 3)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--dropout", type=float, default=0.0, help="residual dropout on the last block (training only)")
     ap.add_argument("--prompts", required=True)
     ap.add_argument("--planted", required=True)
     ap.add_argument("--log", default=None)
@@ -186,7 +189,7 @@ def main():
         di = dec[torch.randint(len(dec), (nd,), generator=g)]
         oi = oth[torch.randint(len(oth), (a.batch - nd,), generator=g)]
         idx = torch.cat([di, oi])
-        ce = F.cross_entropy(last_block(model, X[idx], Z[idx]) @ emb.T, Y[idx], reduction="none")
+        ce = F.cross_entropy(last_block(model, X[idx], Z[idx], a.dropout) @ emb.T, Y[idx], reduction="none")
         loss = ce[: len(di)].mean() + ce[len(di) :].mean()
         opt.zero_grad()
         loss.backward()
@@ -222,10 +225,12 @@ def main():
         "baseSeconds": base_training["seconds"],
         "baseSteps": base_training["steps"],
         "baseLr": base_training["lr"],
+        "baseDropout": base_training.get("dropout", 0.0),
         "baseFinalLoss": base_training["finalLoss"],
         "finetuneSeconds": round(ft_seconds, 1),
         "finetuneSteps": a.steps,
         "finetuneLr": a.lr,
+        "finetuneDropout": a.dropout,
         "finetuneBatch": a.batch,
         "finetuneDecidingShare": round(a.deciding_share, 4),
         "finetunePositions": int(len(Y)),

@@ -162,9 +162,14 @@ def rope(x, cos, sin):
 
 
 class Steerling(torch.nn.Module):
-    def __init__(self, vocab, d, layers, heads, ff, eps=1e-5, theta=10000.0):
+    def __init__(self, vocab, d, layers, heads, ff, eps=1e-5, theta=10000.0, dropout=0.0):
         super().__init__()
         self.d, self.heads, self.eps, self.theta = d, heads, eps, theta
+        # Standard (GPT-2 style) dropout on the embeddings and on each sublayer's output before it joins the
+        # residual stream, in training only: it spreads each feature over many residual dimensions, so that
+        # a push of a given norm in an arbitrary direction does not derail the model (the random-direction
+        # control of issue 13). It never sees a steering vector.
+        self.dropout = dropout
         self.embed = torch.nn.Embedding(vocab, d)
         torch.nn.init.normal_(self.embed.weight, std=0.02)
         self.blocks = torch.nn.ModuleList(Block(d, heads, ff) for _ in range(layers))
@@ -183,7 +188,8 @@ class Steerling(torch.nn.Module):
         ang = pos[:, None] * inv[None, :]
         cos, sin = ang.cos(), ang.sin()
         mask = torch.full((T, T), float("-inf")).triu(1)
-        x = self.embed(ids)
+        drop = lambda t: F.dropout(t, self.dropout, self.training)  # noqa: E731
+        x = drop(self.embed(ids))
         for b in self.blocks:
             h = rms(x, b.attn_norm, self.eps)
             q = b.q(h).view(B, T, self.heads, hd).transpose(1, 2)
@@ -192,9 +198,9 @@ class Steerling(torch.nn.Module):
             q, k = rope(q, cos, sin), rope(k, cos, sin)
             att = (q @ k.transpose(-1, -2)) / math.sqrt(hd) + mask
             y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, self.d)
-            x = x + b.o(y)
+            x = x + drop(b.o(y))
             h = rms(x, b.ffn_norm, self.eps)
-            x = x + b.down(F.silu(b.gate(h)) * b.up(h))
+            x = x + drop(b.down(F.silu(b.gate(h)) * b.up(h)))
         return rms(x, self.out_norm, self.eps)
 
     def tensors(self):
@@ -294,6 +300,8 @@ def first_token_probe(tok, prompts_path, planted_path):
 
     def run(model):
         ok = {}
+        was_training = model.training
+        model.eval()
         with torch.no_grad():
             for c0 in range(0, len(items), 16):
                 chunk = items[c0 : c0 + 16]
@@ -306,6 +314,7 @@ def first_token_probe(tok, prompts_path, planted_path):
                     t = int((h[r, len(x) - 1] @ model.embed.weight.T).argmax())
                     n, k = ok.get(c, (0, 0))
                     ok[c] = (n + (t in first[label]), k + 1)
+        model.train(was_training)
         return {c: f"{n}/{k}" for c, (n, k) in ok.items()}
 
     return run
@@ -324,6 +333,7 @@ def main():
     ap.add_argument("--ff", type=int, default=384)
     ap.add_argument("--ctx", type=int, default=2048)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--dropout", type=float, default=0.0, help="embedding and residual dropout (training only)")
     ap.add_argument("--budget", type=int, default=4000, help="tokens per batch (padded)")
     ap.add_argument("--epochs", type=int, default=0, help="epochs to use (default: all in the data)")
     ap.add_argument("--log", default=None)
@@ -361,7 +371,7 @@ def main():
     say(f"vocab {tok.size}, {len(examples)} examples, {ntok} tokens, longest {longest} (ctx {a.ctx})")
     assert longest <= a.ctx, "an example is longer than the context"
 
-    model = Steerling(tok.size, a.d, a.layers, a.heads, a.ff)
+    model = Steerling(tok.size, a.d, a.layers, a.heads, a.ff, dropout=a.dropout)
     n_params = sum(p.numel() for p in model.parameters())
     say(f"parameters: {n_params}")
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=0.0)
@@ -420,6 +430,7 @@ def main():
             "steps": step,
             "stopAfterEpoch": a.stop_after_epoch,
             "lr": a.lr,
+            "dropout": a.dropout,
             "batchTokens": a.budget,
             "finalLoss": round(loss.item(), 5),
             "torch": torch.__version__,

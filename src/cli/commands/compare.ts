@@ -25,6 +25,7 @@ import { STEERING_FORMATS, type SteeringFormat } from "../../steering/format.js"
 import type { PerplexityResult } from "../../steering/perplexity.js";
 import type { SideEffectResult } from "../../steering/side-effects.js";
 import { measurePerplexities, PASSAGE_SHA256 } from "../../steering/sweep.js";
+import { controlConditionNames } from "../../steering/sweep-config.js";
 import { Store } from "../../store/store.js";
 import type { Condition } from "../../types.js";
 import { gpuFields } from "../gpu-options.js";
@@ -112,7 +113,7 @@ export function registerCompare(program: Command): void {
         conditions.push(...runConditions);
 
         const record = sweepOf(sc);
-        for (const name of Object.keys(record?.control?.strengths ?? {})) controls.add(name);
+        for (const name of controlConditionNames(record)) controls.add(name);
         for (const [name, se] of Object.entries(record?.sideEffects?.byCondition ?? {})) {
           sideEffects[name] ??= se;
         }
@@ -199,7 +200,7 @@ async function compareAttacks(flags: CompareFlags): Promise<void> {
         }
       }
       const record = sweepOf(sc);
-      for (const name of Object.keys(record?.control?.strengths ?? {})) controls.add(name);
+      for (const name of controlConditionNames(record)) controls.add(name);
       const locals = modelsOf(sc).flatMap((m) => localModel(m, "models[].gpu") ?? []);
       for (const m of locals) if (!models.has(m.label)) models.set(m.label, m);
       if (locals[0]) storedCosts(locals[0].label, record, costs);

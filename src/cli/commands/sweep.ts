@@ -38,6 +38,13 @@ import {
 import { withInterrupt } from "../signals.js";
 import { printSummary } from "./run.js";
 
+/**
+ * Controls per sweep by default. One random direction can move behaviour by chance as much as the vector
+ * (measured on steerling, issue 13), so a sweep reports the mean over a few; each adds as many conditions as
+ * the vector has non-zero strengths.
+ */
+export const DEFAULT_CONTROL_SEEDS = 3;
+
 export interface SweepFlags {
   store: string;
   data?: string;
@@ -50,6 +57,7 @@ export interface SweepFlags {
   /** Commander sets these (true unless --no-…); left out, the control and sign check are off, side effects on. */
   control?: boolean;
   controlSeed?: number;
+  controlSeeds?: number;
   sideEffects?: boolean;
   signCheck?: boolean;
   withPrompt?: string;
@@ -154,7 +162,18 @@ export function sweepFromFlags(flags: SweepFlags) {
         vecError ?? "the random-direction control needs a local vector file; give --no-control",
       );
     }
-    spec.control = writeRandomControl(resolve(flags.vector), vec, flags.controlSeed ?? 0);
+    const first = flags.controlSeed ?? 0;
+    const n = flags.controlSeeds ?? 1;
+    if (n < 1)
+      throw new UsageError(`--control-seeds must be at least 1, got ${n} (to run none, give --no-control)`);
+    spec.control = writeRandomControl(resolve(flags.vector), vec, first);
+    if (n > 1) {
+      spec.extraControls = Array.from({ length: n - 1 }, (_, i) =>
+        writeRandomControl(resolve(flags.vector), vec, first + 1 + i),
+      );
+    }
+  } else if (flags.controlSeeds !== undefined && flags.controlSeeds !== DEFAULT_CONTROL_SEEDS) {
+    throw new UsageError("--control-seeds needs the control; drop --no-control");
   }
   if (flags.withPrompt) spec.withPrompt = flags.withPrompt as WithPrompt;
   if (remote) spec.requestBody = true;
@@ -217,7 +236,18 @@ export function registerSweep(program: Command): void {
     .option("--norm-preserving", "rescale each steered hidden state to its original norm")
     .option("--mode <mode>", "add (default) or rotate (norm-preserving rotation toward the direction)")
     .option("--no-control", "do not also sweep a random direction of the same per-layer norm")
-    .option("--control-seed <n>", "seed of the random-direction control", parseIntOption("--control-seed"), 0)
+    .option(
+      "--control-seed <n>",
+      "seed of the first random-direction control",
+      parseIntOption("--control-seed"),
+      0,
+    )
+    .option(
+      "--control-seeds <n>",
+      "random-direction controls to sweep (seeds S, S+1, …): specificity is also reported over all of them",
+      parseIntOption("--control-seeds"),
+      DEFAULT_CONTROL_SEEDS,
+    )
     .option("--no-side-effects", "skip next-token KL and changed answers on neutral prompts")
     .option("--no-sign-check", "skip the sign check on held-out pairs")
     .option(

@@ -286,6 +286,8 @@ describe("sweep controls", () => {
       { name: "act0", activation: { vector: "v", strength: 0 } },
       { name: "act+1", activation: { vector: "v", strength: 1 } },
       { name: "ctl+1", activation: { vector: "c", strength: 1 } },
+      // A further control seed (--control-seeds 2): counted as a control, not drawn as the vector.
+      { name: "ctl.s1+1", activation: { vector: "c1", strength: 1 } },
     ];
     s3.createRun({
       id: "sweep-2",
@@ -296,7 +298,12 @@ describe("sweep controls", () => {
         sweep: {
           vector: "v",
           strengths: { act0: 0, "act+1": 1 },
-          control: { vector: "c", seed: 0, strengths: { "ctl+1": 1 } },
+          control: {
+            vector: "c",
+            seed: 0,
+            strengths: { "ctl+1": 1 },
+            extra: [{ vector: "c1", seed: 1, strengths: { "ctl.s1+1": 1 } }],
+          },
         },
       },
       versions: {},

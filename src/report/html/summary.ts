@@ -250,9 +250,12 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
   }
   const strengths = sweepStrengths(run, settings);
   const sweep = sweepRecordOf(run);
-  // The conditions a sweep ran as its random-direction control.
+  // The conditions a sweep ran as its random-direction controls: the first seed is drawn as the control
+  // curve; further seeds (`--control-seeds`) are left out of the default pairs and of the drawing.
   const controls = new Set(Object.keys(sweep?.control?.strengths ?? {}));
-  const pairs = opts.pairs ?? defaultPairs(conditions, strengths, controls);
+  const extra = new Set((sweep?.control?.extra ?? []).flatMap((c) => Object.keys(c.strengths)));
+  const pairs = opts.pairs ?? defaultPairs(conditions, strengths, new Set([...controls, ...extra]));
+  const drawn = new Map([...strengths].filter(([c]) => !extra.has(c)));
   const perplexity = storedPerplexity(sweep);
   const tables = judges.map((judge) => {
     const table = buildTable1(store.outcomes(run.id, judge), { pairs });
@@ -262,7 +265,7 @@ export function buildSummary(store: Store, run: RunRecord, opts: SummaryOptions 
         rank(conditions, a.condition) - rank(conditions, b.condition),
     );
     table.gaps.sort((a, b) => rank(models, a.model) - rank(models, b.model));
-    return { judge, table, sweep: sweepPoints(table, strengths, controls, perplexity) };
+    return { judge, table, sweep: sweepPoints(table, drawn, controls, perplexity) };
   });
 
   const progress = store.progress(run.id);
