@@ -18,6 +18,7 @@ import { planRun } from "../src/runner/plan.js";
 import { runEvaluation } from "../src/runner/run.js";
 import { Store } from "../src/store/store.js";
 import { ITEMS_PER_EPOCH, JUDGE_MODEL, SUBJECT_MODEL } from "./common.js";
+import { type MemDetail, maybeHeapSnapshot, memDetail } from "./mem-detail.js";
 
 export interface StudyShape {
   packDir: string;
@@ -51,6 +52,7 @@ export interface RunResult {
     heapTotalMB?: number;
     externalMB?: number;
     arrayBuffersMB?: number;
+    detail?: MemDetail;
   }>;
   maxRssMB: number;
   /** CPU time of the whole process, start-up included. */
@@ -94,6 +96,7 @@ const sample = (done: number) => {
   const rss = rssMB();
   if (!gc) return { done, rssMB: rss };
   gc();
+  maybeHeapSnapshot(done);
   const m = process.memoryUsage();
   return {
     done,
@@ -102,6 +105,7 @@ const sample = (done: number) => {
     heapTotalMB: m.heapTotal / 2 ** 20,
     externalMB: m.external / 2 ** 20,
     arrayBuffersMB: m.arrayBuffers / 2 ** 20,
+    ...(process.env.BENCH_MEM_DETAIL === "1" ? { detail: memDetail() } : {}),
   };
 };
 const processCpu = () => {
