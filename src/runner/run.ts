@@ -8,6 +8,7 @@ import { loadPack } from "../data/pack.js";
 import { isProviderError } from "../providers/index.js";
 import type { ItemRecord, ResponseFlags, RunKind, RunLease, RunRecord, Store } from "../store/store.js";
 import { LEASE_RENEW_MS } from "../store/store.js";
+import { WriteBehind } from "../store/write-behind.js";
 import type { Condition } from "../types.js";
 import { forEachConcurrent } from "../util/limiter.js";
 import { versions } from "../version.js";
@@ -223,9 +224,11 @@ async function execute(
     signal: opts.signal,
   };
 
+  // Results completing in one event-loop turn share one commit; each item waits for its own.
+  const writer = new WriteBehind(store);
   const ctx: ConnectContext = {
     strings,
-    cache: storeJudgeCache(store),
+    cache: { ...storeJudgeCache(store), set: (key, reply) => writer.setCachedReply(key, reply) },
     concurrency: config.concurrency,
   };
   // The run's own stop: an endpoint that keeps refusing connections, or a lost write lease.
@@ -278,7 +281,7 @@ async function execute(
       if (needsGeneration(state)) {
         const modelCfg = modelByName.get(item.model)!;
         const outcome = await generateItem({
-          store,
+          store: writer,
           item,
           model: modelCfg.model,
           connection: connections.get(item.model)!,
@@ -315,7 +318,7 @@ async function execute(
         for (const judgeName of judgeNames) {
           if (!needsJudge(state, judgeName)) continue;
           const outcome = await judgeItem({
-            store,
+            store: writer,
             item,
             responseText: state.response.text ?? "",
             judgeName,
@@ -345,6 +348,7 @@ async function execute(
     // Item-major: a sweep's strengths for one item are in flight together (and batch on a local model).
     await forEachConcurrent(itemMajor(todo), config.concurrency, processItem, signal);
   } finally {
+    writer.flush();
     clearInterval(heartbeat);
     opts.progress?.stop();
     for (const c of connections.values()) await c.provider.close().catch(() => {});
