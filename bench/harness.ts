@@ -55,6 +55,9 @@ export interface RunResult {
     detail?: MemDetail;
   }>;
   maxRssMB: number;
+  /** Peak RSS before the first item (start-up: pack, plan, store), and during the run, polled every 20 ms. */
+  startupPeakRssMB?: number;
+  runPeak?: { rssMB: number; done: number };
   /** CPU time of the whole process, start-up included. */
   processCpuMicros: number;
   resumed?: boolean;
@@ -120,6 +123,16 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
   const thresholds = [...job.rssAt].sort((a, b) => a - b);
   const cpu0 = cpuNow();
   const t0 = performance.now();
+  let startupPeakRssMB: number | undefined;
+  const runPeak = { rssMB: 0, done: 0 };
+  let current = 0;
+  const poll = setInterval(() => {
+    const rss = process.memoryUsage.rss() / 2 ** 20;
+    if (startupPeakRssMB !== undefined && rss > runPeak.rssMB) {
+      runPeak.rssMB = rss;
+      runPeak.done = current;
+    }
+  }, 20);
   try {
     const summary = await runEvaluation({
       config: studyConfig(job),
@@ -127,9 +140,11 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
       packDir: job.packDir,
       progress: {
         start(_total, done) {
+          startupPeakRssMB = maxRssMB();
           samples.push(sample(done));
         },
         update({ done }) {
+          current = done;
           if (thresholds.length > 0 && done >= thresholds[0]!) {
             thresholds.shift();
             samples.push(sample(done));
@@ -148,10 +163,13 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
       cpuMicros: cpuNow() - cpu0,
       rssSamples: samples,
       maxRssMB: maxRssMB(),
+      startupPeakRssMB,
+      runPeak,
       processCpuMicros: processCpu(),
       resumed: summary.resumed,
     };
   } finally {
+    clearInterval(poll);
     store.close();
   }
 }

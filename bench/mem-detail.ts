@@ -1,6 +1,6 @@
 // Where a process's RSS is, for the memory section: V8's heap spaces (committed and used) and the
 // resident pages by kind of mapping, read from /proc/self/smaps (Linux; absent elsewhere).
-import { readFileSync } from "node:fs";
+import { copyFileSync, readFileSync } from "node:fs";
 import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
 
 export interface MemDetail {
@@ -58,4 +58,6 @@ export function memDetail(): MemDetail {
 export function maybeHeapSnapshot(done: number): void {
   const dir = process.env.BENCH_HEAP_SNAPSHOT;
   if (dir) writeHeapSnapshot(`${dir}/heap-${done}.heapsnapshot`);
+  const smapsDir = process.env.BENCH_SMAPS_DIR;
+  if (smapsDir) copyFileSync("/proc/self/smaps", `${smapsDir}/smaps-${done}.txt`);
 }

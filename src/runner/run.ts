@@ -164,6 +164,8 @@ async function execute(
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
   const items = store.planItems(run.id, plan.items);
+  // The stored records replace the planned items: holding both kept two objects per item all run.
+  plan.items = [];
   const states = loadItemStates(store, run.id);
   const judgeNames = config.judges.map(modelLabel);
   const retry = opts.retryErrors ?? false;
@@ -174,12 +176,18 @@ async function execute(
     s?.response?.status === "error" ||
     (s?.response?.status === "ok" && judgeNames.every((j) => s.judged.has(j)));
 
-  const todo = items.filter((it) => {
-    const left = workLeft(states.get(it.id), judgeNames, retry);
-    return left.generate || left.judges.length > 0;
-  });
-  const todoIds = new Set(todo.map((it) => it.id));
-  let done = items.filter((it) => settled(states.get(it.id)) && !todoIds.has(it.id)).length;
+  const todo: ItemRecord[] = [];
+  let done = 0;
+  for (const it of items) {
+    const s = states.get(it.id);
+    const left = workLeft(s, judgeNames, retry);
+    if (left.generate || left.judges.length > 0) todo.push(it);
+    else {
+      if (settled(s)) done++;
+      // Only the items to do read their state again (a resumed run's answers need not stay in memory).
+      states.delete(it.id);
+    }
+  }
   let errors = 0;
   const summary: RunSummary = {
     run,
