@@ -57,6 +57,8 @@ export interface RunResult {
   maxRssMB: number;
   /** Peak RSS before the first item (start-up: pack, plan, store), and during the run, polled every 20 ms. */
   startupPeakRssMB?: number;
+  /** Wall time from calling runEvaluation to its first item (pack, plan, store, connect, preflight). */
+  startupMs?: number;
   runPeak?: { rssMB: number; done: number };
   /** CPU time of the whole process, start-up included. */
   processCpuMicros: number;
@@ -124,6 +126,7 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
   const cpu0 = cpuNow();
   const t0 = performance.now();
   let startupPeakRssMB: number | undefined;
+  let startupMs: number | undefined;
   const runPeak = { rssMB: 0, done: 0 };
   let current = 0;
   const poll = setInterval(() => {
@@ -140,6 +143,7 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
       packDir: job.packDir,
       progress: {
         start(_total, done) {
+          startupMs = performance.now() - t0;
           startupPeakRssMB = maxRssMB();
           samples.push(sample(done));
         },
@@ -164,6 +168,7 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
       rssSamples: samples,
       maxRssMB: maxRssMB(),
       startupPeakRssMB,
+      startupMs,
       runPeak,
       processCpuMicros: processCpu(),
       resumed: summary.resumed,

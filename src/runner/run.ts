@@ -163,6 +163,7 @@ async function execute(
 ): Promise<RunSummary> {
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
+  store.setPageCacheKiB(2048);
   const items = store.planItems(run.id, plan.items);
   // The stored records replace the planned items: holding both kept two objects per item all run.
   plan.items = [];

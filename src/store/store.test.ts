@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { connectionOf } from "./connection.js";
 import { SCHEMA_VERSION } from "./schema.js";
 import { type NewItem, Store, StoreError } from "./store.js";
 
@@ -133,5 +134,15 @@ describe("Store", () => {
     expect(store.getCachedReply("k")).toBe("reply");
     store.deleteCachedReply("k");
     expect(store.getCachedReply("k")).toBeUndefined();
+  });
+});
+
+describe("Store page cache", () => {
+  it("caps the connection's page cache when asked", () => {
+    const s = Store.open(":memory:");
+    s.setPageCacheKiB(2048);
+    const db = connectionOf(s);
+    expect(db.pragma("cache_size", { simple: true })).toBe(-2048);
+    s.close();
   });
 });
