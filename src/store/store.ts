@@ -594,7 +594,7 @@ export class Store {
     const maxSeq = this.stmt("SELECT COALESCE(MAX(seq), -1) AS m FROM items WHERE run_id = ?");
     const insert = this.stmt(
       `INSERT OR IGNORE INTO items (run_id, seq, model, condition, scenario_id, category, epoch, seed, context, system_prompt, user_prompt)
-       VALUES (@runId, @seq, @model, @condition, @scenarioId, @category, @epoch, @seed, @context, @systemPrompt, @userPrompt)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // IMMEDIATE: a deferred read-then-write transaction fails at once with "database is locked"
     // when another process writes meanwhile; taking the write lock first makes it wait instead.
@@ -602,7 +602,20 @@ export class Store {
       .transaction(() => {
         let seq = (maxSeq.get(runId) as { m: number }).m + 1;
         for (const item of items) {
-          const res = insert.run({ ...item, systemPrompt: item.systemPrompt ?? null, runId, seq });
+          // Positional, without a spread copy per row: a 100k-item plan is inserted before the first call.
+          const res = insert.run(
+            runId,
+            seq,
+            item.model,
+            item.condition,
+            item.scenarioId,
+            item.category,
+            item.epoch,
+            item.seed,
+            item.context,
+            item.systemPrompt ?? null,
+            item.userPrompt,
+          );
           if (res.changes > 0) seq++;
         }
       })
