@@ -491,6 +491,9 @@ async function memory(server: BenchServer) {
     serverCpuMsPerItem: (s1.cpuMicros - s0.cpuMicros) / 1000 / m.items,
     rssSamples: m.rssSamples,
     maxRssMB: m.maxRssMB,
+    startupPeakRssMB: m.startupPeakRssMB,
+    runPeak: m.runPeak,
+    startupMs: m.startupMs,
     errors: m.errors,
   };
 }
@@ -666,7 +669,9 @@ type ResumeResult = Awaited<ReturnType<typeof resume>>;
 function printMemory(m: MemoryResult): void {
   process.stdout.write(
     `\n2. ${m.items}-item run (L = 1 ms, C = 256): ${round(m.itemsPerS, 0)} items/s, steerbench CPU ${round(m.cpuMsPerItem, 3)} ms/item ` +
-      `(server ${round(m.serverCpuMsPerItem, 3)}), peak RSS ${round(m.maxRssMB, 0)} MB; RSS at ` +
+      `(server ${round(m.serverCpuMsPerItem, 3)}), peak RSS ${round(m.maxRssMB, 0)} MB ` +
+      `(before the first item ${round(m.startupPeakRssMB ?? 0, 0)} MB after ${round((m.startupMs ?? 0) / 1000, 1)} s of start-up; ` +
+      `during the run ${round(m.runPeak?.rssMB ?? 0, 0)} MB, at item ${m.runPeak?.done ?? "?"}); RSS at ` +
       `${m.rssSamples
         .map(
           (s) =>
