@@ -4,7 +4,7 @@
 //   steerbench: the real runEvaluation with a store on disk, RSS sampled as the run passes milestones.
 //   undici:     the reference — a bare undici Pool loop doing the same two calls per item (the same
 //               request bodies, JSON parsing of replies), nothing else.
-//   store:      SQLite write/read throughput: one commit per result (as the engine does) vs one
+//   store:      SQLite write/read throughput: one commit per result vs one
 //               transaction for all.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -3,11 +3,14 @@
 //   1. Harness throughput at C = 1, 8, 64, 256 against a loopback server answering after L = 20 ms.
 //      An item is two sequential calls (generation, then judgement), so with C items in flight the limit
 //      is C / (2 L) items/s. Reference: a bare undici Pool loop doing the same calls (same bodies).
+//  1b. The harness goals alone (BENCH_ONLY=harness): steerbench ÷ bare undici at C = 64 and 256, as
+//      BENCH_REPEATS (default 3) alternating pairs, the median against the goals.
 //   2. CPU per item of steerbench (its own process; the server runs in another) and peak RSS of a
 //      100,000-item run, sampled at 10k / 50k / 100k items (L = 1 ms so it takes seconds, not minutes).
 //   3. The same workload through promptfoo (same items, server and concurrency): throughput and memory.
 //   4. Resume: re-running a finished 10,000-item run — calls made (counted by the server) and seconds.
-//   5. The store: result rows/s written with one commit per result (the engine) vs one transaction.
+//   5. The store: result rows/s written with one commit per result vs one transaction
+//      (a run commits its results once per event-loop turn: src/store/write-behind.ts).
 //   7. `steerbench serve` under 64 concurrent clients at --parallel 1 and 8 (bench/serve.ts).
 //
 // Every measurement runs in a fresh process (peak RSS and CPU are its own); the server is a separate
