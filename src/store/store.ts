@@ -659,13 +659,28 @@ export class Store {
     const flags = r.flags && Object.keys(r.flags).length > 0 ? JSON.stringify(r.flags) : null;
     this.stmt(
       `INSERT INTO responses (item_id, status, response, thinking, prompt_tokens, completion_tokens, latency_ms, finish_reason, request_json, error, attempts, flags_json, created_at)
-         VALUES (@itemId, @status, @response, @thinking, @promptTokens, @completionTokens, @latencyMs, @finishReason, @requestJson, @error, @attempts, @flags, @createdAt)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(item_id) DO UPDATE SET status = excluded.status, response = excluded.response, thinking = excluded.thinking,
            prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, latency_ms = excluded.latency_ms,
            finish_reason = excluded.finish_reason, request_json = excluded.request_json, error = excluded.error,
            attempts = responses.attempts + excluded.attempts, flags_json = excluded.flags_json, created_at = excluded.created_at
          WHERE responses.status <> 'ok'`,
-    ).run({ ...r, attempts: r.attempts ?? 1, flags, createdAt: nowIso() });
+    ).run(
+      // Positional (named binding and the spread copy cost ~4 µs of a ~20 µs write): the order above.
+      r.itemId,
+      r.status,
+      r.response,
+      r.thinking,
+      r.promptTokens,
+      r.completionTokens,
+      r.latencyMs,
+      r.finishReason,
+      r.requestJson,
+      r.error,
+      r.attempts ?? 1,
+      flags,
+      nowIso(),
+    );
   }
 
   /** How many of a run's stored answers carry each flag (for run summaries and reports). */
@@ -737,24 +752,24 @@ export class Store {
     }
     this.stmt(
       `INSERT INTO judgements (item_id, judge, status, label, reason, raw, scores_json, error, attempts, latency_ms, created_at)
-         VALUES (@itemId, @judge, @status, @label, @reason, @raw, @scoresJson, @error, @attempts, @latencyMs, @createdAt)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(item_id, judge) DO UPDATE SET status = excluded.status, label = excluded.label, reason = excluded.reason,
            raw = excluded.raw, scores_json = excluded.scores_json, error = excluded.error,
            attempts = judgements.attempts + excluded.attempts, latency_ms = excluded.latency_ms, created_at = excluded.created_at
          WHERE judgements.status <> 'ok'`,
-    ).run({
-      itemId: j.itemId,
-      judge: j.judge,
-      status: j.status,
-      label: j.label,
-      reason: j.reason,
-      raw: j.raw,
-      scoresJson: j.scores === null ? null : JSON.stringify(j.scores),
-      error: j.error,
-      attempts: j.attempts ?? 1,
-      latencyMs: j.latencyMs,
-      createdAt: nowIso(),
-    });
+    ).run(
+      j.itemId,
+      j.judge,
+      j.status,
+      j.label,
+      j.reason,
+      j.raw,
+      j.scores === null ? null : JSON.stringify(j.scores),
+      j.error,
+      j.attempts ?? 1,
+      j.latencyMs,
+      nowIso(),
+    );
   }
 
   judgements(runId: string, judge?: string): JudgementRecord[] {
