@@ -545,7 +545,25 @@ export class Store {
     this.insertItems(runId, planned);
     const key = (model: string, condition: string, scenarioId: string, epoch: number) =>
       `${model}\u0000${condition}\u0000${scenarioId}\u0000${epoch}`;
-    const byKey = new Map(planned.map((p) => [key(p.model, p.condition, p.scenarioId, p.epoch), p]));
+    // Stored rows come back in plan order (seq follows it), so the planned item at the same position is
+    // tried first; the map by key (100k key strings, tens of MB of start-up garbage) only if one differs.
+    let byKey: Map<string, NewItem> | undefined;
+    const plannedFor = (
+      r: { model: string; condition: string; scenario_id: string; epoch: number },
+      i: number,
+    ) => {
+      const p = planned[i];
+      if (
+        p !== undefined &&
+        p.model === r.model &&
+        p.condition === r.condition &&
+        p.scenarioId === r.scenario_id &&
+        p.epoch === r.epoch
+      )
+        return p;
+      byKey ??= new Map(planned.map((q) => [key(q.model, q.condition, q.scenarioId, q.epoch), q]));
+      return byKey.get(key(r.model, r.condition, r.scenario_id, r.epoch));
+    };
     const out: ItemRecord[] = [];
     const rows = this.stmt(
       "SELECT id, seq, model, condition, scenario_id, epoch FROM items WHERE run_id = ? ORDER BY seq",
@@ -559,7 +577,7 @@ export class Store {
     }>;
     const missing: number[] = [];
     for (const r of rows) {
-      const p = byKey.get(key(r.model, r.condition, r.scenario_id, r.epoch));
+      const p = plannedFor(r, out.length);
       if (p === undefined) {
         missing.push(out.length);
         out.push({ id: r.id, runId, seq: r.seq } as ItemRecord);
