@@ -4,7 +4,7 @@
 //   steerbench: the real runEvaluation with a store on disk, RSS sampled as the run passes milestones.
 //   undici:     the reference — a bare undici Pool loop doing the same two calls per item (the same
 //               request bodies, JSON parsing of replies), nothing else.
-//   store:      SQLite write/read throughput: one commit per result (as the engine does) vs one
+//   store:      SQLite write/read throughput: one commit per result vs one
 //               transaction for all.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +18,7 @@ import { planRun } from "../src/runner/plan.js";
 import { runEvaluation } from "../src/runner/run.js";
 import { Store } from "../src/store/store.js";
 import { ITEMS_PER_EPOCH, JUDGE_MODEL, SUBJECT_MODEL } from "./common.js";
+import { type MemDetail, maybeHeapSnapshot, memDetail } from "./mem-detail.js";
 
 export interface StudyShape {
   packDir: string;
@@ -51,8 +52,14 @@ export interface RunResult {
     heapTotalMB?: number;
     externalMB?: number;
     arrayBuffersMB?: number;
+    detail?: MemDetail;
   }>;
   maxRssMB: number;
+  /** Peak RSS before the first item (start-up: pack, plan, store), and during the run, polled every 20 ms. */
+  startupPeakRssMB?: number;
+  /** Wall time from calling runEvaluation to its first item (pack, plan, store, connect, preflight). */
+  startupMs?: number;
+  runPeak?: { rssMB: number; done: number };
   /** CPU time of the whole process, start-up included. */
   processCpuMicros: number;
   resumed?: boolean;
@@ -94,6 +101,7 @@ const sample = (done: number) => {
   const rss = rssMB();
   if (!gc) return { done, rssMB: rss };
   gc();
+  maybeHeapSnapshot(done);
   const m = process.memoryUsage();
   return {
     done,
@@ -102,6 +110,7 @@ const sample = (done: number) => {
     heapTotalMB: m.heapTotal / 2 ** 20,
     externalMB: m.external / 2 ** 20,
     arrayBuffersMB: m.arrayBuffers / 2 ** 20,
+    ...(process.env.BENCH_MEM_DETAIL === "1" ? { detail: memDetail() } : {}),
   };
 };
 const processCpu = () => {
@@ -116,6 +125,17 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
   const thresholds = [...job.rssAt].sort((a, b) => a - b);
   const cpu0 = cpuNow();
   const t0 = performance.now();
+  let startupPeakRssMB: number | undefined;
+  let startupMs: number | undefined;
+  const runPeak = { rssMB: 0, done: 0 };
+  let current = 0;
+  const poll = setInterval(() => {
+    const rss = process.memoryUsage.rss() / 2 ** 20;
+    if (startupPeakRssMB !== undefined && rss > runPeak.rssMB) {
+      runPeak.rssMB = rss;
+      runPeak.done = current;
+    }
+  }, 20);
   try {
     const summary = await runEvaluation({
       config: studyConfig(job),
@@ -123,9 +143,12 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
       packDir: job.packDir,
       progress: {
         start(_total, done) {
+          startupMs = performance.now() - t0;
+          startupPeakRssMB = maxRssMB();
           samples.push(sample(done));
         },
         update({ done }) {
+          current = done;
           if (thresholds.length > 0 && done >= thresholds[0]!) {
             thresholds.shift();
             samples.push(sample(done));
@@ -144,10 +167,14 @@ async function steerbench(job: Extract<Job, { kind: "steerbench" }>): Promise<Ru
       cpuMicros: cpuNow() - cpu0,
       rssSamples: samples,
       maxRssMB: maxRssMB(),
+      startupPeakRssMB,
+      startupMs,
+      runPeak,
       processCpuMicros: processCpu(),
       resumed: summary.resumed,
     };
   } finally {
+    clearInterval(poll);
     store.close();
   }
 }

@@ -3,11 +3,14 @@
 //   1. Harness throughput at C = 1, 8, 64, 256 against a loopback server answering after L = 20 ms.
 //      An item is two sequential calls (generation, then judgement), so with C items in flight the limit
 //      is C / (2 L) items/s. Reference: a bare undici Pool loop doing the same calls (same bodies).
+//  1b. The harness goals alone (BENCH_ONLY=harness): steerbench ÷ bare undici at C = 64 and 256, as
+//      BENCH_REPEATS (default 3) alternating pairs, the median against the goals.
 //   2. CPU per item of steerbench (its own process; the server runs in another) and peak RSS of a
 //      100,000-item run, sampled at 10k / 50k / 100k items (L = 1 ms so it takes seconds, not minutes).
 //   3. The same workload through promptfoo (same items, server and concurrency): throughput and memory.
 //   4. Resume: re-running a finished 10,000-item run — calls made (counted by the server) and seconds.
-//   5. The store: result rows/s written with one commit per result (the engine) vs one transaction.
+//   5. The store: result rows/s written with one commit per result vs one transaction
+//      (a run commits its results once per event-loop turn: src/store/write-behind.ts).
 //   7. `steerbench serve` under 64 concurrent clients at --parallel 1 and 8 (bench/serve.ts).
 //
 // Every measurement runs in a fresh process (peak RSS and CPU are its own); the server is a separate
@@ -34,9 +37,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "..", "..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const PROFILE = process.env.BENCH_PROFILE === "1";
-/** BENCH_ONLY=throughput,promptfoo,memory,resume,store,llama,llama-batched,serve runs only those sections. */
+/**
+ * BENCH_ONLY=throughput,harness,promptfoo,memory,resume,store,llama,llama-batched,serve runs only those
+ * sections. `harness` is the ratio to bare undici at C = 64 and 256 alone (BENCH_REPEATS pairs, default 3).
+ */
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : undefined;
 const section = (name: string) => ONLY === undefined || ONLY.has(name);
+const HARNESS_REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? "3"));
 const resultsDir = join(repoRoot, "bench", "results");
 const packDir = resolveDataDir({
   flag: process.env.STEERBENCH_DATA ?? resolve(repoRoot, "..", "shared", "data"),
@@ -183,6 +190,106 @@ async function throughput(
     void s0;
   }
   return rows;
+}
+
+// ---- 1b. the harness goals: ratio to bare undici ----
+
+interface HarnessRatio {
+  concurrency: number;
+  items: number;
+  limitItemsPerS: number;
+  /** One per repetition, in run order (undici then steerbench each time). */
+  pairs: Array<{ undiciItemsPerS: number; steerbenchItemsPerS: number; ratio: number; startupMs: number }>;
+  medianRatio: number;
+  /** The same with steerbench's clock started at its first item (pack, plan, item inserts, preflight excluded). */
+  medianRatioAfterStartup: number;
+  steerbenchCpuMsPerItem: number;
+  goal: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * steerbench ÷ bare undici at each C, as alternating pairs (so a burst of other load hits both sides
+ * alike) and their median. The goals (issue 12): ≥ 0.85 at C = 64, ≥ 0.6 at C = 256.
+ */
+async function harnessRatios(server: BenchServer, concurrencies: number[], repeats: number) {
+  const out: HarnessRatio[] = [];
+  for (const C of concurrencies) {
+    const limit = C / (2 * (server.latencyMs / 1000));
+    const epochs = Math.max(1, Math.min(Math.ceil((limit * 2) / ITEMS_PER_EPOCH), 30));
+    const shape = { packDir, baseUrl: server.baseUrl, concurrency: C, epochs };
+    const pairs: HarnessRatio["pairs"] = [];
+    const cpu: number[] = [];
+    const afterStartup: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      log(`harness C=${C}: pair ${i + 1}/${repeats}, ${epochs * ITEMS_PER_EPOCH} items each`);
+      const u = await runJob<RunResult>({ kind: "undici", ...shape }, `undici-c${C}-${i}`);
+      const storePath = join(work, `h-c${C}-${i}.sqlite`);
+      const s = await runJob<RunResult>(
+        { kind: "steerbench", ...shape, storePath, rssAt: [] },
+        `steerbench-c${C}-${i}`,
+      );
+      for (const f of ["", "-wal", "-shm"]) rmSync(storePath + f, { force: true });
+      if (u.errors > 0 || s.errors > 0) throw new Error(`harness C=${C}: ${u.errors} + ${s.errors} errors`);
+      const uRate = (u.ok / u.wallMs) * 1000;
+      const sRate = (s.ok / s.wallMs) * 1000;
+      const startupMs = s.startupMs ?? 0;
+      pairs.push({ undiciItemsPerS: uRate, steerbenchItemsPerS: sRate, ratio: sRate / uRate, startupMs });
+      afterStartup.push(((s.ok / (s.wallMs - startupMs)) * 1000) / uRate);
+      cpu.push(s.cpuMicros / 1000 / s.items);
+    }
+    out.push({
+      concurrency: C,
+      items: epochs * ITEMS_PER_EPOCH,
+      limitItemsPerS: limit,
+      pairs,
+      medianRatio: median(pairs.map((p) => p.ratio)),
+      medianRatioAfterStartup: median(afterStartup),
+      steerbenchCpuMsPerItem: median(cpu),
+      goal: C >= 256 ? 0.6 : 0.85,
+    });
+  }
+  return out;
+}
+
+function printHarness(rows: HarnessRatio[]): void {
+  const t = new Table({
+    head: [
+      "C",
+      "items",
+      "limit/s",
+      "undici/s",
+      "steerbench/s",
+      "sb/undici per pair",
+      "median",
+      "goal",
+      "sb start-up ms",
+      "median after start-up",
+      "sb CPU ms/item",
+    ],
+  });
+  for (const r of rows)
+    t.push([
+      r.concurrency,
+      r.items,
+      round(r.limitItemsPerS, 0),
+      r.pairs.map((p) => round(p.undiciItemsPerS, 0)).join(" "),
+      r.pairs.map((p) => round(p.steerbenchItemsPerS, 0)).join(" "),
+      r.pairs.map((p) => round(p.ratio)).join(" "),
+      round(r.medianRatio),
+      `≥ ${r.goal} ${r.medianRatio >= r.goal ? "met" : "NOT met"}`,
+      round(median(r.pairs.map((p) => p.startupMs)), 0),
+      round(r.medianRatioAfterStartup),
+      round(r.steerbenchCpuMsPerItem, 3),
+    ]);
+  process.stdout.write(
+    `\n1b. Harness vs bare undici, L = 20 ms, same server, alternating pairs (median of ${rows[0]?.pairs.length ?? 0})\n${t.toString()}\n`,
+  );
 }
 
 // ---- 3. promptfoo ----
@@ -387,6 +494,9 @@ async function memory(server: BenchServer) {
     serverCpuMsPerItem: (s1.cpuMicros - s0.cpuMicros) / 1000 / m.items,
     rssSamples: m.rssSamples,
     maxRssMB: m.maxRssMB,
+    startupPeakRssMB: m.startupPeakRssMB,
+    runPeak: m.runPeak,
+    startupMs: m.startupMs,
     errors: m.errors,
   };
 }
@@ -442,6 +552,8 @@ async function main(): Promise<void> {
   const slow = await startServer(20);
   try {
     if (section("throughput")) results.throughput = await throughput(slow, [1, 8, 64, 256], QUICK ? 1 : 2);
+    // The harness goals alone (BENCH_ONLY=harness): C = 64 and 256, each pair repeated, median ratio.
+    if (section("harness")) results.harness = await harnessRatios(slow, [64, 256], HARNESS_REPEATS);
     // 3. promptfoo on the same server.
     if (section("promptfoo")) results.promptfoo = await promptfooVsSteerbench(slow, 64, QUICK ? 1 : 2);
   } finally {
@@ -545,6 +657,7 @@ function print(r: Record<string, unknown>): void {
       `\n1. Harness throughput, L = 20 ms, 2 calls per item (limit = C/(2L))\n${t1.toString()}\n`,
     );
   }
+  if (r.harness) printHarness(r.harness as HarnessRatio[]);
   if (r.memory) printMemory(r.memory as MemoryResult);
   if (r.promptfoo) printPromptfoo(r.promptfoo as PromptfooComparison);
   if (r.resume) printResume(r.resume as ResumeResult);
@@ -559,7 +672,9 @@ type ResumeResult = Awaited<ReturnType<typeof resume>>;
 function printMemory(m: MemoryResult): void {
   process.stdout.write(
     `\n2. ${m.items}-item run (L = 1 ms, C = 256): ${round(m.itemsPerS, 0)} items/s, steerbench CPU ${round(m.cpuMsPerItem, 3)} ms/item ` +
-      `(server ${round(m.serverCpuMsPerItem, 3)}), peak RSS ${round(m.maxRssMB, 0)} MB; RSS at ` +
+      `(server ${round(m.serverCpuMsPerItem, 3)}), peak RSS ${round(m.maxRssMB, 0)} MB ` +
+      `(before the first item ${round(m.startupPeakRssMB ?? 0, 0)} MB after ${round((m.startupMs ?? 0) / 1000, 1)} s of start-up; ` +
+      `during the run ${round(m.runPeak?.rssMB ?? 0, 0)} MB, at item ${m.runPeak?.done ?? "?"}); RSS at ` +
       `${m.rssSamples
         .map(
           (s) =>

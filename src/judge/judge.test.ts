@@ -230,3 +230,27 @@ describe("createJudge options", () => {
     ).toThrow(/no labels/);
   });
 });
+
+describe("judge cache key", () => {
+  it("is the sha256 of the canonical request, unchanged since format v1 (stored caches keep hitting)", () => {
+    const input = {
+      providerId: "openai-compatible:http://127.0.0.1:1/v1",
+      model: "judge",
+      messages: [
+        { role: "system" as const, content: 'Judge "this"\n\tcarefully é ✓' },
+        { role: "user" as const, content: "line1\nline2 \u0001 \ud83d\ude00" },
+      ],
+      decoding: {
+        maxTokens: 200,
+        temperature: 0,
+        seed: undefined,
+        extraBody: { z: 1, a: { y: [1, "x", null], b: true } },
+      },
+    };
+    // Computed with the first implementation (one canonical JSON string, then hashed).
+    expect(judgeCacheKey(input)).toBe("ea1a85937257bd81015639ab9bcda2bdb74db6777d286cc6fe79072a7f145849");
+    expect(judgeCacheKey({ ...input, model: undefined, decoding: {} })).toBe(
+      "df6a50d3475144b7498401eb2156db5baeb969f40c4f5e2128281c81e5f23ca6",
+    );
+  });
+});

@@ -1,13 +1,15 @@
 // Generates one item's answer with one model and commits it (answer or error). The generation half of
 // a live run, beside judge-item.ts: retries, the stored-size cap and the per-item flags live here.
 import { type ProviderError, withRetry } from "../providers/index.js";
-import type { ItemRecord, ResponseFlags, Store } from "../store/store.js";
+import type { ItemRecord, ResponseFlags } from "../store/store.js";
+import type { ResultWriter } from "../store/write-behind.js";
 import type { Condition } from "../types.js";
 import type { Connected } from "./connect.js";
 import type { RetrySettings } from "./judge-item.js";
 
 export interface GenerateItemArgs {
-  store: Store;
+  /** Where the answer is committed; the outcome returns only after it is. */
+  store: ResultWriter;
   item: ItemRecord;
   /** The model name sent to the provider (stored with the request). */
   model: string;
@@ -77,7 +79,7 @@ export async function generateItem(args: GenerateItemArgs): Promise<GenerateOutc
     if (gen.promptTruncated) flags.promptTruncated = gen.promptTruncated;
     if (capped.flag) flags.responseTruncated = capped.flag;
     if (capped.text.trim() === "") flags.empty = true;
-    store.saveResponse({
+    await store.saveResponse({
       itemId: item.id,
       status: "ok",
       response: capped.text,
@@ -94,7 +96,7 @@ export async function generateItem(args: GenerateItemArgs): Promise<GenerateOutc
     return { kind: "ok", text: capped.text };
   } catch (err) {
     if (signal?.aborted) return { kind: "aborted" };
-    store.saveResponse({
+    await store.saveResponse({
       itemId: item.id,
       status: "error",
       response: null,

@@ -1,7 +1,8 @@
 // Judges one stored response with one judge and commits the verdict. Shared by live runs and by
 // judge-only passes over existing runs (judge-check, adding a judge), so both behave the same.
 import { type ProviderError, withRetry } from "../providers/index.js";
-import type { ItemRecord, Store } from "../store/store.js";
+import type { ItemRecord } from "../store/store.js";
+import type { ResultWriter } from "../store/write-behind.js";
 import type { Verdict } from "../types.js";
 import type { ConnectedJudge } from "./connect.js";
 
@@ -15,7 +16,8 @@ export interface RetrySettings {
 export type JudgeItemResult = "ok" | "failed" | "error" | "aborted";
 
 export async function judgeItem(args: {
-  store: Store;
+  /** Where the verdict is committed; the result returns only after it is. */
+  store: ResultWriter;
   item: ItemRecord;
   responseText: string;
   judgeName: string;
@@ -44,7 +46,7 @@ export async function judgeItem(args: {
     );
   } catch (err) {
     if (signal?.aborted) return "aborted";
-    store.saveJudgement({
+    await store.saveJudgement({
       itemId: item.id,
       judge: judgeName,
       status: "error",
@@ -57,7 +59,7 @@ export async function judgeItem(args: {
     });
     return "error";
   }
-  store.saveJudgement({
+  await store.saveJudgement({
     itemId: item.id,
     judge: judgeName,
     status: verdict.failed ? "failed" : "ok",

@@ -14,6 +14,7 @@ import { loadPack } from "../data/pack.js";
 import { isProviderError } from "../providers/index.js";
 import type { ItemRecord, ResponseFlags, RunLease, RunRecord, Store } from "../store/store.js";
 import { LEASE_RENEW_MS } from "../store/store.js";
+import { WriteBehind } from "../store/write-behind.js";
 import type { Condition } from "../types.js";
 import { forEachConcurrent } from "../util/limiter.js";
 import { versions } from "../version.js";
@@ -171,7 +172,10 @@ async function execute(
 ): Promise<RunSummary> {
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
+  store.setPageCacheKiB(2048);
   const items = store.planItems(run.id, plan.items);
+  // The stored records replace the planned items: holding both kept two objects per item all run.
+  plan.items = [];
   const states = loadItemStates(store, run.id);
   const judgeNames = config.judges.map(modelLabel);
   const retry = opts.retryErrors ?? false;
@@ -182,12 +186,18 @@ async function execute(
     s?.response?.status === "error" ||
     (s?.response?.status === "ok" && judgeNames.every((j) => s.judged.has(j)));
 
-  const todo = items.filter((it) => {
-    const left = workLeft(states.get(it.id), judgeNames, retry);
-    return left.generate || left.judges.length > 0;
-  });
-  const todoIds = new Set(todo.map((it) => it.id));
-  let done = items.filter((it) => settled(states.get(it.id)) && !todoIds.has(it.id)).length;
+  const todo: ItemRecord[] = [];
+  let done = 0;
+  for (const it of items) {
+    const s = states.get(it.id);
+    const left = workLeft(s, judgeNames, retry);
+    if (left.generate || left.judges.length > 0) todo.push(it);
+    else {
+      if (settled(s)) done++;
+      // Only the items to do read their state again (a resumed run's answers need not stay in memory).
+      states.delete(it.id);
+    }
+  }
   let errors = 0;
   const summary: RunSummary = {
     run,
@@ -232,9 +242,11 @@ async function execute(
     signal: opts.signal,
   };
 
+  // Results completing in one event-loop turn share one commit; each item waits for its own.
+  const writer = new WriteBehind(store);
   const ctx: ConnectContext = {
     strings,
-    cache: storeJudgeCache(store),
+    cache: { ...storeJudgeCache(store), set: (key, reply) => writer.setCachedReply(key, reply) },
     concurrency: config.concurrency,
   };
   // The run's own stop: an endpoint that keeps refusing connections, or a lost write lease.
@@ -287,7 +299,7 @@ async function execute(
       if (needsGeneration(state)) {
         const modelCfg = modelByName.get(item.model)!;
         const outcome = await generateItem({
-          store,
+          store: writer,
           item,
           model: modelCfg.model,
           connection: connections.get(item.model)!,
@@ -324,7 +336,7 @@ async function execute(
         for (const judgeName of judgeNames) {
           if (!needsJudge(state, judgeName)) continue;
           const outcome = await judgeItem({
-            store,
+            store: writer,
             item,
             responseText: state.response.text ?? "",
             judgeName,
@@ -344,6 +356,9 @@ async function execute(
           }
         }
       }
+      // Nothing reads a finished item's state again: keeping it (answer text, verdict map) grew the
+      // heap by ~400 B per item, and V8's committed heap by a multiple of that.
+      states.delete(item.id);
       done++;
       opts.progress?.update({ done, total: items.length, errors });
     };
@@ -351,6 +366,7 @@ async function execute(
     // Item-major: a sweep's strengths for one item are in flight together (and batch on a local model).
     await forEachConcurrent(itemMajor(todo), config.concurrency, processItem, signal);
   } finally {
+    writer.flush();
     clearInterval(heartbeat);
     opts.progress?.stop();
     for (const c of connections.values()) await c.provider.close().catch(() => {});

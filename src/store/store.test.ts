@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { connectionOf } from "./connection.js";
 import { SCHEMA_VERSION } from "./schema.js";
-import { type NewItem, Store, StoreError } from "./store.js";
+import { type ItemRecord, type NewItem, Store, StoreError } from "./store.js";
 
 let dir: string;
 let store: Store;
@@ -133,5 +134,45 @@ describe("Store", () => {
     expect(store.getCachedReply("k")).toBe("reply");
     store.deleteCachedReply("k");
     expect(store.getCachedReply("k")).toBeUndefined();
+  });
+});
+
+describe("Store page cache", () => {
+  it("caps the connection's page cache when asked", () => {
+    const s = Store.open(":memory:");
+    s.setPageCacheKiB(2048);
+    const db = connectionOf(s);
+    expect(db.pragma("cache_size", { simple: true })).toBe(-2048);
+    s.close();
+  });
+});
+
+describe("Store.planItems", () => {
+  const strip = (it: ItemRecord) => ({
+    id: it.id,
+    seq: it.seq,
+    scenarioId: it.scenarioId,
+    userPrompt: it.userPrompt,
+  });
+
+  it("returns the planned items themselves, with their ids, in stored order, whatever the plan's order", () => {
+    const first = store.planItems("r1", [item("a-1"), item("b-1"), item("c-1")]);
+    expect(first.map(strip)).toEqual(store.items("r1").map(strip));
+    // The same plan again: same ids. A reordered, extended plan: matched by key, the new item appended.
+    const plan = [item("c-1"), item("d-1"), item("a-1"), item("b-1")];
+    const again = store.planItems("r1", plan);
+    expect(again.map((it) => it.scenarioId)).toEqual(["a-1", "b-1", "c-1", "d-1"]);
+    expect(again.slice(0, 3).map((it) => it.id)).toEqual(first.map((it) => it.id));
+    expect(again[3]!.userPrompt).toBe(plan[1]!.userPrompt);
+    expect(again.map(strip)).toEqual(store.items("r1").map(strip));
+  });
+
+  it("reads a stored item the plan does not have in full", () => {
+    store.planItems("r1", [item("a-1"), item("b-1")]);
+    const narrowed = store.planItems("r1", [item("b-1")]);
+    expect(narrowed.map((it) => [it.scenarioId, it.context, it.systemPrompt])).toEqual([
+      ["a-1", "ctx\r", "ctx"],
+      ["b-1", "ctx\r", "ctx"],
+    ]);
   });
 });
