@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Outcome } from "../metrics/table1.js";
 import type { Condition, Label } from "../types.js";
-import { buildSteeringComparison, formatSteeringComparison, storedConditions } from "./compare.js";
+import { buildSteeringComparison, formatSteeringComparison } from "./compare.js";
 import type { PerplexityResult } from "./perplexity.js";
 
 const N = 20;
@@ -116,21 +116,5 @@ describe("buildSteeringComparison", () => {
     });
     // Only one strength has results: nothing to compare.
     expect(c!.activation).toBeNull();
-  });
-});
-
-describe("storedConditions", () => {
-  it("reads the resolved conditions of a stored config and skips anything else", () => {
-    const got = storedConditions({
-      conditions: [
-        { name: "a", activation: { vector: "v", strength: 2 } },
-        { name: "b", prompt: { userSuffix: "x" } },
-        42,
-        { nope: 1 },
-      ],
-    });
-    expect(got.map((c) => c.name)).toEqual(["a", "b"]);
-    expect(got[0]!.activation?.strength).toBe(2);
-    expect(storedConditions(null)).toEqual([]);
   });
 });

@@ -1,7 +1,6 @@
 // Prompt steering vs activation steering for one model, side by side: the prompt gap (pro_ic − anti_ic) and
 // the activation gap (strongest positive − strongest negative strength), each with its Newcombe interval and
 // McNemar p, and what each costs in plain language (perplexity of the neutral passage relative to no steering).
-import { storedConditionSchema } from "../config/stored-config.js";
 import { buildTable1, type GapRow, type Outcome } from "../metrics/table1.js";
 import { deltaText, fixed, NA, pText } from "../report/table-common.js";
 import type { Condition } from "../types.js";
@@ -220,18 +219,4 @@ export function formatSteeringComparison(
       "neutral request for prompts). A large effect bought with a large PPL ratio is broken language, not steering. " +
       "KL: mean KL(unsteered ‖ steered) of the next token on 12 neutral prompts (bootstrap CI) / neutral prompts whose greedy answer changed.",
   );
-}
-
-/**
- * The resolved conditions in a stored config's JSON, skipping entries that are not conditions: for callers
- * holding only the JSON. A run's are read with `conditionsOf(readStoredConfig(run))`, which refuses damage.
- */
-export function storedConditions(config: unknown): Condition[] {
-  const list =
-    typeof config === "object" && config !== null && "conditions" in config ? config.conditions : [];
-  if (!Array.isArray(list)) return [];
-  return list.flatMap((item) => {
-    const parsed = storedConditionSchema.safeParse(item);
-    return parsed.success ? [parsed.data] : [];
-  });
 }
