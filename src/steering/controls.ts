@@ -75,6 +75,20 @@ function convRate(list: readonly (Outcome | undefined)[]): number | null {
   return valid === 0 ? null : (100 * conv) / valid;
 }
 
+/** condition → item key → outcome. */
+function byCondition(outcomes: readonly Outcome[]): Map<string, Map<string, Outcome>> {
+  const by = new Map<string, Map<string, Outcome>>();
+  for (const o of outcomes) {
+    let m = by.get(o.condition);
+    if (!m) {
+      m = new Map();
+      by.set(o.condition, m);
+    }
+    m.set(key(o), o);
+  }
+  return by;
+}
+
 /**
  * Specificity of the vector against its control at `high` vs `low` strength. `names` maps each of the four
  * (vector/control × high/low) to its condition name.
@@ -85,15 +99,7 @@ export function specificity(
   strengths: { high: number; low: number },
   opts: { seed?: number; resamples?: number } = {},
 ): Specificity {
-  const by = new Map<string, Map<string, Outcome>>();
-  for (const o of outcomes) {
-    let m = by.get(o.condition);
-    if (!m) {
-      m = new Map();
-      by.set(o.condition, m);
-    }
-    m.set(key(o), o);
-  }
+  const by = byCondition(outcomes);
   const conds = [names.vectorHigh, names.vectorLow, names.controlHigh, names.controlLow];
   const items = [...new Set(conds.flatMap((c) => [...(by.get(c)?.keys() ?? [])]))].sort();
   const deltas = (sample: readonly string[]) => {
@@ -191,15 +197,7 @@ export function controlSpread(
   strengths: { high: number; low: number },
   opts: { seed?: number; resamples?: number } = {},
 ): ControlSpread {
-  const by = new Map<string, Map<string, Outcome>>();
-  for (const o of outcomes) {
-    let m = by.get(o.condition);
-    if (!m) {
-      m = new Map();
-      by.set(o.condition, m);
-    }
-    m.set(key(o), o);
-  }
+  const by = byCondition(outcomes);
   const conds = [
     names.zero,
     names.vectorHigh,
