@@ -107,6 +107,8 @@ export interface ActivationSteering {
    * - `rotate`: h rotated in the plane of h and v̂ toward v̂ by an angle set by the strength, ‖h‖ kept exactly.
    */
   mode?: "add" | "ablate" | "rotate";
+  /** Ablate only: the layer whose direction is removed (default: `ablationDirectionLayer`). */
+  directionLayer?: number;
 }
 
 /** A steering condition: prompt intervention, activation steering, or both. */

@@ -83,6 +83,7 @@ export const storedConditionSchema = z.looseObject({
       layers: z.tuple([int, int]).optional(),
       normPreserving: z.boolean().optional(),
       mode: z.enum(["add", "ablate", "rotate"]).optional(),
+      directionLayer: int.optional(),
     })
     .optional(),
   requestBody: z.record(z.string(), z.unknown()).optional(),

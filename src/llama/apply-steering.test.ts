@@ -83,6 +83,21 @@ describe("controlVectorSpec", () => {
       info,
     );
     expect(disc.directionLayer).toBe(3);
+    // directionLayer picks another one (the runtime counterpart of `vectors bake --direction-layer`).
+    const chosen = await controlVectorSpec(
+      { vector: file("abl-q2.gguf", scored), strength: 1, mode: "ablate", directionLayer: 2 },
+      info,
+    );
+    expect(chosen.directionLayer).toBe(2);
+    await expect(
+      controlVectorSpec(
+        { vector: file("abl-q2.gguf", scored), strength: 1, mode: "ablate", directionLayer: 4 },
+        info,
+      ),
+    ).rejects.toThrow(/has no direction for layer 4; it has 2, 3, 5/);
+    await expect(
+      controlVectorSpec({ vector: file("abl-q2.gguf", scored), strength: 1, directionLayer: 2 }, info),
+    ).rejects.toThrow(/directionLayer is for mode ablate, not add/);
   });
 
   it("loads the file and uses all its layers by default", async () => {

@@ -105,6 +105,9 @@ export async function controlVectorSpec(
       `activation mode rotate takes the rotation angle in radians as its strength (−π…π; + toward the direction, − away), got ${steering.strength}`,
     );
   }
+  if (mode !== "ablate" && steering.directionLayer !== undefined) {
+    throw new SteeringError(`activation directionLayer is for mode ablate, not ${mode}`);
+  }
   if (mode !== "add" && steering.normPreserving) {
     throw new SteeringError(
       `activation mode ${mode} cannot be combined with normPreserving (that is for add)`,
@@ -192,9 +195,11 @@ function ablationSpec(
       );
     }
   }
-  const directionLayer = ablationDirectionLayer(vec);
+  const directionLayer = steering.directionLayer ?? ablationDirectionLayer(vec);
   if (!vec.directions.has(directionLayer)) {
-    throw new SteeringError(`control vector ${path} has no direction for layer ${directionLayer}`);
+    throw new SteeringError(
+      `control vector ${path} has no direction for layer ${directionLayer}; it has ${[...vec.directions.keys()].join(", ")}`,
+    );
   }
   return {
     data: vec.directions,

@@ -103,4 +103,18 @@ describe("conditionSchema", () => {
     expect(conditionSchema.safeParse({ name: "x", extra: 1 }).success).toBe(false);
     expect(conditionSchema.safeParse({ name: "x", activation: { vector: "v" } }).success).toBe(false);
   });
+
+  it("takes directionLayer for ablate only, and carries it into the condition", () => {
+    const ok = { name: "a", activation: { vector: "v", mode: "ablate" as const, directionLayer: 2 } };
+    expect(conditionSchema.safeParse(ok).success).toBe(true);
+    const add = conditionSchema.safeParse({
+      name: "a",
+      activation: { vector: "v", strength: 1, directionLayer: 2 },
+    });
+    expect(add.success).toBe(false);
+    expect(add.error!.issues[0]!.message).toBe("directionLayer is for mode: ablate only");
+    expect(add.error!.issues[0]!.path).toEqual(["activation", "directionLayer"]);
+    const [c] = resolveConditions([ok], strings);
+    expect(c!.activation).toEqual({ vector: "v", strength: 1, mode: "ablate", directionLayer: 2 });
+  });
 });

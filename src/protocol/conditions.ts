@@ -107,11 +107,23 @@ export const activationSchema = z
       .describe(
         "add (default): h + s·v; ablate: project v̂ out; rotate: turn h by s radians toward v̂ in the plane of h and v̂, keeping ‖h‖",
       ),
+    directionLayer: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "ablate only: the layer whose direction.<il> is removed from every block (default: best held-out AUC, discriminative layers first); as `vectors bake --direction-layer`",
+      ),
   })
   .strict()
   .refine((a) => a.strength !== undefined || a.mode === "ablate", {
     message: "strength is required (except with mode: ablate)",
     path: ["strength"],
+  })
+  .refine((a) => a.directionLayer === undefined || a.mode === "ablate", {
+    message: "directionLayer is for mode: ablate only",
+    path: ["directionLayer"],
   });
 
 /** A user-defined condition in the run config. Fields override the preset's, if one is named. */
@@ -160,7 +172,7 @@ export function conditionFromSpec(
   if (description !== undefined) condition.description = description;
   if (Object.keys(prompt).length > 0) condition.prompt = prompt;
   if (spec.activation !== undefined) {
-    const { vector, layers, strength, normPreserving, mode } = spec.activation;
+    const { vector, layers, strength, normPreserving, mode, directionLayer } = spec.activation;
     // Ablation has no strength; 1 is stored so the field stays a number (it is not used).
     condition.activation = { vector, strength: strength ?? 1 };
     if (typeof layers === "string") {
@@ -170,6 +182,7 @@ export function conditionFromSpec(
     if (layers !== undefined) condition.activation.layers = [layers[0], layers[1]];
     if (normPreserving !== undefined) condition.activation.normPreserving = normPreserving;
     if (mode !== undefined && mode !== "add") condition.activation.mode = mode;
+    if (directionLayer !== undefined) condition.activation.directionLayer = directionLayer;
   }
   if (spec.requestBody !== undefined) condition.requestBody = spec.requestBody;
   return condition;
