@@ -62,7 +62,12 @@ function ConditionCard(props: { c: ConditionInfo; conditions: readonly string[] 
       h(Dl, {
         rows: [
           ["Control vector", a.vector],
-          ["Strength", String(a.strength)],
+          ["Mode", a.mode ?? "add"],
+          ...(a.mode === "ablate"
+            ? a.directionLayer !== undefined
+              ? [["Direction removed", `direction.${a.directionLayer}`] as const]
+              : []
+            : [["Strength", String(a.strength)] as const]),
           ["Layers", a.layers ? `${a.layers[0]}–${a.layers[1]}` : "all"],
           ...(a.layersReason ? [["Layers chosen by layers: auto", a.layersReason] as const] : []),
           ["Norm-preserving", a.normPreserving ? "yes" : "no"],

@@ -145,6 +145,7 @@ describe("runSettings", () => {
             name: "vec",
             activation: { vector: "v.gguf", layers: [10, 20], strength: 0.5, normPreserving: true },
           },
+          { name: "abl", activation: { vector: "v.gguf", strength: 1, mode: "ablate", directionLayer: 2 } },
         ],
         models: [
           { name: "a", model: "org/a", provider: "openai", thinking: false, decoding: { maxTokens: 9 } },
@@ -169,6 +170,12 @@ describe("runSettings", () => {
       layers: [10, 20],
       strength: 0.5,
       normPreserving: true,
+    });
+    expect(s.conditions[2]?.activation).toEqual({
+      vector: "v.gguf",
+      strength: 1,
+      mode: "ablate",
+      directionLayer: 2,
     });
     expect(s.models[0]?.decoding).toEqual({ temperature: 0, maxTokens: 9 });
     expect(s.judges[0]).toMatchObject({ name: "gpt-x", prompt: "custom", maxTokens: 50 });

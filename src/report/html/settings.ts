@@ -98,6 +98,8 @@ function conditionInfo(c: string | Condition, layerSelection?: Record<string, La
     info.activation = { vector: a.vector, strength: a.strength };
     if (a.layers !== undefined) info.activation.layers = a.layers;
     if (a.normPreserving !== undefined) info.activation.normPreserving = a.normPreserving;
+    if (a.mode !== undefined) info.activation.mode = a.mode;
+    if (a.directionLayer !== undefined) info.activation.directionLayer = a.directionLayer;
     const chosen = layerSelection?.[c.name];
     if (chosen) info.activation.layersReason = chosen.reason;
   }

@@ -33,6 +33,10 @@ export interface ConditionInfo {
     layers?: [number, number];
     strength: number;
     normPreserving?: boolean;
+    /** add (when absent), ablate or rotate. */
+    mode?: "add" | "ablate" | "rotate";
+    /** Ablate: the layer whose direction is removed, when the config chose it. */
+    directionLayer?: number;
     /** Why these layers, when the config said `layers: auto` (the run's stored choice). */
     layersReason?: string;
   };
