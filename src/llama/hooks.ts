@@ -111,6 +111,8 @@ export class EvalHooks {
   private ranges: SlotRange[] = [];
   private outputs: number[] = [];
   private error: Error | undefined;
+  /** Wanted node names the graph asked about during this decode: ablation checks its writers were there. */
+  private readonly seen = new Set<string>();
 
   constructor(
     private readonly fn: LlamaFunctions,
@@ -160,6 +162,7 @@ export class EvalHooks {
     this.batch = rows;
     this.ranges = [];
     this.outputs = [];
+    this.seen.clear();
     if (!this.active) return;
     let o = 0;
     let cur: SlotRange | undefined;
@@ -185,6 +188,40 @@ export class EvalHooks {
     const e = this.error;
     this.error = undefined;
     return e;
+  }
+
+  /**
+   * Sequences of the last decode whose ablation met a graph without one of its writer nodes, each with its
+   * error. llama.cpp names `attn_out-<il>`, `ffn_out-<il>` and `embd` in some architectures' graphs only
+   * (v0.5.0: llama and mistral3; not qwen2/3, gemma or MoE FFNs); elsewhere the ablation would silently skip
+   * those writers, so the sequence fails by name instead.
+   */
+  takeUncovered(): Map<number, Error> {
+    const out = new Map<number, Error>();
+    if (!this.active) return out;
+    for (const range of this.ranges) {
+      const steering = this.slots.get(range.slot)?.steering;
+      if (steering?.mode !== "ablate") continue;
+      const missing: string[] = [];
+      for (const il of steering.layers.keys()) {
+        for (const name of [`${ATTN_OUT_PREFIX}${il}`, `${FFN_OUT_PREFIX}${il}`]) {
+          if (!this.seen.has(name)) missing.push(name);
+        }
+      }
+      if (steering.embedding && !this.seen.has(EMBD_TENSOR)) missing.push(EMBD_TENSOR);
+      if (missing.length === 0) continue;
+      const shown =
+        missing.slice(0, 4).join(", ") + (missing.length > 4 ? `, … (${missing.length} in all)` : "");
+      out.set(
+        range.slot,
+        new Error(
+          `activation mode ablate: this model's compute graph has no node ${shown}, so runtime ablation cannot ` +
+            "reach every residual-stream writer (llama.cpp names attn_out-<il>, ffn_out-<il> and embd in the " +
+            "llama and mistral3 graphs); apply the same edit to the weights instead: steerbench vectors bake --mode ablate",
+        ),
+      );
+    }
+    return out;
   }
 
   dispose(): void {
@@ -220,7 +257,10 @@ export class EvalHooks {
     try {
       const name = this.maybeWanted(t) ? (koffi.decode(t, OFF_NAME, "char", -1) as string) : undefined;
       const point = name === undefined ? undefined : this.wanted.get(name);
-      if (ask) return point !== undefined;
+      if (ask) {
+        if (point !== undefined) this.seen.add(name!);
+        return point !== undefined;
+      }
       if (point !== undefined) this.onNode(t, point, name!);
     } catch (err) {
       this.error ??= err instanceof Error ? err : new Error(String(err));

@@ -315,6 +315,7 @@ export class Scheduler {
       for (const p of parts) this.release(p.slot, err);
       return;
     }
+    const uncovered = this.hooks?.takeUncovered();
     // Output rows are numbered in batch order across all sequences.
     let row = 0;
     let i = 0;
@@ -322,6 +323,12 @@ export class Scheduler {
       const outputs: DecodeOutput[] = [];
       for (let k = 0; k < p.count; k++, i++) {
         if (b.logits[i]) outputs.push({ pos: p.from + k, index: i, row: row++ });
+      }
+      const failed = uncovered?.get(p.slot);
+      if (failed) {
+        // Its neighbours in the batch are unaffected (their rows were not touched).
+        this.release(p.slot, failed);
+        continue;
       }
       p.seq.fed = p.from + p.count;
       try {
