@@ -315,5 +315,9 @@ describe("the vectors, sweep and compare verbs", () => {
     await expect(cli([...base, "--no-control", "--control-seeds", "2"])).rejects.toThrow(
       /--control-seeds needs the control; drop --no-control/,
     );
+    // The default's own value given explicitly is refused too (it was taken for the default).
+    await expect(cli([...base, "--no-control", "--control-seeds", "3"])).rejects.toThrow(
+      /--control-seeds needs the control; drop --no-control/,
+    );
   });
 });

@@ -69,6 +69,10 @@ describe("the stored run config", () => {
     const run = { id: "run-x", kind: "sweep", config: read.config };
     const next = withStored(run, { sweep: { ...record, sideEffectsSkipped: "no head" } });
     expect(sweepOf(readStoredConfig({ ...run, config: next }))?.sideEffectsSkipped).toBe("no head");
+    // A sweep key this version does not know (a newer one wrote it) survives a rewrite by this one.
+    const newer = { ...run, config: { ...read.config, sweep: { ...record, futureKey: 7 } } };
+    const rewritten = withStored(newer, { addedJudges: [] }) as { sweep?: Record<string, unknown> };
+    expect(rewritten.sweep?.futureKey).toBe(7);
     // A live run has no sweep record to set.
     expect(() => withStored({ ...run, kind: "live" }, { sweep: record })).toThrow(
       /run-x: a live run has no sweep record/,

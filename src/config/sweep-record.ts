@@ -55,7 +55,8 @@ const controlRecordSchema = z.object({
 /** One seeded random-direction control of a sweep. */
 export type ControlRecord = z.infer<typeof controlRecordSchema>;
 
-export const sweepRecordSchema = z.object({
+// Loose, as the rest of the stored config: a key a newer version adds survives a rewrite (withStored) by this one.
+export const sweepRecordSchema = z.looseObject({
   /** The swept vector (always set by `steerbench sweep`; a library caller's sweep run may omit it). */
   vector: z.string().optional(),
   vectorSha256: z.string().optional(),

@@ -293,6 +293,10 @@ export function registerSweep(program: Command): void {
     if (!(STEERING_FORMATS as readonly string[]).includes(flags.format)) {
       throw new UsageError(`--format must be one of ${STEERING_FORMATS.join(", ")}, got "${flags.format}"`);
     }
+    // The default of 3 cannot be told from an explicit 3 in the flags: ask commander where it came from.
+    if (flags.control === false && cmd.getOptionValueSource("controlSeeds") === "cli") {
+      throw new UsageError("--control-seeds needs the control; drop --no-control");
+    }
     const { spec, config, layersReason, categories } = sweepFromFlags(flags);
     const packDir = resolveDataDir({ flag: flags.data });
     const remote = flags.baseUrl !== undefined;
