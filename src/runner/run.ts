@@ -144,21 +144,25 @@ export async function runEvaluation(given: RunEvaluationOptions): Promise<RunSum
   }
   // One writer per run: a second process on the same run refuses here, before touching anything.
   const lease = store.acquireLease(run.id);
-  if (resumed) {
-    const changes = operationalChanges(readStoredConfig(run), plan);
-    log(
-      `resuming run ${run.id} (${run.name}): same models, conditions, decoding and data${
-        changes.length > 0 ? `; ${changes.join("; ")}` : ""
-      }`,
-    );
-  } else {
-    log(`starting run ${run.id} (${plan.name})`);
-  }
-  store.setRunStatus(run.id, "running");
+  const pageCache = store.setPageCacheKiB(2048);
+  // Released whatever fails from here on (a stored config the reader refuses included), so that a retry in
+  // this process is not told the run is busy.
   try {
+    if (resumed) {
+      const changes = operationalChanges(readStoredConfig(run), plan);
+      log(
+        `resuming run ${run.id} (${run.name}): same models, conditions, decoding and data${
+          changes.length > 0 ? `; ${changes.join("; ")}` : ""
+        }`,
+      );
+    } else {
+      log(`starting run ${run.id} (${plan.name})`);
+    }
+    store.setRunStatus(run.id, "running");
     return await execute(opts, plan, run, resumed, lease, pack.strings);
   } finally {
     lease.release();
+    store.restorePageCache(pageCache);
   }
 }
 
@@ -172,7 +176,6 @@ async function execute(
 ): Promise<RunSummary> {
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
-  store.setPageCacheKiB(2048);
   const items = store.planItems(run.id, plan.items);
   // The stored records replace the planned items: holding both kept two objects per item all run.
   plan.items = [];

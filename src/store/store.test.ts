@@ -140,9 +140,13 @@ describe("Store", () => {
 describe("Store page cache", () => {
   it("caps the connection's page cache when asked", () => {
     const s = Store.open(":memory:");
-    s.setPageCacheKiB(2048);
     const db = connectionOf(s);
+    const before = db.pragma("cache_size", { simple: true });
+    const setting = s.setPageCacheKiB(2048);
     expect(db.pragma("cache_size", { simple: true })).toBe(-2048);
+    expect(setting).toBe(before);
+    s.restorePageCache(setting);
+    expect(db.pragma("cache_size", { simple: true })).toBe(before);
     s.close();
   });
 });
