@@ -3,6 +3,7 @@ import type { ControlVector } from "../gguf/vector-file.js";
 import type { Outcome } from "../metrics/table1.js";
 import type { Label } from "../types.js";
 import { controlSpread, randomControl, signCheckLayer, specificity } from "./controls.js";
+import { controlSpreadText } from "./format.js";
 
 const vec: ControlVector = {
   directions: new Map([
@@ -139,5 +140,23 @@ describe("controls over several seeds", () => {
     expect(cs.meanAbsGap).toBe(0);
     expect(cs.gapRatio).toBe(Number.POSITIVE_INFINITY);
     expect(cs.shiftRatio).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("counts the resamples it leaves out of an interval for an undefined ratio", () => {
+    // Nothing moves but one item of the vector's high side: most resamples miss it, so the vector's gap and
+    // the controls' are both 0 there and the ratio is 0/0.
+    const flat = [C, C, C, C, C, N, N, N, N, N];
+    const one = [C, C, C, C, C, N, N, N, N, C];
+    const data2 = [
+      ...outcomes("act0", flat),
+      ...outcomes("act+4", one),
+      ...["act-4", "ctl+4", "ctl-4", "ctl.s1+4", "ctl.s1-4"].flatMap((c) => outcomes(c, flat)),
+    ];
+    const cs = controlSpread(data2, names, { high: 4, low: -4 }, { resamples: 500 });
+    expect(cs.gapRatio).toBe(Number.POSITIVE_INFINITY);
+    expect(cs.undefinedResamples.gapRatio).toBeGreaterThan(0);
+    expect(cs.undefinedResamples.gapRatio).toBeLessThan(500);
+    expect(cs.undefinedResamples.meanAbsGap).toBe(0);
+    expect(controlSpreadText(cs)).toMatch(/left out for an undefined rate: \d+ \(\|Δ\| ratio\)/);
   });
 });

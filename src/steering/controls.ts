@@ -180,6 +180,8 @@ export interface ControlSpread {
   shiftRatio: number | null;
   shiftRatioCI: Interval | null;
   resamples: number;
+  /** Resamples left out of an interval because a rate in them was undefined (no valid item drawn), per measure. */
+  undefinedResamples: { meanAbsGap: number; meanShift: number; gapRatio: number; shiftRatio: number };
   items: number;
 }
 
@@ -244,9 +246,13 @@ export function controlSpread(
     gapRatio: [] as number[],
     shiftRatio: [] as number[],
   };
+  const undefinedResamples = { meanAbsGap: 0, meanShift: 0, gapRatio: 0, shiftRatio: 0 };
   for (let b = 0; b < resamples; b++) {
     const m = measure(items.map(() => items[Math.floor(rand() * items.length)]!));
-    for (const k of Object.keys(draws) as (keyof typeof draws)[]) if (m[k] !== null) draws[k].push(m[k]!);
+    for (const k of Object.keys(draws) as (keyof typeof draws)[]) {
+      if (m[k] !== null) draws[k].push(m[k]!);
+      else undefinedResamples[k]++;
+    }
   }
   const ci = (xs: number[]): Interval | null => {
     if (xs.length === 0) return null;
@@ -273,6 +279,7 @@ export function controlSpread(
     shiftRatio: point.shiftRatio,
     shiftRatioCI: ci(draws.shiftRatio),
     resamples,
+    undefinedResamples,
     items: items.length,
   };
 }

@@ -147,6 +147,21 @@ export function specificityText(sp: Specificity): string {
 }
 
 /** The vector against the mean movement of N seeded controls (both measures, with intervals). */
+/** "; 12/2,000 resamples with an undefined rate left out (mean |Δ| …)", or "" when none was. */
+function leftOut(cs: ControlSpread): string {
+  const u = cs.undefinedResamples;
+  const parts = (
+    [
+      ["mean |Δ|", u.meanAbsGap],
+      ["mean move", u.meanShift],
+      ["|Δ| ratio", u.gapRatio],
+      ["move ratio", u.shiftRatio],
+    ] as const
+  ).filter(([, n]) => n > 0);
+  if (parts.length === 0) return "";
+  return `; left out for an undefined rate: ${parts.map(([what, n]) => `${n} (${what})`).join(", ")}`;
+}
+
 export function controlSpreadText(cs: ControlSpread): string {
   const pp = (x: number | null) => (x === null ? NA : fixed(x, 1));
   const ci = (x: Interval | null, f: (v: number) => string) => (x ? ` [${f(x[0])}, ${f(x[1])}]` : "");
@@ -158,7 +173,7 @@ export function controlSpreadText(cs: ControlSpread): string {
     `vs the vector's ${pp(cs.vectorGap === null ? null : Math.abs(cs.vectorGap))} pp: ratio ${r(cs.gapRatio)}${ci(cs.gapRatioCI, ratioText)}; ` +
     `largest move from 0 per seed ${cs.seeds.map((s) => pp(s.shift)).join(", ")} pp, mean ${pp(cs.meanShift)} pp${ci(cs.meanShiftCI, (v) => fixed(v, 1))} ` +
     `vs the vector's ${pp(cs.vectorShift)} pp: ratio ${r(cs.shiftRatio)}${ci(cs.shiftRatioCI, ratioText)} ` +
-    `(95% paired percentile bootstrap over items, ${cs.resamples.toLocaleString("en-US")} resamples).`
+    `(95% paired percentile bootstrap over items, ${cs.resamples.toLocaleString("en-US")} resamples${leftOut(cs)}).`
   );
 }
 
