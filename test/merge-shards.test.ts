@@ -11,7 +11,7 @@ import { registerMerge } from "../src/cli/commands/merge.js";
 import { parseRunConfig, type RunConfigInput } from "../src/config/run-config.js";
 import { buildTable1 } from "../src/metrics/index.js";
 import { runEvaluation } from "../src/runner/run.js";
-import { MergeError, mergeStores, runIdentity, runIdOf } from "../src/store/merge.js";
+import { MergeError, mergeStores, runIdOf, storedRunIdentity } from "../src/store/merge.js";
 import { Store } from "../src/store/store.js";
 import type { FakeOpenAIServer } from "./helpers/fake-openai-server.js";
 import { JUDGE, SUBJECT, startScriptedEvalServer } from "./helpers/scripted-eval-server.js";
@@ -246,7 +246,7 @@ describe("steerbench merge of shards", () => {
     const s = Store.open(path);
     const run = s.getRun(shard1.runId)!;
     const config = { ...(run.config as Record<string, unknown>), dataHash: "0".repeat(64) };
-    const newId = runIdOf(runIdentity(config, { index: 1, count: 2 }));
+    const newId = runIdOf(storedRunIdentity(config, { index: 1, count: 2 }));
     s.close();
     const db = new Database(path);
     db.pragma("foreign_keys = OFF");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { packDir } from "../../test/paths.js";
 import { loadPack } from "../data/pack.js";
 import { planRun } from "../runner/plan.js";
-import { runIdentity as storedRunIdentity } from "../store/merge.js";
+import { storedRunIdentity } from "../store/merge.js";
 import { parseRunConfig } from "./run-config.js";
 import { runIdOf } from "./run-identity.js";
 

@@ -65,7 +65,7 @@ const systemSourceSchema = z.union([
 ]);
 
 /** A resolved condition (types.ts `Condition`), as planRun stores it. */
-export const storedConditionSchema = z.looseObject({
+const storedConditionSchema = z.looseObject({
   name: z.string(),
   description: z.string().optional(),
   prompt: z

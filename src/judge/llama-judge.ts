@@ -73,26 +73,19 @@ export async function connectLlamaJudge(j: JudgeConfig, ctx: JudgeContext): Prom
   // Judgements are sequences of the shared engine too: as many in flight as it has slots.
   const parallel = j.concurrency ?? localParallel(ctx.concurrency);
   const limiter = new Limiter(parallel);
-  if (j.mode === "score") {
-    const scorer = await createLabelScoringJudge(j.model, prompt, {
-      threads: j.threads,
-      contextSize: j.contextSize,
-      gpu: j.gpu,
-      gpuLayers: j.gpuLayers,
-      parallel,
-      chatTemplate: j.chatTemplate,
-    });
-    return { judge: scorer.judge, limiter, close: scorer.close };
-  }
-  const provider: ModelProvider = await createLlamaProvider(j.model, {
+  const engine = {
     threads: j.threads,
     contextSize: j.contextSize,
     gpu: j.gpu,
     gpuLayers: j.gpuLayers,
     parallel,
     chatTemplate: j.chatTemplate,
-    thinking: true,
-  });
+  };
+  if (j.mode === "score") {
+    const scorer = await createLabelScoringJudge(j.model, prompt, engine);
+    return { judge: scorer.judge, limiter, close: scorer.close };
+  }
+  const provider: ModelProvider = await createLlamaProvider(j.model, { ...engine, thinking: true });
   const judge = createJudge({
     provider,
     preset: prompt,

@@ -6,9 +6,8 @@
 
 import { basename } from "node:path";
 import { controlVectorSpec, SteeringError } from "../llama/apply-steering.js";
-import type { GpuRequest } from "../llama/backend.js";
 import { countPromptTokens } from "../llama/fit-prompt.js";
-import type { LlamaGenerateRequest } from "../providers/llama-provider.js";
+import type { LlamaGenerateRequest, LlamaProviderOptions } from "../providers/llama-provider.js";
 import { createLlamaProvider } from "../providers/llama-provider.js";
 import type { ActivationSteering, ChatMessage } from "../types.js";
 
@@ -53,14 +52,7 @@ const RAW_JOINER = "\n\n";
 
 export async function createLlamaBackend(
   model: string,
-  opts: {
-    threads?: number;
-    contextSize?: number;
-    gpu?: GpuRequest;
-    gpuLayers?: number;
-    parallel?: number;
-    chatTemplate?: string;
-  },
+  opts: Omit<LlamaProviderOptions, "thinking">,
 ): Promise<GenerationBackend> {
   // `parallel` KV slots: the engine batches the server's N generations in flight (continuous batching).
   const provider = await createLlamaProvider(model, {

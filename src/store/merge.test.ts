@@ -4,7 +4,7 @@ import { parseRunConfig, type RunConfigInput } from "../config/run-config.js";
 import { loadPack } from "../data/pack.js";
 import { planRun } from "../runner/plan.js";
 import type { Pack } from "../types.js";
-import { firstDifference, runIdentity, runIdOf } from "./merge.js";
+import { firstDifference, runIdOf, storedRunIdentity } from "./merge.js";
 
 let pack: Pack;
 beforeAll(async () => {
@@ -20,7 +20,7 @@ const base: RunConfigInput = {
 const stored = (input: RunConfigInput) =>
   JSON.parse(JSON.stringify(planRun(parseRunConfig(input), pack).storedConfig)) as Record<string, unknown>;
 
-describe("runIdentity", () => {
+describe("storedRunIdentity", () => {
   const variants: Array<[string, RunConfigInput]> = [
     ["defaults", base],
     ["sharded", { ...base, shard: { index: 1, count: 3 } }],
@@ -73,7 +73,7 @@ describe("runIdentity", () => {
     it(`gives back planRun's run id from the stored config (${name})`, () => {
       const plan = planRun(parseRunConfig(input), pack);
       const config = stored(input);
-      expect(runIdOf(runIdentity(config, config.shard))).toBe(plan.runId);
+      expect(runIdOf(storedRunIdentity(config, config.shard))).toBe(plan.runId);
     });
   }
 
@@ -81,8 +81,8 @@ describe("runIdentity", () => {
     const whole = planRun(parseRunConfig(base), pack).runId;
     for (const index of [0, 1, 2]) {
       const config = stored({ ...base, shard: { index, count: 3 } });
-      expect(runIdOf(runIdentity(config, config.shard))).not.toBe(whole);
-      expect(runIdOf(runIdentity(config, null))).toBe(whole);
+      expect(runIdOf(storedRunIdentity(config, config.shard))).not.toBe(whole);
+      expect(runIdOf(storedRunIdentity(config, null))).toBe(whole);
     }
   });
 
@@ -93,7 +93,7 @@ describe("runIdentity", () => {
       concurrency: 64,
       models: [{ model: "m", baseUrl: "http://10.0.0.1:8000/v1", timeoutMs: 5 }],
     });
-    expect(firstDifference(runIdentity(a, null), runIdentity(b, null))).toBeUndefined();
+    expect(firstDifference(storedRunIdentity(a, null), storedRunIdentity(b, null))).toBeUndefined();
   });
 });
 

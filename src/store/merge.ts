@@ -77,7 +77,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  * The identity planRun hashes into the run id, rebuilt from a stored live-run config: everything that
  * changes results, nothing operational. `shard` is replaced by the given value.
  */
-export function runIdentity(stored: unknown, shard: unknown): Record<string, unknown> {
+export function storedRunIdentity(stored: unknown, shard: unknown): Record<string, unknown> {
   const read = readStoredConfig({ id: "(stored config)", kind: "live", config: stored });
   return identityOf(read.kind === "live" ? read.config : {}, shard);
 }
