@@ -81,6 +81,8 @@ interface Capture {
 interface SlotHooks {
   steering: PreparedSteering | undefined;
   capture: Capture | undefined;
+  /** Ablation only: the graph was seen to have every writer node this steering needs (checked once). */
+  writersSeen?: boolean;
 }
 
 /** A staged batch as the engine built it: per token its sequence (slot), position and output flag. */
@@ -200,8 +202,9 @@ export class EvalHooks {
     const out = new Map<number, Error>();
     if (!this.active) return out;
     for (const range of this.ranges) {
-      const steering = this.slots.get(range.slot)?.steering;
-      if (steering?.mode !== "ablate") continue;
+      const hooks = this.slots.get(range.slot);
+      const steering = hooks?.steering;
+      if (steering?.mode !== "ablate" || hooks!.writersSeen) continue;
       const missing: string[] = [];
       for (const il of steering.layers.keys()) {
         for (const name of [`${ATTN_OUT_PREFIX}${il}`, `${FFN_OUT_PREFIX}${il}`]) {
@@ -209,7 +212,11 @@ export class EvalHooks {
         }
       }
       if (steering.embedding && !this.seen.has(EMBD_TENSOR)) missing.push(EMBD_TENSOR);
-      if (missing.length === 0) continue;
+      if (missing.length === 0) {
+        // The graph's node names do not change between decodes of one model.
+        hooks!.writersSeen = true;
+        continue;
+      }
       const shown =
         missing.slice(0, 4).join(", ") + (missing.length > 4 ? `, … (${missing.length} in all)` : "");
       out.set(
