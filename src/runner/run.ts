@@ -18,7 +18,7 @@ import { WriteBehind } from "../store/write-behind.js";
 import type { Condition } from "../types.js";
 import { forEachConcurrent } from "../util/limiter.js";
 import { versions } from "../version.js";
-import { resolveAutoLayers } from "./auto-layers.js";
+import { type ResolvedLayers, resolveAutoLayers } from "./auto-layers.js";
 import {
   type ConnectContext,
   type Connected,
@@ -45,6 +45,8 @@ export interface RunEvaluationOptions {
   store: Store;
   /** The benchmark pack directory (already resolved). */
   packDir: string;
+  /** `prepareRun(config, packDir)`, when the caller has already made it (a sweep does, for its run id). */
+  prepared?: PreparedRun;
   /** The run's kind when it is created (default live; sweeps pass sweep). */
   kind?: "live" | "sweep";
   /** Extra fields stored with the run's config when it is created (e.g. a sweep's record). */
@@ -108,15 +110,30 @@ export function operationalChanges(stored: StoredConfig, plan: RunPlan): string[
   return changes;
 }
 
-export async function runEvaluation(given: RunEvaluationOptions): Promise<RunSummary> {
+/** What a run is before anything is stored: `layers: auto` resolved, the pack loaded, the items planned. */
+export interface PreparedRun extends ResolvedLayers {
+  pack: Awaited<ReturnType<typeof loadPack>>;
+  plan: RunPlan;
+}
+
+export async function prepareRun(config: RunConfig, packDir: string): Promise<PreparedRun> {
   // `layers: auto` becomes a range before planning: the range is part of the run's identity.
-  const { config: resolved, choices } = resolveAutoLayers(given.config);
+  const resolved = resolveAutoLayers(config);
+  const pack = await loadPack(packDir);
+  return { ...resolved, pack, plan: planRun(resolved.config, pack) };
+}
+
+export async function runEvaluation(given: RunEvaluationOptions): Promise<RunSummary> {
+  const {
+    config: resolved,
+    choices,
+    pack,
+    plan,
+  } = given.prepared ?? (await prepareRun(given.config, given.packDir));
   const opts = { ...given, config: resolved };
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
   for (const [name, c] of Object.entries(choices)) log(`layers auto for ${name}: ${c.reason}`);
-  const pack = await loadPack(opts.packDir);
-  const plan = planRun(config, pack);
   for (const w of pack.warnings) (opts.warn ?? log)(`warning: ${w}`);
 
   let run = store.getRun(plan.runId);

@@ -5,14 +5,11 @@
 import type { RunConfig } from "../config/run-config.js";
 import { modelLabel } from "../config/run-config.js";
 import { readStoredConfig, sweepOf, withStored } from "../config/stored-config.js";
-import { loadPack } from "../data/pack.js";
 import { controlVectorSpec, loadControlVector, resolveVectorPath } from "../llama/apply-steering.js";
 import type { LlamaEngine } from "../llama/engine.js";
 import type { Outcome } from "../metrics/table1.js";
-import { resolveAutoLayers } from "../runner/auto-layers.js";
-import { planRun } from "../runner/plan.js";
 import type { ProgressReporter } from "../runner/progress.js";
-import { type RunSummary, runEvaluation } from "../runner/run.js";
+import { prepareRun, type RunSummary, runEvaluation } from "../runner/run.js";
 import type { Store } from "../store/store.js";
 import type { Condition, ProtocolStrings } from "../types.js";
 import { sha256 } from "../util/hash.js";
@@ -87,9 +84,9 @@ export async function measurePerplexities(
 export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
   const { config, store } = opts;
   const log = opts.log ?? (() => {});
-  const pack = await loadPack(opts.packDir);
-  // The plan runEvaluation makes (with any `layers: auto` resolved the same way), for the run id and conditions.
-  const plan = planRun(resolveAutoLayers(config).config, pack);
+  // Made once: the run id and conditions here, and the run itself in runEvaluation.
+  const prepared = await prepareRun(config, opts.packDir);
+  const { pack, plan } = prepared;
   let record: SweepRecord = opts.sweep;
 
   const run = store.getRun(plan.runId);
@@ -158,6 +155,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
     kind: "sweep",
     extraConfig: { sweep: record },
     packDir: opts.packDir,
+    prepared,
     retryErrors: opts.retryErrors,
     signal: opts.signal,
     progress: opts.progress,
