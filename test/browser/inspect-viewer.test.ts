@@ -120,11 +120,23 @@ describe("Inspect's viewer on exported logs", () => {
         expect(body).toContain(s.label);
         // The sample's own page shows the whole response, and the judge's reason under Scoring.
         const lastWords = s.response.trim().split(/\s+/).slice(-5).join(" ");
-        // The sample's page holds the whole response; the viewer may show a long one collapsed, so its text
-        // is read from the page rather than waited for as visible (a visibility wait failed in full CI runs).
+        // The sample's page holds the whole response; the viewer may show a long one collapsed behind
+        // "more..." (then its end is not in the page at all: a full CI run failed so), so each poll expands
+        // what is collapsed and reads the page's text rather than waiting for it to be visible.
         await row.click();
         await expect
-          .poll(async () => (await page.textContent("body")) ?? "", { timeout: 60_000 })
+          .poll(
+            async () => {
+              const more = page.getByText("more...", { exact: true });
+              for (let i = (await more.count()) - 1; i >= 0; i--)
+                await more
+                  .nth(i)
+                  .click()
+                  .catch(() => {});
+              return (await page.textContent("body")) ?? "";
+            },
+            { timeout: 60_000 },
+          )
           .toContain(lastWords);
         await page.getByText("Scoring", { exact: true }).first().click();
         await page.getByText(s.reason.slice(0, 40)).first().waitFor({ timeout: 60_000 });
