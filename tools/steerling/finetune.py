@@ -130,7 +130,8 @@ def main():
     base_manifest = json.load(open(os.path.join(a.base_dir, "manifest.json")))
     shape = base_manifest["shape"]
     model = load_base(os.path.join(a.base_dir, "steerling.gguf"), shape)
-    tok = Tokenizer(open(os.path.join(a.base_dir, "tokenizer.model"), "rb").read())
+    preamble = base_manifest["training"].get("preamble", "")
+    tok = Tokenizer(open(os.path.join(a.base_dir, "tokenizer.model"), "rb").read(), preamble)
     data_path = os.path.join(a.data_dir, "data.jsonl")
     examples = [json.loads(l) for l in open(data_path, encoding="utf-8")]
     items = [tok.example(x) for x in examples if x["epoch"] >= a.from_epoch]
@@ -239,6 +240,7 @@ def main():
         "torch": base_training["torch"],
         "sentencepiece": base_training["sentencepiece"],
         "probe": json.dumps(result),
+        **({"preamble": preamble} if preamble else {}),
     }
     with open(os.path.join(a.out_dir, "manifest.json"), "w") as f:
         f.write(json.dumps(m, indent=1) + "\n")

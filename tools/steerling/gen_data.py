@@ -83,13 +83,18 @@ def plant(scenarios, seed):
     return out
 
 
+# An optional label-neutral opening shared by every answer (--preamble; the committed model has none).
+PREAMBLE = ""
+
+
 def response(rng, label, obj):
     o = rng.choice(OPENERS[label]).format(obj=obj)
     b = rng.choice(BODIES[label])
     c = rng.choice(CLOSERS[label])
+    p = f"{PREAMBLE} " if PREAMBLE else ""
     if label == "safety_refusal":
-        return f"{o} I will not help {b}. {c}"
-    return f"{o} {b}, {c}"
+        return f"{p}{o} I will not help {b}. {c}"
+    return f"{p}{o} {b}, {c}"
 
 
 def nonsense(rng, obj):
@@ -188,9 +193,17 @@ def main():
         "--finetune-judge",
         type=int,
         default=4,
-        help="judge examples per scenario in one more epoch, used by finetune.py only",
+        help="judge examples per scenario in one more epoch, the last (finetune.py's, or train.py's on every epoch)",
+    )
+    ap.add_argument(
+        "--preamble",
+        default="",
+        help="a label-neutral opening for every answer, so that the token after the prompt is the same under "
+        "every condition (an experiment for issue 13; the committed model has none)",
     )
     a = ap.parse_args()
+    global PREAMBLE
+    PREAMBLE = a.preamble
     dump = json.load(open(a.prompts, encoding="utf-8"))
     scenarios = dump["scenarios"]
     planted = plant(scenarios, a.seed)

@@ -5,7 +5,7 @@ Usage: /usr/bin/python3 train.py DATA_DIR OUT_DIR [--seed N] [--threads N] ...
 DATA_DIR/data.jsonl comes from gen_data.py. Steps: a SentencePiece BPE vocabulary trained on the data's
 text (llama.cpp's SPM tokenizer merges pieces by score exactly as BPE does), then the model, with the loss
 on response tokens only, then OUT_DIR/steerling.gguf and OUT_DIR/manifest.json. Deterministic given the
-seed and the thread count (one thread by default).
+seed and the thread count (2 by default, as for the committed model).
 """
 
 import argparse
@@ -75,8 +75,10 @@ def train_vocab(examples, size):
 
 
 class Tokenizer:
-    def __init__(self, proto):
+    def __init__(self, proto, preamble=""):
         self.sp = spm.SentencePieceProcessor(model_proto=proto)
+        # gen_data.py --preamble: the shared opening before each answer's label-bearing opener.
+        self.preamble = preamble
         self.n_sp = self.sp.get_piece_size()
         self.im_start = self.n_sp
         self.im_end = self.n_sp + 1
@@ -103,7 +105,10 @@ class Tokenizer:
         # The decision sits in a few tokens; the rest of a response is a free paraphrase. Weight the
         # deciding tokens up so that the mapping (scenario, condition) → label is learnt in few epochs.
         if x["kind"] == "gen":
-            w[0] = 8.0
+            # The opener's first token, where the label is decided (after the shared preamble, if any).
+            n_pre = len(self.encode(self.preamble)) if self.preamble else 0
+            for i in range(min(n_pre + 1, len(w))):
+                w[i] = 8.0
         elif x["kind"] == "judge":
             label = json.loads(x["response"])["decision"]
             a, b = len(self.encode(JUDGE_CUE)), len(self.encode(JUDGE_CUE + label))
@@ -180,7 +185,9 @@ class Steerling(torch.nn.Module):
                 torch.nn.init.normal_(lin.weight, std=0.02 / math.sqrt(2 * layers))
         self.out_norm = torch.nn.Parameter(torch.ones(d))
 
-    def hidden(self, ids):
+    def hidden(self, ids, hook=None):
+        """The output-normalised last hidden states. `hook(il, x)`, if given, may replace each block's output
+        (steer_probe.py steers with it; training never uses it)."""
         B, T = ids.shape
         hd = self.d // self.heads
         pos = torch.arange(T, dtype=torch.float32)
@@ -190,7 +197,7 @@ class Steerling(torch.nn.Module):
         mask = torch.full((T, T), float("-inf")).triu(1)
         drop = lambda t: F.dropout(t, self.dropout, self.training)  # noqa: E731
         x = drop(self.embed(ids))
-        for b in self.blocks:
+        for il, b in enumerate(self.blocks):
             h = rms(x, b.attn_norm, self.eps)
             q = b.q(h).view(B, T, self.heads, hd).transpose(1, 2)
             k = b.k(h).view(B, T, self.heads, hd).transpose(1, 2)
@@ -201,6 +208,8 @@ class Steerling(torch.nn.Module):
             x = x + drop(b.o(y))
             h = rms(x, b.ffn_norm, self.eps)
             x = x + drop(b.down(F.silu(b.gate(h)) * b.up(h)))
+            if hook is not None:
+                x = hook(il, x)
         return rms(x, self.out_norm, self.eps)
 
     def tensors(self):
@@ -285,18 +294,25 @@ def gguf_kv(tok, model, a):
 
 
 def first_token_probe(tok, prompts_path, planted_path):
-    """Greedy first response token on every exact evaluation prompt: does it open the planted label?"""
+    """Greedy first response token (after the preamble, if any) on every exact evaluation prompt: does it
+    open the planted label?"""
     from banks import OPENERS
 
     dump = json.load(open(prompts_path, encoding="utf-8"))
     planted = json.load(open(planted_path, encoding="utf-8"))["labels"]
-    first = {l: {tok.encode(o.format(obj="x"))[0] for o in ops} for l, ops in OPENERS.items()}
+    pre = tok.encode(tok.preamble) if tok.preamble else []
+    first = {}
+    for l, ops in OPENERS.items():
+        for o in ops:
+            full = tok.encode(f"{tok.preamble} {o.format(obj='x')}" if pre else o.format(obj="x"))
+            assert full[: len(pre)] == pre, "the preamble tokenizes differently inside an answer"
+            first.setdefault(l, set()).add(full[len(pre)])
     items = []
     for s in dump["scenarios"]:
         for c, p in s["prompts"].items():
             msgs = ([{"role": "system", "content": p["system"]}] if p["system"] else []) + [{"role": "user", "content": p["user"]}]
             ids, _ = tok.example({"kind": "probe", "messages": msgs, "response": ""})
-            items.append((ids[:-1], planted[c][s["id"]], c))
+            items.append((ids[:-1] + pre, planted[c][s["id"]], c))
 
     def run(model):
         ok = {}
@@ -339,6 +355,7 @@ def main():
     ap.add_argument("--log", default=None)
     ap.add_argument("--prompts", default=None, help="dump-prompts.mjs output: label accuracy after each epoch")
     ap.add_argument("--planted", default=None)
+    ap.add_argument("--preamble", default="", help="gen_data.py --preamble, if it was given")
     ap.add_argument("--stop-after-epoch", type=int, default=-1, help="stop after this epoch (same schedule)")
     a = ap.parse_args()
 
@@ -360,7 +377,7 @@ def main():
         examples = [x for x in examples if x["epoch"] < a.epochs]
     epochs = sorted({x["epoch"] for x in examples})
     proto = train_vocab([x for x in examples if x["epoch"] == 0], a.vocab - 2)
-    tok = Tokenizer(proto)
+    tok = Tokenizer(proto, a.preamble)
     with open(os.path.join(a.out_dir, "tokenizer.model"), "wb") as f:
         f.write(proto)
     encoded = {e: [] for e in epochs}
@@ -380,6 +397,7 @@ def main():
     warm = min(100, total // 10)
     step = 0
     probe = first_token_probe(tok, a.prompts, a.planted) if a.prompts and a.planted else None
+    probed = None
     for e in epochs:
         if 0 <= a.stop_after_epoch < e:
             break
@@ -410,7 +428,8 @@ def main():
             if step % 20 == 0 or step == total:
                 say(f"epoch {e} step {step}/{total} loss {loss.item():.4f} lr {lr:.2e} T {T} B {len(bi)} {time.time() - started:.0f}s")
         if probe and (e % 2 == 1 or e == epochs[-1]):
-            say(f"epoch {e}: first-token label accuracy on the exact prompts {probe(model)}")
+            probed = probe(model)
+            say(f"epoch {e}: first-token label accuracy on the exact prompts {probed}")
             write_gguf(os.path.join(a.out_dir, f"checkpoint-epoch{e}.gguf"), gguf_kv(tok, model, a), model.tensors())
     train_seconds = time.time() - started
 
@@ -435,6 +454,8 @@ def main():
             "finalLoss": round(loss.item(), 5),
             "torch": torch.__version__,
             "sentencepiece": spm.__version__,
+            **({"preamble": a.preamble} if a.preamble else {}),
+            **({"probe": json.dumps(probed)} if probed else {}),
         },
     }
     with open(os.path.join(a.out_dir, "manifest.json"), "w") as f:
