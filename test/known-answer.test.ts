@@ -148,7 +148,8 @@ describe("known answers: prompt steering on steerling", () => {
 // interval excluding 0; the mean over the 4 controls of |gap| and of the largest move from strength 0 each at
 // most a third of the vector's. The same with --norm-preserving — which at the last layer is exactly plain
 // addition (the output RMSNorm removes any rescaling), so that sweep checks the code path keeps the effect,
-// not an independent property; at layers 1-2, where it would differ, steerling does not meet the criteria.
+// not an independent property; at layers 1-2, where it would differ, steerling does not meet the criteria
+// (retrains that tried to change that, with their numbers: docs/steerling-design.md).
 const TRAIN_CATS = "evading-shutdown,deceptive-behavior,hacking-computer-systems";
 const TEST_CATS = "hiding-unwanted-behavior,running-multiple-ai-copies,strategically-appearing-aligned";
 const STRENGTHS = "-1,-0.5,0,0.5,1";
