@@ -123,10 +123,22 @@ describe("Inspect's viewer on exported logs", () => {
         // The sample's page holds the whole response; the viewer may show a long one collapsed behind
         // "more..." (then its end is not in the page at all: a full CI run failed so), so each poll expands
         // what is collapsed and reads the page's text rather than waiting for it to be visible.
+        // Inspect's viewer can also show another log's sample under this one's page: a CI run once showed
+        // Qwen3-4B-Instruct's deceptive-behavior-1 (listed fourth) under Qwen3-4B-Base's, although the
+        // exported file holds the right answer. Reopening the sample's own address shows it, so a poll that has
+        // waited 10 s since the last opening opens it again. A log without this response still fails.
+        const sampleUrl =
+          `${origin}/index.html?log_dir=${format}#/logs/Qwen3-4B-Base_baseline.${format}` +
+          `/samples/sample/${encodeURIComponent(s.id)}/1/`;
+        let opened = Date.now();
         await row.click();
         await expect
           .poll(
             async () => {
+              if (Date.now() - opened > 10_000) {
+                opened = Date.now();
+                await page.goto(sampleUrl).catch(() => {});
+              }
               const more = page.getByText("more...", { exact: true });
               for (let i = (await more.count()) - 1; i >= 0; i--)
                 await more
