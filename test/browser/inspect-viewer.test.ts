@@ -2,7 +2,7 @@
 // (@metrevals/inspect-log-viewer, bundled by esbuild) in a real chromium, offline: the folder
 // exactly as exported (logs + listing.json) is served from 127.0.0.1, as `inspect view bundle`
 // deploys it. The viewer must show the sample count, a response and its label, for .json and .eval.
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
@@ -66,6 +66,7 @@ beforeAll(async () => {
   store = pub.store;
   exportRunInspect(store, pub.runId, join(site, "json"), "json");
   exportRunInspect(store, pub.runId, join(site, "eval"), "eval");
+  for (const format of ["json", "eval"]) soleLog(site, format, SAMPLE_LOG);
   const hostile = addHostileRun(store);
   exportRunInspect(store, hostile.runId, join(site, "hostile"), "json");
   server = await serve(site);
@@ -79,6 +80,26 @@ afterAll(async () => {
   store?.close();
   tmp?.remove();
 });
+
+const SAMPLE_LOG = "Qwen3-4B-Base_baseline";
+
+/**
+ * `<format>-one/`: one exported log, byte for byte, with its own entry of the exported listing.json. With all
+ * 18 logs listed, Inspect's viewer loads the others in the background, and on a loaded machine it showed
+ * another log's sample under this log's sample page (twice in CI: another log's deceptive-behavior-1,
+ * while the file holds the right answer). The listing test below still reads the full folder.
+ */
+function soleLog(site: string, format: string, name: string): void {
+  const file = `${name}.${format}`;
+  const dir = join(site, `${format}-one`);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(site, format, file), join(dir, file));
+  const listing: Record<string, unknown> = JSON.parse(
+    readFileSync(join(site, format, "listing.json"), "utf8"),
+  );
+  if (!(file in listing)) throw new Error(`${file} is not in the exported listing.json`);
+  writeFileSync(join(dir, "listing.json"), JSON.stringify({ [file]: listing[file] }));
+}
 
 /** The first sample of Qwen3-4B-Base × baseline in id order (the viewer's default sort). */
 function firstSample(): { id: string; response: string; label: string; reason: string } {
@@ -107,7 +128,7 @@ describe("Inspect's viewer on exported logs", () => {
         (u) => u.startsWith(origin) || u.startsWith("blob:") || u.startsWith("data:"),
       );
       try {
-        await page.goto(`${origin}/index.html?log_dir=${format}#/logs/Qwen3-4B-Base_baseline.${format}`);
+        await page.goto(`${origin}/index.html?log_dir=${format}-one#/logs/${SAMPLE_LOG}.${format}`);
         await page.getByText("71 Samples").first().waitFor({ timeout: 30_000 });
         await expect(page.getByText("steerbench/instrumentaleval").first().isVisible()).resolves.toBe(true);
         const s = firstSample();
@@ -123,22 +144,10 @@ describe("Inspect's viewer on exported logs", () => {
         // The sample's page holds the whole response; the viewer may show a long one collapsed behind
         // "more..." (then its end is not in the page at all: a full CI run failed so), so each poll expands
         // what is collapsed and reads the page's text rather than waiting for it to be visible.
-        // Inspect's viewer can also show another log's sample under this one's page: a CI run once showed
-        // Qwen3-4B-Instruct's deceptive-behavior-1 (listed fourth) under Qwen3-4B-Base's, although the
-        // exported file holds the right answer. Reopening the sample's own address shows it, so a poll that has
-        // waited 10 s since the last opening opens it again. A log without this response still fails.
-        const sampleUrl =
-          `${origin}/index.html?log_dir=${format}#/logs/Qwen3-4B-Base_baseline.${format}` +
-          `/samples/sample/${encodeURIComponent(s.id)}/1/`;
-        let opened = Date.now();
         await row.click();
         await expect
           .poll(
             async () => {
-              if (Date.now() - opened > 10_000) {
-                opened = Date.now();
-                await page.goto(sampleUrl).catch(() => {});
-              }
               const more = page.getByText("more...", { exact: true });
               for (let i = (await more.count()) - 1; i >= 0; i--)
                 await more
