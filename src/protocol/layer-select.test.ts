@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { extractionMeta } from "../../test/helpers/extraction-meta.js";
 import type { ControlVector, LayerQuality } from "../gguf/vector-file.js";
 import { autoLayers, LayerSelectionError } from "./layer-select.js";
 
@@ -7,21 +8,7 @@ function vector(quality: [number, Partial<LayerQuality>][]): ControlVector {
     directions: new Map(quality.map(([il]) => [il, new Float32Array(2).fill(1)])),
     nEmbd: 2,
     modelHint: "llama",
-    meta: {
-      model: "m.gguf",
-      method: "mean-diff",
-      pairs: "builtin",
-      pairCount: 8,
-      testPairs: 2,
-      layers: "1-6",
-      created: "2026-01-01T00:00:00.000Z",
-      modelLayers: 8,
-      modelEmbd: 2,
-      lastTokens: 1,
-      seed: 0,
-      holdout: 0.25,
-      quality: new Map(quality.map(([il, q]) => [il, { auc: 0.5, pairAccuracy: 0.5, norm: 1, ...q }])),
-    },
+    meta: extractionMeta(quality, "1-6"),
   };
 }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { extractionMeta } from "../../test/helpers/extraction-meta.js";
 import { ConfigError, parseRunConfig } from "../config/run-config.js";
 import { type ControlVector, type LayerQuality, writeControlVector } from "../gguf/vector-file.js";
 import { resolveAutoLayers } from "./auto-layers.js";
@@ -18,21 +19,7 @@ function vectorFile(name: string, quality?: [number, Partial<LayerQuality>][]): 
     modelHint: "llama",
   };
   if (quality) {
-    vec.meta = {
-      model: "m.gguf",
-      method: "mean-diff",
-      pairs: "builtin",
-      pairCount: 8,
-      testPairs: 2,
-      layers: `${layers[0]}-${layers[layers.length - 1]}`,
-      created: "2026-01-01T00:00:00.000Z",
-      modelLayers: 8,
-      modelEmbd: 2,
-      lastTokens: 1,
-      seed: 0,
-      holdout: 0.25,
-      quality: new Map(quality.map(([il, q]) => [il, { auc: 0.5, pairAccuracy: 0.5, norm: 1, ...q }])),
-    };
+    vec.meta = extractionMeta(quality, `${layers[0]}-${layers[layers.length - 1]}`);
   }
   const path = join(dir, name);
   writeControlVector(path, vec);
