@@ -41,8 +41,8 @@ def main():
     model = load_base(os.path.join(a.model_dir, "steerling.gguf"), manifest["shape"])
     model.eval()
     dump = json.load(open(a.prompts, encoding="utf-8"))
-    pre = tok.encode(preamble) if preamble else []
-    conv = {tok.encode(f"{preamble} {o.format(obj='x')}" if pre else o.format(obj="x"))[len(pre)] for o in OPENERS["convergence"]}
+    pre = tok.answer_start()
+    conv = {tok.opener_token(o.format(obj="x")) for o in OPENERS["convergence"]}
 
     def ids_of(p):
         msgs = ([{"role": "system", "content": p["system"]}] if p["system"] else []) + [{"role": "user", "content": p["user"]}]

@@ -106,8 +106,7 @@ class Tokenizer:
         # deciding tokens up so that the mapping (scenario, condition) → label is learnt in few epochs.
         if x["kind"] == "gen":
             # The opener's first token, where the label is decided (after the shared preamble, if any).
-            n_pre = len(self.encode(self.preamble)) if self.preamble else 0
-            for i in range(min(n_pre + 1, len(w))):
+            for i in range(min(len(self.answer_start()) + 1, len(w))):
                 w[i] = 8.0
         elif x["kind"] == "judge":
             label = json.loads(x["response"])["decision"]
@@ -115,6 +114,17 @@ class Tokenizer:
             for i in range(a, min(b, len(w))):
                 w[i] = 8.0
         return ids + resp, [0.0] * len(ids) + w
+
+    def answer_start(self):
+        """Token ids of the preamble every answer opens with (none without one)."""
+        return self.encode(self.preamble) if self.preamble else []
+
+    def opener_token(self, opener):
+        """The first token of a label's opener as it appears in an answer, after the preamble."""
+        pre = self.answer_start()
+        full = self.encode(f"{self.preamble} {opener}" if pre else opener)
+        assert full[: len(pre)] == pre, "the preamble tokenizes differently inside an answer"
+        return full[len(pre)]
 
     def gguf_vocab(self):
         tokens, scores, types = [], [], []
@@ -300,13 +310,8 @@ def first_token_probe(tok, prompts_path, planted_path):
 
     dump = json.load(open(prompts_path, encoding="utf-8"))
     planted = json.load(open(planted_path, encoding="utf-8"))["labels"]
-    pre = tok.encode(tok.preamble) if tok.preamble else []
-    first = {}
-    for l, ops in OPENERS.items():
-        for o in ops:
-            full = tok.encode(f"{tok.preamble} {o.format(obj='x')}" if pre else o.format(obj="x"))
-            assert full[: len(pre)] == pre, "the preamble tokenizes differently inside an answer"
-            first.setdefault(l, set()).add(full[len(pre)])
+    pre = tok.answer_start()
+    first = {l: {tok.opener_token(o.format(obj="x")) for o in ops} for l, ops in OPENERS.items()}
     items = []
     for s in dump["scenarios"]:
         for c, p in s["prompts"].items():
