@@ -31,8 +31,9 @@ from train import Steerling, Tokenizer, batches, first_token_probe, gguf_kv, rms
 
 def load_base(path, shape):
     _, t = read_gguf_f32(path)
-    m = Steerling(shape["vocab"], shape["nEmbd"], shape["nLayer"], shape["nHead"], shape["nFf"])
-    sd = {"embed.weight": t["token_embd.weight"], "out_norm": t["output_norm.weight"]}
+    m = Steerling(shape["vocab"], shape["nEmbd"], shape["nLayer"], shape["nHead"], shape["nFf"], embed_scale=shape.get("embedScale", 0.0))
+    # With --embed-scale the unnormalised rows are the output head's; token_embd holds their scaled unit rows.
+    sd = {"embed.weight": t.get("output.weight", t["token_embd.weight"]), "out_norm": t["output_norm.weight"]}
     names = {
         "attn_norm": "attn_norm.weight",
         "q.weight": "attn_q.weight",
@@ -60,7 +61,7 @@ def features(model, ids):
     ang = pos[:, None] * inv[None, :]
     cos, sin = ang.cos(), ang.sin()
     mask = torch.full((T, T), float("-inf")).triu(1)
-    x = model.embed(ids)
+    x = model.inputs(ids)
     for b in model.blocks[:-1]:
         h = rms(x, b.attn_norm, model.eps)
         q = b.q(h).view(B, T, model.heads, hd).transpose(1, 2)

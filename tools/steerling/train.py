@@ -177,9 +177,14 @@ def rope(x, cos, sin):
 
 
 class Steerling(torch.nn.Module):
-    def __init__(self, vocab, d, layers, heads, ff, eps=1e-5, theta=10000.0, dropout=0.0):
+    def __init__(self, vocab, d, layers, heads, ff, eps=1e-5, theta=10000.0, dropout=0.0, embed_scale=0.0):
         super().__init__()
         self.d, self.heads, self.eps, self.theta = d, heads, eps, theta
+        # --embed-scale S (0: off, the committed model): each token enters the residual stream as S times its
+        # unit-norm embedding row, so every position's stream has a floor of norm S, as in real models, whose
+        # residual stream is large next to the writes that carry one feature. The output head reads the
+        # unnormalised rows (written as output.weight), and the GGUF's token_embd holds the scaled unit rows.
+        self.embed_scale = embed_scale
         # Standard (GPT-2 style) dropout on the embeddings and on each sublayer's output before it joins the
         # residual stream, in training only: it spreads each feature over many residual dimensions, so that
         # a push of a given norm in an arbitrary direction does not derail the model (the random-direction
@@ -206,7 +211,7 @@ class Steerling(torch.nn.Module):
         cos, sin = ang.cos(), ang.sin()
         mask = torch.full((T, T), float("-inf")).triu(1)
         drop = lambda t: F.dropout(t, self.dropout, self.training)  # noqa: E731
-        x = drop(self.embed(ids))
+        x = drop(self.inputs(ids))
         for il, b in enumerate(self.blocks):
             h = rms(x, b.attn_norm, self.eps)
             q = b.q(h).view(B, T, self.heads, hd).transpose(1, 2)
@@ -222,9 +227,18 @@ class Steerling(torch.nn.Module):
                 x = hook(il, x)
         return rms(x, self.out_norm, self.eps)
 
+    def inputs(self, ids):
+        """The residual stream entering block 0."""
+        e = self.embed(ids)
+        return self.embed_scale * F.normalize(e, dim=-1) if self.embed_scale else e
+
     def tensors(self):
         t = lambda p: p.detach().float().numpy()  # noqa: E731
-        out = [("token_embd.weight", t(self.embed.weight))]
+        if self.embed_scale:
+            w = self.embed.weight.detach()
+            out = [("token_embd.weight", t(self.embed_scale * F.normalize(w, dim=-1))), ("output.weight", t(w))]
+        else:
+            out = [("token_embd.weight", t(self.embed.weight))]
         for i, b in enumerate(self.blocks):
             p = f"blk.{i}."
             out += [
@@ -355,6 +369,8 @@ def main():
     ap.add_argument("--ctx", type=int, default=2048)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--dropout", type=float, default=0.0, help="embedding and residual dropout (training only)")
+    ap.add_argument("--embed-scale", type=float, default=0.0, help="tokens enter as this times a unit row (0: off)")
+    ap.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay on the blocks' parameters")
     ap.add_argument("--budget", type=int, default=4000, help="tokens per batch (padded)")
     ap.add_argument("--epochs", type=int, default=0, help="epochs to use (default: all in the data)")
     ap.add_argument("--log", default=None)
@@ -393,10 +409,17 @@ def main():
     say(f"vocab {tok.size}, {len(examples)} examples, {ntok} tokens, longest {longest} (ctx {a.ctx})")
     assert longest <= a.ctx, "an example is longer than the context"
 
-    model = Steerling(tok.size, a.d, a.layers, a.heads, a.ff, dropout=a.dropout)
+    model = Steerling(tok.size, a.d, a.layers, a.heads, a.ff, dropout=a.dropout, embed_scale=a.embed_scale)
     n_params = sum(p.numel() for p in model.parameters())
     say(f"parameters: {n_params}")
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=0.0)
+    if a.weight_decay:
+        # Decay on the blocks only: the embedding rows are also the output head, whose scale the loss sets.
+        blocks = [p for p in model.blocks.parameters()]
+        others = [p for n, p in model.named_parameters() if not n.startswith("blocks.")]
+        groups = [{"params": blocks, "weight_decay": a.weight_decay}, {"params": others, "weight_decay": 0.0}]
+        opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.98))
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=0.0)
     plan = {e: batches(encoded[e], a.budget, rng) for e in epochs}
     total = sum(len(b) for b in plan.values())
     warm = min(100, total // 10)
@@ -447,7 +470,7 @@ def main():
         "trainingData": {"file": "data.jsonl", "sha256": sha256_file(data_path), "examples": len(examples), "tokens": ntok, "epochs": len(epochs)},
         "gguf": {"file": "steerling.gguf", "sha256": sha256_file(gguf), "bytes": os.path.getsize(gguf)},
         "parameters": n_params,
-        "shape": {"vocab": tok.size, "nEmbd": a.d, "nLayer": a.layers, "nHead": a.heads, "nFf": a.ff, "contextLength": a.ctx},
+        "shape": {"vocab": tok.size, "nEmbd": a.d, "nLayer": a.layers, "nHead": a.heads, "nFf": a.ff, "contextLength": a.ctx, **({"embedScale": a.embed_scale} if a.embed_scale else {})},
         "training": {
             "seconds": round(train_seconds, 1),
             "threads": a.threads,
@@ -455,6 +478,7 @@ def main():
             "stopAfterEpoch": a.stop_after_epoch,
             "lr": a.lr,
             "dropout": a.dropout,
+            **({"weightDecay": a.weight_decay} if a.weight_decay else {}),
             "batchTokens": a.budget,
             "finalLoss": round(loss.item(), 5),
             "torch": torch.__version__,

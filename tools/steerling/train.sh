@@ -15,7 +15,8 @@ DROPOUT=${STEERLING_DROPOUT:-0}
 #   STEERLING_WHOLE=1       train the whole model on every epoch, no last-block phase 2
 #   STEERLING_EPOCHS=N      epochs of generated data (default 3)
 #   STEERLING_PREAMBLE=TEXT a label-neutral opening for every answer (default none)
-#   STEERLING_TRAIN_ARGS    more train.py flags, e.g. "--d 256 --ff 768 --heads 4"
+#   STEERLING_TRAIN_ARGS    more train.py flags, e.g. "--d 256 --ff 768 --heads 4" or
+#                           "--embed-scale 64 --weight-decay 1.0" (docs/steerling-design.md, design G)
 WHOLE=${STEERLING_WHOLE:-0}
 EPOCHS=${STEERLING_EPOCHS:-3}
 PREAMBLE=${STEERLING_PREAMBLE:-}
