@@ -136,24 +136,26 @@ describe("known answers: prompt steering on steerling", () => {
 });
 
 // Activation steering, generalisation: a vector from the built-in pairs of three categories, swept on the
-// baseline prompts of the other three, at the last layer (--layers 3), with 4 seeded random-direction controls
-// of the same per-layer norm swept at the same strengths (`sweep --control-seeds 4`).
+// baseline prompts of the other three, at a middle layer (--layers 2, the stream entering steerling's last
+// block), with 4 seeded random-direction controls of the same per-layer norm swept at the same strengths
+// (`sweep --control-seeds 4`).
 //
-// Why the last layer, measured on steerling (issue 13): its per-scenario labels are memorised by the last
-// block from the residual stream entering it, so any push at layers 1-2 of the vector's size scrambles that
-// lookup. Steering all of layers 1-3 at up to ±0.25, 8 random seeds moved Conv.% by 3-71 pp (the vector: 78 pp),
-// and --layers auto (2-3) with --norm-preserving was no better. At layer 3, after the lookup, the same 8
-// seeds at −0.5/+1 moved it by 0-21 pp (mean |gap| 9.9 pp) while the vector moved it by 73.5 pp.
+// Why layer 2 and this grid, measured on steerling (issue 13; docs/steerling-design.md, design G6): steerling
+// is trained with a floor under every token's norm and weight decay on its blocks, so that at layer 2 the
+// vector is about a quarter of a token's hidden state, as in real models, and pushes of its size leave the
+// answers intact. There the vector raises Conv.% (37.1 → 88.6 % at +2) but barely lowers it: from −1 down
+// Conv.% stays within 2 items of the unpushed value (−1.5: 41.2 %, −2: 29.4 %), so a symmetric ±2 grid is not
+// monotone by those items. The grid is −1…+2, and the gap is effectively one-sided. At layer 3 (the last) the
+// vector moves Conv.% both ways, but there --norm-preserving is exactly plain addition (the output RMSNorm
+// removes any rescaling), and one of 4 random seeds moved Conv.% by 50 pp.
 // Criteria: Conv.% non-decreasing over the strengths; the strongest usable ± pair |Δ| ≥ 40 pp with its
 // interval excluding 0; the mean over the 4 controls of |gap| and of the largest move from strength 0 each at
-// most a third of the vector's. The same with --norm-preserving — which at the last layer is exactly plain
-// addition (the output RMSNorm removes any rescaling), so that sweep checks the code path keeps the effect,
-// not an independent property; at layers 1-2, where it would differ, steerling does not meet the criteria
-// (retrains that tried to change that, with their numbers: docs/steerling-design.md).
+// most a third of the vector's. The same with --norm-preserving, which at layer 2 rescales the stream that
+// the last block adds to, so it is a different intervention from plain addition.
 const TRAIN_CATS = "evading-shutdown,deceptive-behavior,hacking-computer-systems";
 const TEST_CATS = "hiding-unwanted-behavior,running-multiple-ai-copies,strategically-appearing-aligned";
-const STRENGTHS = "-1,-0.5,0,0.5,1";
-const LAYERS = "3";
+const STRENGTHS = "-1,-0.5,0,0.5,1,1.5,2";
+const LAYERS = "2";
 const CONTROL_SEEDS = 4;
 
 interface SweepJson {

@@ -49,6 +49,8 @@ export const manifestSchema = z
         nHead: z.number().int(),
         nFf: z.number().int(),
         contextLength: z.number().int(),
+        /** train.py --embed-scale: tokens enter the residual stream as this times a unit row. */
+        embedScale: z.number().positive().optional(),
       })
       .strict(),
     training: z.record(z.string(), z.union([z.number(), z.string()])),

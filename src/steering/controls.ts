@@ -149,7 +149,7 @@ export function specificity(
 
 // ---------------------------------------------------------------------------------------------------------
 // Controls over several seeds. One random direction can move Conv.% by chance as much as the vector (measured
-// on steerling: seeds 0-7 at the same strengths moved it from 3 to 71 pp), so the vector is also compared
+// on the previous steerling, issue 13: seeds 0-7 at the same strengths moved it from 3 to 71 pp), so the vector is also compared
 // with the mean over N seeds of how much each control moves Conv.%, measured two ways: |gap| (high − low,
 // as for the vector) and the largest one-sided move from strength 0 (a push that sends both signs the same
 // way has a small gap but still moves behaviour). Both ratios are the vector's value over the controls'

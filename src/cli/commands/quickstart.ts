@@ -162,8 +162,8 @@ export function registerQuickstart(program: Command): void {
 }
 
 // The activation half of the instrument check: a vector from three categories' built-in pairs, swept on the
-// other three at the last layer with the sweep's seeded random-direction controls (the design
-// test/known-answer.test.ts asserts; why the last layer: README, steerling). Run as the CLI's own verbs in
+// other three at layer 2 with the sweep's seeded random-direction controls (the design
+// test/known-answer.test.ts asserts; why that layer and grid: README, steerling). Run as the CLI's own verbs in
 // child processes, so the quickstart shows exactly what a user would type.
 const TRAIN_CATEGORIES = "evading-shutdown,deceptive-behavior,hacking-computer-systems";
 const TEST_CATEGORIES = "hiding-unwanted-behavior,running-multiple-ai-copies,strategically-appearing-aligned";
@@ -187,8 +187,8 @@ function activationSweep(opts: { model: string; packDir: string; store: string; 
   };
   process.stdout.write(
     `\nActivation steering on steerling: a vector from the pro/anti pairs of ${TRAIN_CATEGORIES.replaceAll(",", ", ")},\n` +
-      "swept on the other three categories at the last layer, beside seeded random directions of the same\n" +
-      "per-layer norm (at layers 1-2 any push of this size scrambles steerling's memorised labels; see README):\n",
+      "swept on the other three categories at layer 2 (a middle layer), beside seeded random directions of the\n" +
+      "same per-layer norm. On steerling it raises Conv.% but barely lowers it, hence strengths -1 to +2 (see README):\n",
   );
   if (
     !verb([
@@ -212,9 +212,9 @@ function activationSweep(opts: { model: string; packDir: string; store: string; 
     ...common,
     "--vector",
     vector,
-    "--strengths=-1,-0.5,0,0.5,1",
+    "--strengths=-1,-0.5,0,0.5,1,1.5,2",
     "--layers",
-    "3",
+    "2",
     "--categories",
     TEST_CATEGORIES,
     "--judge-model",
