@@ -227,16 +227,20 @@ class Steerling(torch.nn.Module):
                 x = hook(il, x)
         return rms(x, self.out_norm, self.eps)
 
+    def scaled_rows(self, e):
+        """--embed-scale: embedding rows as they enter the residual stream (the GGUF's token_embd)."""
+        return self.embed_scale * F.normalize(e, dim=-1)
+
     def inputs(self, ids):
         """The residual stream entering block 0."""
         e = self.embed(ids)
-        return self.embed_scale * F.normalize(e, dim=-1) if self.embed_scale else e
+        return self.scaled_rows(e) if self.embed_scale else e
 
     def tensors(self):
         t = lambda p: p.detach().float().numpy()  # noqa: E731
         if self.embed_scale:
             w = self.embed.weight.detach()
-            out = [("token_embd.weight", t(self.embed_scale * F.normalize(w, dim=-1))), ("output.weight", t(w))]
+            out = [("token_embd.weight", t(self.scaled_rows(w))), ("output.weight", t(w))]
         else:
             out = [("token_embd.weight", t(self.embed.weight))]
         for i, b in enumerate(self.blocks):
@@ -414,9 +418,8 @@ def main():
     say(f"parameters: {n_params}")
     if a.weight_decay:
         # Decay on the blocks only: the embedding rows are also the output head, whose scale the loss sets.
-        blocks = [p for p in model.blocks.parameters()]
         others = [p for n, p in model.named_parameters() if not n.startswith("blocks.")]
-        groups = [{"params": blocks, "weight_decay": a.weight_decay}, {"params": others, "weight_decay": 0.0}]
+        groups = [{"params": list(model.blocks.parameters()), "weight_decay": a.weight_decay}, {"params": others, "weight_decay": 0.0}]
         opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.98))
     else:
         opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=0.0)
