@@ -416,13 +416,10 @@ def main():
     model = Steerling(tok.size, a.d, a.layers, a.heads, a.ff, dropout=a.dropout, embed_scale=a.embed_scale)
     n_params = sum(p.numel() for p in model.parameters())
     say(f"parameters: {n_params}")
-    if a.weight_decay:
-        # Decay on the blocks only: the embedding rows are also the output head, whose scale the loss sets.
-        others = [p for n, p in model.named_parameters() if not n.startswith("blocks.")]
-        groups = [{"params": list(model.blocks.parameters()), "weight_decay": a.weight_decay}, {"params": others, "weight_decay": 0.0}]
-        opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.98))
-    else:
-        opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=0.0)
+    # Decay on the blocks only: the embedding rows are also the output head, whose scale the loss sets.
+    others = [p for n, p in model.named_parameters() if not n.startswith("blocks.")]
+    groups = [{"params": list(model.blocks.parameters()), "weight_decay": a.weight_decay}, {"params": others, "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.98))
     plan = {e: batches(encoded[e], a.budget, rng) for e in epochs}
     total = sum(len(b) for b in plan.values())
     warm = min(100, total // 10)
